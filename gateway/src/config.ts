@@ -1,0 +1,38 @@
+import { resolve } from "node:path";
+import {
+  authConfigSchema,
+  listenConfigSchema,
+  loadConfig,
+  logConfigSchema,
+  peerConfigSchema,
+  shutdownConfigSchema,
+  telemetryConfigSchema,
+  z,
+} from "../../services/platform/src/config.js";
+import { repoRoot } from "../../services/platform/src/db.js";
+
+export const gatewayConfigSchema = z.strictObject({
+  service: z.strictObject({ name: z.string().min(1) }),
+  http: listenConfigSchema,
+  ops: listenConfigSchema,
+  auth: authConfigSchema,
+  cors: z.strictObject({
+    /** Browser origins allowed to call the gateway; "*" is refused on purpose (credentials). */
+    allowedOrigins: z.array(z.string().url()).default([]),
+    maxAgeSec: z.coerce.number().int().min(0).max(86_400).default(7200),
+  }),
+  upstreams: z.strictObject({ fleet: peerConfigSchema }),
+  log: logConfigSchema.default({ level: "info", pretty: false }),
+  telemetry: telemetryConfigSchema.default({ exporter: "none" }),
+  shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),
+});
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const extra = env["FLEETMESH_CONFIG_FILE"];
+  return loadConfig(gatewayConfigSchema, {
+    files: [resolve(repoRoot, "gateway/config/default.yaml"), ...(extra ? [extra] : [])],
+    env,
+  });
+}

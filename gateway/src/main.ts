@@ -1,0 +1,98 @@
+import { pathToFileURL } from "node:url";
+import { cors as connectCors } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
+import { createTokenVerifier, type TokenVerifier } from "../../services/platform/src/auth.js";
+import { createServiceClient } from "../../services/platform/src/grpc/client.js";
+import { exitOnStartupFailure, stopOnSignals } from "../../services/platform/src/lifecycle.js";
+import { createLogger, type Logger } from "../../services/platform/src/logger.js";
+import { createMetrics, type Metrics } from "../../services/platform/src/metrics.js";
+import { createOpsServer } from "../../services/platform/src/ops-server.js";
+import { startTelemetry } from "../../services/platform/src/telemetry.js";
+import { loadGatewayConfig, type GatewayConfig } from "./config.js";
+import { edgeInterceptor } from "./interceptors.js";
+import { proxyService } from "./proxy.js";
+import { createEdgeServer } from "./server.js";
+
+const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "Idempotency-Key", "X-Request-Id", "Traceparent", "Tracestate"];
+const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "X-Request-Id"];
+
+export interface RunningGateway {
+  readonly port: number;
+  readonly opsPort: number;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+/** The gateway's composition root. Tests call it with port 0. */
+export async function build(
+  config: GatewayConfig,
+  overrides: { log?: Logger; verifier?: TokenVerifier | undefined } = {},
+): Promise<RunningGateway> {
+  const log = overrides.log ?? createLogger({ service: config.service.name, level: config.log.level });
+  const metrics = createMetrics(config.service.name);
+  const verifier = "verifier" in overrides ? overrides.verifier : config.auth.enabled ? createTokenVerifier(config.auth) : undefined;
+  const fleet = createServiceClient(FleetService, config.upstreams.fleet);
+  const fleetHealth = createServiceClient(Health, config.upstreams.fleet);
+
+  const connectHandler = connectNodeAdapter({
+    routes: (router) => proxyService(router, FleetService, fleet),
+    interceptors: [edgeInterceptor({ log, metrics, verifier })],
+    // Binary protobuf and JSON alike; unknown JSON fields are a client mistake.
+    jsonOptions: { ignoreUnknownFields: false },
+    readMaxBytes: 4 * 1024 * 1024,
+  });
+  const allowed = new Set(config.cors.allowedOrigins);
+  const edge = createEdgeServer((req, res) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && allowed.has(origin)) {
+      res.setHeader("Access-Control-Allow-Origin", origin);
+      res.setHeader("Vary", "Origin");
+      res.setHeader("Access-Control-Expose-Headers", EXPOSED_HEADERS.join(", "));
+      if (req.method === "OPTIONS") {
+        res.setHeader("Access-Control-Allow-Methods", connectCors.allowedMethods.join(", "));
+        res.setHeader("Access-Control-Allow-Headers", ALLOWED_HEADERS.join(", "));
+        res.setHeader("Access-Control-Max-Age", String(config.cors.maxAgeSec));
+        res.statusCode = 204;
+        res.end();
+        return;
+      }
+    }
+    connectHandler(req, res);
+  });
+
+  const ops = createOpsServer(metrics.registry, [{
+    name: "fleet",
+    check: async () => {
+      const res = await fleetHealth.check({ service: "" }, { timeoutMs: 1_000 });
+      return res.status === 1 ? undefined : `fleet health status ${res.status}`;
+    },
+  }]);
+  const port = await edge.listen(config.http.host, config.http.port);
+  const opsPort = await ops.listen(config.ops.host, config.ops.port);
+  log.info({ port, opsPort }, "gateway started");
+  return {
+    port,
+    opsPort,
+    log,
+    metrics,
+    async stop() {
+      ops.setDraining();
+      await edge.close(config.shutdown.graceMs);
+      fleet.close();
+      fleetHealth.close();
+      await ops.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const telemetry = startTelemetry({ serviceName: "gateway", exporter: config.telemetry.exporter, otlpEndpoint: config.telemetry.otlpEndpoint });
+  const gateway = await build(config);
+  stopOnSignals({ stop: async () => { await gateway.stop(); await telemetry.shutdown(); } }, gateway.log, config.shutdown.graceMs);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main().catch(exitOnStartupFailure);

@@ -1,0 +1,32 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
+import { IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER, AUTHORIZATION_HEADER } from "../../services/platform/src/context.js";
+import type { CallOptions, ServiceClient } from "../../services/platform/src/grpc/client.js";
+import { requestIdKey } from "./interceptors.js";
+
+/** Headers forwarded from the edge request to the internal call. */
+const FORWARDED = [AUTHORIZATION_HEADER, IDEMPOTENCY_KEY_HEADER] as const;
+
+function callOptionsOf(ctx: HandlerContext): CallOptions {
+  const headers: Record<string, string> = { [REQUEST_ID_HEADER]: ctx.values.get(requestIdKey) };
+  for (const name of FORWARDED) {
+    const value = ctx.requestHeader.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  const timeoutMs = ctx.timeoutMs();
+  return { headers, signal: ctx.signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+}
+
+/**
+ * Routes every method of `service` to the same method of the internal
+ * service over gRPC. The gateway adds no business logic: authentication,
+ * errors and tracing are handled by interceptors, and the upstream decides.
+ */
+export function proxyService<S extends DescService>(router: ConnectRouter, service: S, upstream: ServiceClient<S>): void {
+  const impl: Record<string, (req: unknown, ctx: HandlerContext) => Promise<unknown>> = {};
+  for (const method of service.methods) {
+    const call = (upstream as unknown as Record<string, (req: unknown, o: CallOptions) => Promise<unknown>>)[method.localName]!;
+    impl[method.localName] = (req, ctx) => call(req, callOptionsOf(ctx));
+  }
+  router.service(service, impl as never);
+}

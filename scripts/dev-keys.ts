@@ -1,0 +1,31 @@
+// Creates the local development signing key and its JWKS (idempotent).
+// Never used outside a developer machine or CI: production keys come from
+// the identity service and a secret store.
+import { createPrivateKey, generateKeyPairSync, createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { repoRoot } from "../services/platform/src/db.js";
+
+export const devDir = resolve(process.env["FLEET_LOCAL_DIR"] ?? resolve(repoRoot, ".local"), "dev");
+export const devKeyFile = resolve(devDir, "signing-key.pem");
+export const devJwksFile = resolve(devDir, "jwks.json");
+
+export function ensureDevKeys(): { kid: string; privateKeyPem: string } {
+  mkdirSync(devDir, { recursive: true, mode: 0o700 });
+  if (!existsSync(devKeyFile)) {
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    writeFileSync(devKeyFile, privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
+  }
+  const privateKeyPem = readFileSync(devKeyFile, "utf8");
+  const jwk = createPrivateKey(privateKeyPem).export({ format: "jwk" });
+  const { d: _secret, ...publicJwk } = jwk;
+  const kid = createHash("sha256").update(`${publicJwk.x}.${publicJwk.y}`).digest("base64url").slice(0, 16);
+  writeFileSync(devJwksFile, JSON.stringify({ keys: [{ ...publicJwk, kid, alg: "ES256", use: "sig" }] }, null, 2));
+  return { kid, privateKeyPem };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  ensureDevKeys();
+  process.stdout.write(`${devJwksFile}\n`);
+}

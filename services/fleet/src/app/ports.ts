@@ -1,0 +1,40 @@
+import type { OdometerReading, Vehicle, VehicleStatus } from "../domain/vehicle.js";
+
+/** Position after which the next page starts (keyset pagination). */
+export interface PageCursor {
+  readonly createdAt: Date;
+  readonly id: string;
+}
+
+export interface VehicleRepository {
+  /** Fails with PLATE_NUMBER_TAKEN when the plate is registered already. */
+  insert(vehicle: Vehicle): Promise<void>;
+  findById(id: string): Promise<Vehicle | null>;
+  /** Reads and locks the row until the surrounding transaction ends. */
+  findByIdForUpdate(id: string): Promise<Vehicle | null>;
+  /** Compare-and-set on row_version; false when the row moved on. */
+  update(vehicle: Vehicle, expectedRowVersion: bigint): Promise<boolean>;
+  list(filter: { readonly status: VehicleStatus | null }, limit: number, after: PageCursor | null): Promise<Vehicle[]>;
+  latestReading(vehicleId: string): Promise<OdometerReading | null>;
+  insertReading(reading: OdometerReading): Promise<void>;
+  /** Newest first. */
+  listReadings(vehicleId: string, limit: number, after: PageCursor | null): Promise<OdometerReading[]>;
+}
+
+/** A transaction boundary: everything `work` does commits together or not at all. */
+export interface UnitOfWork {
+  run<T>(work: () => Promise<T>): Promise<T>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  newId(): string;
+}
+
+/** Who performs a use case, for audit columns. Null for system actors. */
+export interface Actor {
+  readonly userId: string | null;
+}

@@ -1,0 +1,135 @@
+import { createPublicKey, type KeyObject, type JsonWebKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { getOption, hasOption, type DescMethod } from "@bufbuild/protobuf";
+import jwt from "jsonwebtoken";
+import { authorization, type MethodAuthorization } from "../../../gen/fleetmesh/common/v1/options_pb.js";
+import type { AuthConfig } from "./config.js";
+import { DomainError } from "./errors.js";
+
+/** Who is calling: derived from a verified access token, never from request fields. */
+export interface Caller {
+  readonly subject: string;
+  readonly roles: readonly string[];
+  readonly permissions: ReadonlySet<string>;
+  /** Staff profile id of a staff member, if the token carries one. */
+  readonly staffId?: string;
+  /** Customer id of a customer, if the token carries one. */
+  readonly customerId?: string;
+  readonly tokenId?: string;
+  readonly anonymous: boolean;
+}
+
+export const ANONYMOUS: Caller = { subject: "", roles: [], permissions: new Set(), anonymous: true };
+
+/** Claims Fleet mesh access tokens carry besides the registered ones. */
+export interface AccessTokenClaims {
+  readonly sub: string;
+  readonly roles?: readonly string[];
+  readonly permissions?: readonly string[];
+  readonly staff_id?: string;
+  readonly customer_id?: string;
+  readonly jti?: string;
+}
+
+const unauthenticated = (reason: string, message: string): DomainError =>
+  new DomainError("unauthenticated", reason, message);
+
+/** Headers that would let a token choose its own verification key. */
+const KEY_CARRYING_HEADERS = ["jwk", "jku", "x5u", "x5c"] as const;
+
+export interface TokenVerifier {
+  verify(bearer: string | undefined): Caller;
+}
+
+export interface JwksDocument {
+  readonly keys: ReadonlyArray<JsonWebKey & { kid?: string; alg?: string; use?: string }>;
+}
+
+export function loadJwks(file: string): JwksDocument {
+  return JSON.parse(readFileSync(file, "utf8")) as JwksDocument;
+}
+
+/**
+ * Verifies bearer access tokens against a pinned key set: signature with an
+ * allow-listed algorithm, `exp` (required), `nbf`, `iss` and `aud`, with a
+ * small clock tolerance. The same code runs in the gateway and every service.
+ */
+export function createTokenVerifier(config: AuthConfig, jwks: JwksDocument = loadJwks(config.jwksFile)): TokenVerifier {
+  const keys = new Map<string, KeyObject>();
+  for (const jwk of jwks.keys) {
+    if (!jwk.kid) continue;
+    keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
+  }
+  const algorithms = [...config.algorithms] as jwt.Algorithm[];
+  return {
+    verify(bearer) {
+      if (bearer === undefined || bearer === "") throw unauthenticated("UNAUTHENTICATED", "missing bearer token");
+      const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(bearer);
+      if (!match?.[1]) throw unauthenticated("UNAUTHENTICATED", "malformed authorization header");
+      const token = match[1];
+      const decoded = jwt.decode(token, { complete: true });
+      if (!decoded || typeof decoded.payload === "string") throw unauthenticated("UNAUTHENTICATED", "malformed token");
+      const header = decoded.header as unknown as Record<string, unknown>;
+      if (KEY_CARRYING_HEADERS.some((h) => h in header)) {
+        throw unauthenticated("UNAUTHENTICATED", "token headers may not carry keys");
+      }
+      if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
+        throw unauthenticated("UNAUTHENTICATED", "token algorithm not allowed");
+      }
+      const key = decoded.header.kid === undefined ? undefined : keys.get(decoded.header.kid);
+      if (!key) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
+      let claims: jwt.JwtPayload & AccessTokenClaims;
+      try {
+        claims = jwt.verify(token, key, {
+          algorithms,
+          issuer: config.issuer,
+          audience: config.audience,
+          clockTolerance: config.clockToleranceSec,
+          complete: false,
+        }) as jwt.JwtPayload & AccessTokenClaims;
+      } catch (err) {
+        if (err instanceof jwt.TokenExpiredError) throw unauthenticated("TOKEN_EXPIRED", "token expired");
+        throw unauthenticated("UNAUTHENTICATED", `invalid token: ${(err as Error).message}`);
+      }
+      if (typeof claims.exp !== "number") throw unauthenticated("UNAUTHENTICATED", "token has no expiry");
+      if (typeof claims.sub !== "string" || claims.sub === "") throw unauthenticated("UNAUTHENTICATED", "token has no subject");
+      return {
+        subject: claims.sub,
+        roles: stringArray(claims.roles),
+        permissions: new Set(stringArray(claims.permissions)),
+        ...(typeof claims.staff_id === "string" ? { staffId: claims.staff_id } : {}),
+        ...(typeof claims.customer_id === "string" ? { customerId: claims.customer_id } : {}),
+        ...(typeof claims.jti === "string" ? { tokenId: claims.jti } : {}),
+        anonymous: false,
+      };
+    },
+  };
+}
+
+const stringArray = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/** The authorization requirement an RPC declares in proto/. */
+export function methodAuthorization(method: DescMethod): MethodAuthorization | undefined {
+  return hasOption(method, authorization) ? getOption(method, authorization) : undefined;
+}
+
+/**
+ * Decides whether the caller may invoke the method. An RPC without a declared
+ * requirement is refused: forgetting the option must fail closed.
+ */
+export function authorize(method: DescMethod, caller: Caller): void {
+  const requirement = methodAuthorization(method);
+  if (requirement?.anonymous) return;
+  if (!requirement || requirement.permission === "") {
+    throw new DomainError("permission_denied", "PERMISSION_DENIED", `${method.name} declares no permission`);
+  }
+  if (caller.anonymous) throw unauthenticated("UNAUTHENTICATED", "missing bearer token");
+  if (!caller.permissions.has(requirement.permission)) {
+    throw new DomainError("permission_denied", "PERMISSION_DENIED", `permission ${requirement.permission} required`, {
+      metadata: { permission: requirement.permission },
+    });
+  }
+}
+
+/** Authentication is needed unless the RPC is declared anonymous. */
+export const requiresToken = (method: DescMethod): boolean => methodAuthorization(method)?.anonymous !== true;

@@ -1,0 +1,179 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+/**
+ * Environment variables that override configuration: `FLEETMESH__` followed by
+ * the key path in upper snake case, segments joined by `__`.
+ * `FLEETMESH__DATABASE__POOL_MAX=20` sets `database.poolMax`.
+ */
+export const ENV_PREFIX = "FLEETMESH__";
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+type Tree = { [key: string]: unknown };
+
+const snakeToCamel = (s: string): string => s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+
+function setPath(tree: Tree, path: readonly string[], value: string): void {
+  let node = tree;
+  for (const [i, key] of path.entries()) {
+    if (i === path.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const next = node[key];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Tree;
+  }
+}
+
+function getPath(tree: unknown, path: readonly string[]): unknown {
+  let node: unknown = tree;
+  for (const key of path) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Tree)[key];
+  }
+  return node;
+}
+
+export interface LoadConfigOptions {
+  /** YAML files with defaults, later ones override earlier ones. Missing files are an error. */
+  readonly files?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Dotted key paths that may only come from the environment (passwords, keys). */
+  readonly secretPaths?: readonly string[];
+}
+
+/**
+ * Reads YAML defaults, applies environment overrides and validates the result
+ * once. Throws a ConfigError listing every bad key, so a misconfigured process
+ * stops with one message instead of failing later.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.output<S> {
+  const problems: string[] = [];
+  const tree: Tree = {};
+  for (const file of options.files ?? []) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, "utf8"));
+    } catch (err) {
+      problems.push(`${file}: ${(err as Error).message}`);
+      continue;
+    }
+    if (parsed !== null && parsed !== undefined) mergeInto(tree, parsed as Tree);
+  }
+  for (const path of options.secretPaths ?? []) {
+    if (getPath(tree, path.split(".")) !== undefined) {
+      problems.push(`${path}: secrets must come from the environment (${envNameOf(path)}), not from a file`);
+    }
+  }
+  for (const [name, value] of Object.entries(options.env ?? process.env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const path = name.slice(ENV_PREFIX.length).split("__").map(snakeToCamel);
+    if (path.some((p) => p.length === 0)) {
+      problems.push(`${name}: malformed variable name`);
+      continue;
+    }
+    setPath(tree, path, value);
+  }
+  const result = schema.safeParse(tree);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      const key = issue.path.join(".") || "(root)";
+      problems.push(`${key}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return (result as { data: z.output<S> }).data;
+}
+
+export const envNameOf = (path: string): string =>
+  ENV_PREFIX + path.split(".").map((p) => p.replace(/([A-Z])/g, "_$1").toUpperCase()).join("__");
+
+function mergeInto(target: Tree, source: Tree): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key];
+    if (isTree(value) && isTree(existing)) mergeInto(existing, value);
+    else target[key] = value;
+  }
+}
+
+const isTree = (v: unknown): v is Tree => typeof v === "object" && v !== null && !Array.isArray(v);
+
+// ---- building blocks shared by every process ----
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1")]);
+
+export const logConfigSchema = z.strictObject({
+  level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  pretty: bool.default(false),
+});
+
+export const listenConfigSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port,
+});
+
+export const databaseConfigSchema = z.strictObject({
+  host: z.string().min(1).default("127.0.0.1"),
+  port: port.default(55432),
+  database: z.string().regex(/^[a-z_][a-z0-9_]*$/),
+  user: z.string().min(1),
+  password: z.string().min(1),
+  poolMin: z.coerce.number().int().min(0).default(0),
+  poolMax: z.coerce.number().int().min(1).max(200).default(10),
+  statementTimeoutMs: z.coerce.number().int().min(100).default(5_000),
+  /** Migrations directory, relative to the repository root. */
+  migrationsDir: z.string().min(1),
+});
+
+export const authConfigSchema = z.strictObject({
+  /** When false, requests are served without a token (local benchmarks only). */
+  enabled: bool.default(true),
+  issuer: z.string().min(1),
+  audience: z.string().min(1),
+  /** JSON Web Key Set: a path to a JSON file. */
+  jwksFile: z.string().min(1),
+  algorithms: z.array(z.enum(["ES256", "RS256", "PS256"])).min(1).default(["ES256"]),
+  clockToleranceSec: z.coerce.number().int().min(0).max(300).default(30),
+});
+
+export const telemetryConfigSchema = z.strictObject({
+  exporter: z.enum(["none", "console", "otlp"]).default("none"),
+  otlpEndpoint: z.string().url().optional(),
+});
+
+export const shutdownConfigSchema = z.strictObject({
+  graceMs: z.coerce.number().int().min(0).max(120_000).default(10_000),
+});
+
+export const peerConfigSchema = z.strictObject({
+  address: z.string().min(1),
+  deadlineMs: z.coerce.number().int().min(1).default(2_000),
+});
+
+/** Configuration every gRPC domain service has. */
+export const serviceConfigSchema = z.strictObject({
+  service: z.strictObject({ name: z.string().min(1) }),
+  grpc: listenConfigSchema,
+  ops: listenConfigSchema,
+  database: databaseConfigSchema,
+  auth: authConfigSchema,
+  log: logConfigSchema.default({ level: "info", pretty: false }),
+  telemetry: telemetryConfigSchema.default({ exporter: "none" }),
+  shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),
+  idempotency: z.strictObject({ ttlHours: z.coerce.number().int().min(1).default(24) }).default({ ttlHours: 24 }),
+});
+
+export type ServiceConfig = z.output<typeof serviceConfigSchema>;
+export type DatabaseConfig = z.output<typeof databaseConfigSchema>;
+export type AuthConfig = z.output<typeof authConfigSchema>;
+export type PeerConfig = z.output<typeof peerConfigSchema>;
+export { z };

@@ -1,0 +1,176 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import knexFactory, { type Knex } from "knex";
+import pg from "pg";
+import type { DatabaseConfig } from "./config.js";
+
+export type { Knex };
+
+// int8 columns (money, row versions, counts) become bigint, never a lossy number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => BigInt(v));
+
+/** Repository root: migrations and config paths are relative to it. */
+export const repoRoot = resolve(import.meta.dirname, "../../..").replace(/\/dist$/, "");
+
+export interface Database {
+  readonly knex: Knex;
+  /**
+   * The current transaction if one is open in this async context (a use case
+   * or the idempotency layer opened it), otherwise the pool.
+   */
+  executor(): Knex | Knex.Transaction;
+  /**
+   * Runs `work` in a transaction. Nested calls join the outer transaction
+   * through a savepoint, so use cases compose with the idempotency layer.
+   */
+  transaction<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  poolStats(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+export interface ConnectionSettings {
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly user: string;
+  readonly password: string;
+}
+
+export function createDatabase(config: DatabaseConfig, applicationName: string): Database {
+  const knex = knexFactory({
+    client: "pg",
+    connection: {
+      host: config.host,
+      port: config.port,
+      database: config.database,
+      user: config.user,
+      password: config.password,
+      application_name: applicationName,
+      statement_timeout: config.statementTimeoutMs,
+    },
+    pool: { min: config.poolMin, max: config.poolMax },
+    acquireConnectionTimeout: 5_000,
+  });
+  const current = new AsyncLocalStorage<Knex.Transaction>();
+  return {
+    knex,
+    executor: () => current.getStore() ?? knex,
+    transaction: (work) => {
+      const outer = current.getStore();
+      const run = (trx: Knex.Transaction) => current.run(trx, () => work(trx));
+      return outer ? outer.transaction(run) : knex.transaction(run);
+    },
+    poolStats() {
+      const pool = knex.client.pool as {
+        numUsed(): number; numFree(): number; numPendingAcquires(): number;
+      } | undefined;
+      if (!pool) return { total: 0, idle: 0, waiting: 0 };
+      return { total: pool.numUsed() + pool.numFree(), idle: pool.numFree(), waiting: pool.numPendingAcquires() };
+    },
+    close: () => knex.destroy(),
+  };
+}
+
+/** Reads `<dir>/*.sql` in name order; each file is one migration in one transaction. */
+class SqlMigrationSource implements Knex.MigrationSource<string> {
+  constructor(private readonly dir: string) {}
+  getMigrations(): Promise<string[]> {
+    return Promise.resolve(readdirSync(this.dir).filter((f) => f.endsWith(".sql")).sort());
+  }
+  getMigrationName(migration: string): string {
+    return migration;
+  }
+  getMigration(migration: string): Promise<Knex.Migration> {
+    const sql = readFileSync(join(this.dir, migration), "utf8");
+    return Promise.resolve({
+      up: async (knex: Knex) => {
+        await knex.raw(sql);
+      },
+      down: () => Promise.reject(new Error("migrations are forward-only; write a new migration instead")),
+    });
+  }
+}
+
+const migratorConfig = (migrationsDir: string): Knex.MigratorConfig => ({
+  migrationSource: new SqlMigrationSource(resolve(repoRoot, migrationsDir)),
+  tableName: "schema_migrations",
+});
+
+/** Applies pending migrations; returns the names applied now. */
+export async function migrate(knex: Knex, migrationsDir: string): Promise<string[]> {
+  const [, applied] = (await knex.migrate.latest(migratorConfig(migrationsDir))) as [number, string[]];
+  return applied;
+}
+
+/** Names of migrations on disk that the database has not applied. */
+export async function pendingMigrations(knex: Knex, migrationsDir: string): Promise<string[]> {
+  const [, pending] = (await knex.migrate.list(migratorConfig(migrationsDir))) as [unknown[], Array<{ file: string } | string>];
+  return pending.map((p) => (typeof p === "string" ? p : p.file));
+}
+
+export interface ProvisionOptions {
+  readonly superuser: ConnectionSettings;
+  readonly database: string;
+  /** Owns the schema; migrations run as this role. */
+  readonly owner: { readonly role: string; readonly password: string };
+  /** The service's runtime role: data manipulation only, no DDL. */
+  readonly app: { readonly role: string; readonly password: string };
+}
+
+const ident = (s: string): string => {
+  if (!/^[a-z_][a-z0-9_]*$/.test(s)) throw new Error(`unsafe identifier ${s}`);
+  return `"${s}"`;
+};
+const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * Creates (idempotently) a service database, its owner role and its
+ * least-privileged runtime role. Needs a superuser connection.
+ */
+export async function provisionDatabase(options: ProvisionOptions): Promise<void> {
+  const admin = new pg.Client({ ...options.superuser, database: "postgres" });
+  await admin.connect();
+  try {
+    for (const { role, password } of [options.owner, options.app]) {
+      const exists = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
+      const verb = exists.rowCount ? "ALTER" : "CREATE";
+      await admin.query(`${verb} ROLE ${ident(role)} LOGIN PASSWORD ${literal(password)}`);
+    }
+    const db = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [options.database]);
+    if (!db.rowCount) await admin.query(`CREATE DATABASE ${ident(options.database)} OWNER ${ident(options.owner.role)}`);
+    await admin.query(`REVOKE ALL ON DATABASE ${ident(options.database)} FROM PUBLIC`);
+    await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(options.database)} TO ${ident(options.app.role)}`);
+  } finally {
+    await admin.end();
+  }
+  const inDb = new pg.Client({ ...options.superuser, database: options.database });
+  await inDb.connect();
+  try {
+    const owner = ident(options.owner.role);
+    const app = ident(options.app.role);
+    await inDb.query(`
+      CREATE EXTENSION IF NOT EXISTS citext;
+      CREATE EXTENSION IF NOT EXISTS btree_gist;
+      CREATE EXTENSION IF NOT EXISTS pgcrypto;
+      ALTER SCHEMA public OWNER TO ${owner};
+      REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+      GRANT USAGE ON SCHEMA public TO ${app};
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app};
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${app};
+    `);
+  } finally {
+    await inDb.end();
+  }
+}
+
+/** Tells whether an error is a PostgreSQL error with the given SQLSTATE. */
+export const isPgError = (err: unknown, sqlstate: string, constraint?: string): boolean => {
+  const e = err as { code?: unknown; constraint?: unknown } | null;
+  return e !== null && typeof e === "object" && e.code === sqlstate && (constraint === undefined || e.constraint === constraint);
+};
+
+export const PG_UNIQUE_VIOLATION = "23505";
+export const PG_EXCLUSION_VIOLATION = "23P01";
+export const PG_CHECK_VIOLATION = "23514";
+export const PG_RAISE_EXCEPTION = "P0001";

@@ -1,0 +1,73 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+
+export interface ReadinessCheck {
+  readonly name: string;
+  /** Resolves when healthy; rejects or resolves a string describing the problem. */
+  check(): Promise<string | undefined>;
+}
+
+export interface OpsServer {
+  listen(host: string, port: number): Promise<number>;
+  close(): Promise<void>;
+  /** Makes /readyz fail regardless of checks (used while draining). */
+  setDraining(): void;
+}
+
+/**
+ * The operations port: /healthz (the process is alive), /readyz (it can do
+ * useful work: each check passes) and /metrics (Prometheus text format).
+ */
+export function createOpsServer(registry: Registry, checks: readonly ReadinessCheck[]): OpsServer {
+  let draining = false;
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const send = (status: number, body: string, type = "application/json"): void => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.end(body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, JSON.stringify({ error: "method not allowed" }));
+    if (path === "/healthz") return send(200, JSON.stringify({ status: "ok" }));
+    if (path === "/readyz") {
+      if (draining) return send(503, JSON.stringify({ status: "draining" }));
+      void Promise.all(checks.map(async (c) => {
+        try {
+          return { name: c.name, problem: await withTimeout(c.check(), 2_000) };
+        } catch (err) {
+          return { name: c.name, problem: (err as Error).message || "failed" };
+        }
+      })).then((results) => {
+        const failed = results.filter((r) => r.problem !== undefined);
+        send(failed.length ? 503 : 200, JSON.stringify({
+          status: failed.length ? "not ready" : "ready",
+          checks: Object.fromEntries(results.map((r) => [r.name, r.problem ?? "ok"])),
+        }));
+      });
+      return;
+    }
+    if (path === "/metrics") {
+      void registry.metrics().then((text) => send(200, text, registry.contentType), () => send(500, "metrics failed"));
+      return;
+    }
+    send(404, JSON.stringify({ error: "not found" }));
+  });
+  return {
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+    setDraining() {
+      draining = true;
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
+  });
+}

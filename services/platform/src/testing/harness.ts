@@ -1,0 +1,113 @@
+// Test support: real PostgreSQL databases per test file and test signing keys.
+// Used only by tests; production code never imports it.
+import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import jwt from "jsonwebtoken";
+import knexFactory from "knex";
+import pg from "pg";
+import type { AuthConfig, DatabaseConfig } from "../config.js";
+import { migrate, provisionDatabase, type ConnectionSettings } from "../db.js";
+
+export const superuser: ConnectionSettings = {
+  host: process.env["FLEET_PG_HOST"] ?? "127.0.0.1",
+  port: Number(process.env["FLEET_PG_PORT"] ?? 55432),
+  database: "postgres",
+  user: process.env["FLEET_PG_SUPERUSER"] ?? "postgres",
+  password: process.env["FLEET_PG_SUPERUSER_PASSWORD"] ?? "postgres",
+};
+
+export interface TestDatabase {
+  readonly config: DatabaseConfig;
+  /** Superuser connection to the test database, for assertions on raw rows. */
+  readonly admin: pg.Client;
+  drop(): Promise<void>;
+}
+
+const TEST_PASSWORD = "test-only-password";
+
+/**
+ * A fresh database for one test file, provisioned and migrated exactly like
+ * production (owner role runs migrations, the app role only has DML).
+ */
+export async function createTestDatabase(service: string, migrationsDir: string): Promise<TestDatabase> {
+  const database = `${service}_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  const owner = { role: `${service}_test_owner`, password: TEST_PASSWORD };
+  const app = { role: `${service}_test_app`, password: TEST_PASSWORD };
+  await provisionDatabase({ superuser, database, owner, app });
+  const knex = knexFactory({ client: "pg", connection: { ...superuser, database, user: owner.role, password: owner.password } });
+  try {
+    await migrate(knex, migrationsDir);
+  } finally {
+    await knex.destroy();
+  }
+  const admin = new pg.Client({ ...superuser, database });
+  await admin.connect();
+  return {
+    config: {
+      host: superuser.host,
+      port: superuser.port,
+      database,
+      user: app.role,
+      password: app.password,
+      poolMin: 0,
+      poolMax: 10,
+      statementTimeoutMs: 5_000,
+      migrationsDir,
+    },
+    admin,
+    async drop() {
+      await admin.end();
+      const client = new pg.Client(superuser);
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface TestKeys {
+  readonly auth: AuthConfig;
+  readonly privateKey: KeyObject;
+  readonly kid: string;
+  /** Signs an access token; claims override the defaults. */
+  token(claims?: Record<string, unknown>, options?: jwt.SignOptions): string;
+}
+
+export const TEST_ISSUER = "https://identity.test";
+export const TEST_AUDIENCE = "fleetmesh-test";
+
+export function createTestKeys(): TestKeys {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const kid = randomUUID();
+  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-keys-"));
+  const jwksFile = join(dir, "jwks.json");
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" }] }));
+  const auth: AuthConfig = {
+    enabled: true,
+    issuer: TEST_ISSUER,
+    audience: TEST_AUDIENCE,
+    jwksFile,
+    algorithms: ["ES256"],
+    clockToleranceSec: 5,
+  };
+  return {
+    auth,
+    privateKey,
+    kid,
+    token: (claims = {}, options = {}) =>
+      jwt.sign({ sub: "00000000-0000-4000-8000-0000000000aa", roles: ["admin"], permissions: [], ...claims }, privateKey, {
+        algorithm: "ES256",
+        keyid: kid,
+        issuer: TEST_ISSUER,
+        audience: TEST_AUDIENCE,
+        expiresIn: 300,
+        jwtid: randomUUID(),
+        ...options,
+      }),
+  };
+}
