@@ -1,0 +1,49 @@
+# Shared by the project's scripts: sourced, not run.
+# Installs dependencies when needed, puts Node 24 first on PATH, builds, and
+# loads the local development secrets.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$REPO_ROOT/.local}"
+mkdir -p "$FLEET_LOCAL_DIR"
+
+say() { printf '\033[1m[fleet]\033[0m %s\n' "$*"; }
+
+# Node 24 comes from the npm package `node` (a devDependency); the machine's
+# own node only bootstraps npm.
+ensure_dependencies() {
+  local marker="$REPO_ROOT/node_modules/.fleet-installed"
+  if [[ ! -x "$REPO_ROOT/node_modules/.bin/node" || ! -f "$marker" || "$REPO_ROOT/package-lock.json" -nt "$marker" ]]; then
+    say "installing dependencies (npm ci)"
+    (cd "$REPO_ROOT" && npm ci --no-audit --no-fund --loglevel=error </dev/null)
+    touch "$marker"
+  fi
+  export PATH="$REPO_ROOT/node_modules/.bin:$PATH"
+  local version
+  version="$(node --version)"
+  [[ "$version" == v24.* ]] || { echo "expected Node 24 from node_modules/.bin, got $version" >&2; exit 1; }
+}
+
+build() {
+  say "building (tsc)"
+  (cd "$REPO_ROOT" && tsc -p .)
+}
+
+# Development-only database passwords, generated once per checkout. Real
+# deployments inject secrets from their secret store (see docs/).
+load_dev_secrets() {
+  local file="$FLEET_LOCAL_DIR/dev/secrets.env"
+  if [[ ! -f "$file" ]]; then
+    mkdir -p "$(dirname "$file")"
+    umask 077
+    {
+      for svc in FLEET; do
+        echo "export ${svc}_DB_OWNER_PASSWORD=$(node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))')"
+        echo "export ${svc}_DB_APP_PASSWORD=$(node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))')"
+      done
+    } >"$file"
+  fi
+  # shellcheck disable=SC1090
+  source "$file"
+  export FLEET_PG_SUPERUSER_PASSWORD="${FLEET_PG_SUPERUSER_PASSWORD:-postgres}"
+}

@@ -1,0 +1,632 @@
+#!/usr/bin/env bash
+# Local infrastructure for Fleet mesh: PostgreSQL 15, Redis and a single-node
+# Apache Kafka broker (KRaft), all bound to 127.0.0.1, all state under
+# $FLEET_LOCAL_DIR (default <repo>/.local). See docs/local-infra.md.
+#
+# Usage: scripts/infra/infra.sh start|stop|status|reset|env|logs [component]
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
+KAFKA_SCRIPTS="$REPO_ROOT/scripts/kafka"
+
+# ---------------------------------------------------------------- settings --
+FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$REPO_ROOT/.local}"
+FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-postgres redis kafka}"
+
+FLEET_PG_PORT="${FLEET_PG_PORT:-55432}"
+FLEET_PG_SUPERUSER_PASSWORD="${FLEET_PG_SUPERUSER_PASSWORD:-postgres}"
+FLEET_PG_FAST="${FLEET_PG_FAST:-0}"
+FLEET_PG_BIN="${FLEET_PG_BIN:-/usr/lib/postgresql/15/bin}"
+FLEET_PG_OS_USER="${FLEET_PG_OS_USER:-postgres}"   # only used when running as root
+
+FLEET_REDIS_PORT="${FLEET_REDIS_PORT:-56379}"
+
+FLEET_KAFKA_VERSION="${FLEET_KAFKA_VERSION:-4.4.0}"
+FLEET_KAFKA_PORT="${FLEET_KAFKA_PORT:-59092}"
+FLEET_KAFKA_CONTROLLER_PORT="${FLEET_KAFKA_CONTROLLER_PORT:-59093}"
+FLEET_KAFKA_HEAP_OPTS="${FLEET_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+FLEET_KAFKA_READY_TIMEOUT="${FLEET_KAFKA_READY_TIMEOUT:-90}"
+if [[ -n "${HOME:-}" ]]; then _default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/fleet-mesh"
+else _default_cache="$FLEET_LOCAL_DIR/cache"; fi
+FLEET_CACHE_DIR="${FLEET_CACHE_DIR:-$_default_cache}"
+
+# Make the local dir absolute (pg_ctl, redis and kafka all get absolute paths).
+mkdir -p "$FLEET_LOCAL_DIR"
+FLEET_LOCAL_DIR="$(cd "$FLEET_LOCAL_DIR" && pwd)"
+
+PG_DIR="$FLEET_LOCAL_DIR/postgres"
+PGDATA_DIR="$PG_DIR/data"
+PG_LOG="$PG_DIR/postgres.log"
+REDIS_DIR="$FLEET_LOCAL_DIR/redis"
+KAFKA_DIR="$FLEET_LOCAL_DIR/kafka"
+KAFKA_DATA="$KAFKA_DIR/data"
+KAFKA_LOGS="$KAFKA_DIR/logs"
+KAFKA_PID="$KAFKA_DIR/kafka.pid"
+KAFKA_PROPS="$KAFKA_DIR/server.properties"
+KAFKA_HOME="$FLEET_CACHE_DIR/kafka-$FLEET_KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+
+export FLEET_KAFKA_BROKERS="${FLEET_KAFKA_BROKERS:-127.0.0.1:$FLEET_KAFKA_PORT}"
+
+# ----------------------------------------------------------------- helpers --
+if [[ -t 1 ]]; then _b=$'\e[1m'; _r=$'\e[31m'; _g=$'\e[32m'; _y=$'\e[33m'; _n=$'\e[0m'
+else _b=; _r=; _g=; _y=; _n=; fi
+log()  { printf '%s[infra]%s %s\n' "$_b" "$_n" "$*"; }
+warn() { printf '%s[infra] warning:%s %s\n' "$_y" "$_n" "$*" >&2; }
+die()  { printf '%s[infra] error:%s %s\n' "$_r" "$_n" "$*" >&2; exit 1; }
+
+is_root() { [[ "$(id -u)" -eq 0 ]]; }
+
+now_ms() { date +%s%3N; }
+elapsed() { local s=$1; echo "$(( ($(now_ms) - s) / 100 ))" | sed -E 's/([0-9])$/.\1/; s/^\./0./'; }
+
+# True if something accepts TCP connections on 127.0.0.1:$1.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [[ -n "${1:-}" ]] && kill -0 "$1" 2>/dev/null; }
+
+read_pid() { [[ -s "$1" ]] && tr -dc '0-9' <"$1" || true; }
+
+validate_port() {
+  local name=$1 val=$2
+  [[ "$val" =~ ^[0-9]+$ ]] && (( val > 0 && val < 65536 )) || die "$name must be a TCP port number, got '$val'"
+}
+
+component_enabled() { [[ " $FLEET_INFRA_COMPONENTS " == *" $1 "* ]]; }
+
+validate_components() {
+  local c
+  # shellcheck disable=SC2086
+  set -- $FLEET_INFRA_COMPONENTS
+  (( $# > 0 )) || die "FLEET_INFRA_COMPONENTS is empty (use any of: postgres redis kafka)"
+  for c in "$@"; do
+    case "$c" in postgres|redis|kafka) ;; *) die "unknown component '$c' in FLEET_INFRA_COMPONENTS (valid: postgres redis kafka)";; esac
+  done
+}
+
+apt_install() {
+  local pkgs=("$@") sudo=()
+  if ! is_root; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo -n)
+    else die "missing packages: ${pkgs[*]}. Install them as root: apt-get update && apt-get install -y ${pkgs[*]}"; fi
+  fi
+  command -v apt-get >/dev/null || die "missing packages (${pkgs[*]}) and no apt-get on this machine; install them manually"
+  log "installing ${pkgs[*]} with apt-get (one-time)"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq </dev/null >/dev/null || die "apt-get update failed"
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${pkgs[@]}" </dev/null >/dev/null \
+    || die "apt-get install ${pkgs[*]} failed"
+}
+
+node_bin() {
+  if [[ -x "$REPO_ROOT/node_modules/.bin/node" ]]; then echo "$REPO_ROOT/node_modules/.bin/node"
+  elif command -v node >/dev/null; then command -v node
+  else die "node not found: run 'npm ci' in $REPO_ROOT first"; fi
+}
+
+run_node() {
+  [[ -d "$REPO_ROOT/node_modules/kafkajs" && -d "$REPO_ROOT/node_modules/yaml" ]] \
+    || die "node_modules/kafkajs or node_modules/yaml missing: run 'npm ci' in $REPO_ROOT first"
+  "$(node_bin)" "$@"
+}
+
+# ============================================================== PostgreSQL ==
+# Give a file to the PostgreSQL OS user (no-op when not root).
+pg_chown() { if is_root; then chown "$FLEET_PG_OS_USER:" "$@"; fi; }
+
+pg_as_user() {
+  if is_root; then runuser -u "$FLEET_PG_OS_USER" -- "$@"; else "$@"; fi
+}
+
+pg_ensure_installed() {
+  if [[ ! -x "$FLEET_PG_BIN/postgres" ]]; then
+    # On Debian 12 postgresql-contrib-15 is provided by postgresql-15 itself.
+    apt_install postgresql-15
+    [[ -x "$FLEET_PG_BIN/postgres" ]] || die "PostgreSQL 15 not found at $FLEET_PG_BIN after install (set FLEET_PG_BIN)"
+  fi
+  local share ext
+  share="$("$FLEET_PG_BIN/pg_config" --sharedir 2>/dev/null || echo /usr/share/postgresql/15)"
+  for ext in btree_gist citext; do
+    if [[ ! -f "$share/extension/$ext.control" ]]; then
+      apt_install postgresql-contrib-15
+      [[ -f "$share/extension/$ext.control" ]] || die "PostgreSQL extension '$ext' is not available ($share/extension/$ext.control missing); install postgresql-contrib-15"
+    fi
+  done
+  if is_root; then
+    id "$FLEET_PG_OS_USER" >/dev/null 2>&1 || die "system user '$FLEET_PG_OS_USER' does not exist (it comes with postgresql-common; set FLEET_PG_OS_USER to another non-root user)"
+    command -v runuser >/dev/null || die "runuser (util-linux) is required to run PostgreSQL as '$FLEET_PG_OS_USER'"
+  fi
+}
+
+# When running as root, PostgreSQL runs as $FLEET_PG_OS_USER, which must be able
+# to reach $PG_DIR: every ancestor directory needs the search (x) bit for it.
+pg_ensure_dir_access() {
+  mkdir -p "$PG_DIR"
+  is_root || return 0
+  chown "$FLEET_PG_OS_USER:" "$PG_DIR"
+  chmod 700 "$PG_DIR"
+  if ! runuser -u "$FLEET_PG_OS_USER" -- test -w "$PG_DIR" 2>/dev/null; then
+    # Ancestors (top-down) without the "other" search bit that the user does not own.
+    local d="$FLEET_LOCAL_DIR" dirs=() blocked=() mode owner
+    while [[ "$d" != "/" ]]; do dirs=("$d" "${dirs[@]}"); d="$(dirname "$d")"; done
+    for d in "${dirs[@]}"; do
+      read -r mode owner < <(stat -c '%A %U' "$d")
+      [[ "$owner" != "$FLEET_PG_OS_USER" && "${mode:9:1}" != [xt] ]] && blocked+=("$d")
+    done
+    (( ${#blocked[@]} > 0 )) || die "user '$FLEET_PG_OS_USER' cannot write $PG_DIR (check its permissions / ACLs)"
+    if [[ "${CI:-}" == "true" || "${FLEET_FIX_PERMS:-0}" == "1" ]]; then
+      log "granting '$FLEET_PG_OS_USER' search permission (o+x) on: ${blocked[*]}"
+      chmod o+x "${blocked[@]}"
+      runuser -u "$FLEET_PG_OS_USER" -- test -w "$PG_DIR" || die "user '$FLEET_PG_OS_USER' still cannot write $PG_DIR"
+    else
+      die "PostgreSQL runs as '$FLEET_PG_OS_USER' (it refuses to run as root) but that user cannot reach $PG_DIR.
+       Directories without search permission for it: ${blocked[*]}
+       Fix with one of: chmod o+x ${blocked[*]}
+                        FLEET_FIX_PERMS=1 $0 start   (does that chmod for you)
+                        FLEET_LOCAL_DIR=/var/tmp/fleet-local $0 start"
+    fi
+  fi
+}
+
+pg_write_conf() {
+  local fast_conf
+  if [[ "$FLEET_PG_FAST" == "1" ]]; then
+    fast_conf=$'fsync = off\nsynchronous_commit = off\nfull_page_writes = off'
+  else
+    fast_conf=$'fsync = on\nsynchronous_commit = on\nfull_page_writes = on'
+  fi
+  local tmp="$PGDATA_DIR/fleet-local.conf.tmp"
+  cat >"$tmp" <<EOF
+# Written by scripts/infra/infra.sh on every start; edit the script, not this file.
+listen_addresses = '127.0.0.1'
+port = $FLEET_PG_PORT
+unix_socket_directories = ''        # TCP on 127.0.0.1 only
+max_connections = 300
+shared_buffers = 128MB
+password_encryption = scram-sha-256
+timezone = 'UTC'
+log_timezone = 'UTC'
+$fast_conf
+EOF
+  pg_chown "$tmp"
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$PGDATA_DIR/fleet-local.conf"
+}
+
+pg_initdb() {
+  log "postgres: initdb in $PGDATA_DIR"
+  local pwfile="$PG_DIR/.pwfile" locale_args=(--no-locale)
+  # C collation (deterministic), UTF-8 ctype so lower()/citext handle non-ASCII.
+  if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then locale_args=(--lc-collate=C --lc-ctype=C.UTF-8 --lc-messages=C --lc-monetary=C --lc-numeric=C --lc-time=C); fi
+  ( umask 077; printf '%s\n' "$FLEET_PG_SUPERUSER_PASSWORD" >"$pwfile" )
+  pg_chown "$pwfile"
+  if ! pg_as_user "$FLEET_PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --pwfile="$pwfile" \
+        --encoding=UTF8 "${locale_args[@]}" --auth-host=scram-sha-256 --auth-local=scram-sha-256 \
+        >"$PG_DIR/initdb.log" 2>&1; then
+    rm -f "$pwfile"
+    cat "$PG_DIR/initdb.log" >&2
+    rm -rf "$PGDATA_DIR"
+    die "postgres: initdb failed (log above, also in $PG_DIR/initdb.log)"
+  fi
+  rm -f "$pwfile"
+  cat >"$PGDATA_DIR/pg_hba.conf" <<'EOF'
+# Written by scripts/infra/infra.sh at initdb. Loopback TCP only, password (SCRAM) auth.
+# TYPE  DATABASE  USER  ADDRESS        METHOD
+local   all       all                  scram-sha-256
+host    all       all   127.0.0.1/32   scram-sha-256
+EOF
+  pg_chown "$PGDATA_DIR/pg_hba.conf"
+  printf "\n# Fleet mesh local settings (port, durability, connections)\ninclude_if_exists = 'fleet-local.conf'\n" \
+    >>"$PGDATA_DIR/postgresql.conf"
+  echo "$FLEET_PG_PORT" >"$PG_DIR/.initdb-done"
+}
+
+pg_running() {
+  [[ -f "$PGDATA_DIR/PG_VERSION" ]] || return 1
+  pg_as_user "$FLEET_PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1
+}
+
+pg_psql() {
+  PGPASSWORD="$FLEET_PG_SUPERUSER_PASSWORD" PGCONNECT_TIMEOUT=5 PGOPTIONS="-c client_min_messages=warning" "$FLEET_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$FLEET_PG_PORT" -U postgres "$@"
+}
+
+pg_start() {
+  pg_ensure_installed
+  if pg_running; then
+    "$FLEET_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$FLEET_PG_PORT" \
+      || die "postgres: a server is running on $PGDATA_DIR but not answering on 127.0.0.1:$FLEET_PG_PORT (started with another FLEET_PG_PORT? run '$0 stop' first)"
+    log "postgres: already running on 127.0.0.1:$FLEET_PG_PORT"
+    return 0
+  fi
+  port_open "$FLEET_PG_PORT" && die "postgres: port 127.0.0.1:$FLEET_PG_PORT is already in use by another process (set FLEET_PG_PORT)"
+  local t0; t0=$(now_ms)
+  pg_ensure_dir_access
+  if [[ -f "$PGDATA_DIR/PG_VERSION" ]]; then
+    [[ "$(cat "$PGDATA_DIR/PG_VERSION")" == "15" ]] \
+      || die "postgres: $PGDATA_DIR was created by PostgreSQL $(cat "$PGDATA_DIR/PG_VERSION"), not 15; run '$0 reset'"
+    [[ -f "$PG_DIR/.initdb-done" ]] || die "postgres: $PGDATA_DIR looks half-initialised; run '$0 reset'"
+  else
+    rm -rf "$PGDATA_DIR"
+    pg_initdb
+  fi
+  pg_write_conf
+  touch "$PG_LOG"; pg_chown "$PG_LOG"
+  log "postgres: starting on 127.0.0.1:$FLEET_PG_PORT$([[ "$FLEET_PG_FAST" == 1 ]] && echo ' (FLEET_PG_FAST=1: fsync off)')"
+  if ! pg_as_user "$FLEET_PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PG_LOG" -w -t 60 -s start 9>&-; then
+    tail -n 30 "$PG_LOG" >&2 || true
+    die "postgres: failed to start (log above, full log: $PG_LOG)"
+  fi
+  local i
+  for ((i = 0; i < 60; i++)); do
+    "$FLEET_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$FLEET_PG_PORT" && break
+    sleep 0.5
+  done
+  "$FLEET_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$FLEET_PG_PORT" || die "postgres: not ready after 30 s (see $PG_LOG)"
+  # Extensions in template1 so every new database has them; also in 'postgres'.
+  local db
+  for db in template1 postgres; do
+    pg_psql -d "$db" -c 'CREATE EXTENSION IF NOT EXISTS btree_gist; CREATE EXTENSION IF NOT EXISTS citext;' \
+      || die "postgres: could not create extensions btree_gist/citext in $db (wrong FLEET_PG_SUPERUSER_PASSWORD for an existing data dir? run '$0 reset')"
+  done
+  log "postgres: ready in $(elapsed "$t0") s"
+}
+
+pg_stop() {
+  if [[ ! -f "$PGDATA_DIR/PG_VERSION" ]] || ! pg_running; then log "postgres: not running"; return 0; fi
+  log "postgres: stopping"
+  pg_as_user "$FLEET_PG_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 -s stop || die "postgres: pg_ctl stop failed (see $PG_LOG)"
+}
+
+pg_status() {
+  if [[ -x "$FLEET_PG_BIN/pg_ctl" ]] && pg_running && "$FLEET_PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$FLEET_PG_PORT"; then
+    local pid; pid=$(head -n1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null || true)
+    status_line postgres up "127.0.0.1:$FLEET_PG_PORT" "pid $pid, data $PGDATA_DIR"
+  else
+    status_line postgres down "127.0.0.1:$FLEET_PG_PORT" "log $PG_LOG"; return 1
+  fi
+}
+
+# =================================================================== Redis ==
+REDIS_PIDFILE="$REDIS_DIR/redis.pid"
+
+redis_ensure_installed() {
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    apt_install redis-server redis-tools
+  fi
+  command -v redis-server >/dev/null || die "redis-server not found after install"
+}
+
+redis_ping() { redis-cli -h 127.0.0.1 -p "$FLEET_REDIS_PORT" ping 2>/dev/null | grep -q PONG; }
+
+redis_running() {
+  local pid; pid=$(read_pid "$REDIS_PIDFILE")
+  pid_alive "$pid" && redis_ping
+}
+
+redis_start() {
+  redis_ensure_installed
+  if redis_running; then log "redis: already running on 127.0.0.1:$FLEET_REDIS_PORT"; return 0; fi
+  port_open "$FLEET_REDIS_PORT" && die "redis: port 127.0.0.1:$FLEET_REDIS_PORT is already in use by another process (set FLEET_REDIS_PORT)"
+  local t0; t0=$(now_ms)
+  mkdir -p "$REDIS_DIR"
+  rm -f "$REDIS_PIDFILE"
+  cat >"$REDIS_DIR/redis.conf" <<EOF
+# Written by scripts/infra/infra.sh on every start. Dev/test only: no password,
+# loopback only, no persistence.
+bind 127.0.0.1
+port $FLEET_REDIS_PORT
+protected-mode yes
+daemonize yes
+pidfile "$REDIS_PIDFILE"
+logfile "$REDIS_DIR/redis.log"
+dir "$REDIS_DIR"
+save ""
+appendonly no
+EOF
+  log "redis: starting on 127.0.0.1:$FLEET_REDIS_PORT"
+  redis-server "$REDIS_DIR/redis.conf" 9>&- || { tail -n 20 "$REDIS_DIR/redis.log" >&2 || true; die "redis: failed to start (see $REDIS_DIR/redis.log)"; }
+  local i
+  for ((i = 0; i < 50; i++)); do redis_ping && break; sleep 0.2; done
+  redis_ping || { tail -n 20 "$REDIS_DIR/redis.log" >&2 || true; die "redis: not answering PING after 10 s (see $REDIS_DIR/redis.log)"; }
+  log "redis: ready in $(elapsed "$t0") s"
+}
+
+redis_stop() {
+  local pid; pid=$(read_pid "$REDIS_PIDFILE")
+  if ! pid_alive "$pid"; then log "redis: not running"; rm -f "$REDIS_PIDFILE"; return 0; fi
+  log "redis: stopping (pid $pid)"
+  redis-cli -h 127.0.0.1 -p "$FLEET_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
+  wait_pid_exit "$pid" 10 || { warn "redis: did not exit, killing"; kill -9 "$pid" 2>/dev/null || true; }
+  rm -f "$REDIS_PIDFILE"
+}
+
+redis_status() {
+  local pid; pid=$(read_pid "$REDIS_PIDFILE")
+  if command -v redis-cli >/dev/null && redis_running; then
+    status_line redis up "127.0.0.1:$FLEET_REDIS_PORT" "pid $pid"
+  else
+    status_line redis down "127.0.0.1:$FLEET_REDIS_PORT" "log $REDIS_DIR/redis.log"; return 1
+  fi
+}
+
+# =================================================================== Kafka ==
+java_major() {
+  java -version 2>&1 | sed -nE '1s/.*version "([0-9]+)(\.[0-9]+)*.*".*/\1/p; 1s/.*version "1\.([0-9]+).*/\1/p' | head -n1
+}
+
+kafka_ensure_java() {
+  if ! command -v java >/dev/null; then apt_install openjdk-17-jre-headless; fi
+  local major; major=$(java_major)
+  [[ -n "$major" ]] || die "kafka: could not determine the Java version from 'java -version'"
+  if (( major < 17 )); then die "kafka: Kafka $FLEET_KAFKA_VERSION needs Java 17+, found Java $major on PATH"; fi
+}
+
+kafka_ensure_libs() {
+  local stamp="$KAFKA_HOME/.resolved" want
+  want="$(sha256sum "$KAFKA_SCRIPTS/pom.xml" | cut -d' ' -f1) $FLEET_KAFKA_VERSION"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] && compgen -G "$KAFKA_LIBS/kafka_2.13-$FLEET_KAFKA_VERSION.jar" >/dev/null; then
+    return 0
+  fi
+  command -v mvn >/dev/null || apt_install maven
+  local t0 tmp; t0=$(now_ms)
+  tmp="$KAFKA_HOME/libs.tmp.$$"
+  log "kafka: resolving org.apache.kafka:kafka_2.13:$FLEET_KAFKA_VERSION from Maven Central into $KAFKA_LIBS"
+  mkdir -p "$KAFKA_HOME"; rm -rf "$tmp"
+  if ! mvn -B -q -Dstyle.color=never -f "$KAFKA_SCRIPTS/pom.xml" -Dkafka.version="$FLEET_KAFKA_VERSION" \
+        dependency:copy-dependencies -DoutputDirectory="$tmp" </dev/null >"$KAFKA_HOME/mvn.log" 2>&1; then
+    cat "$KAFKA_HOME/mvn.log" >&2; rm -rf "$tmp"
+    die "kafka: Maven could not resolve Kafka $FLEET_KAFKA_VERSION (log above)"
+  fi
+  [[ -f "$tmp/kafka_2.13-$FLEET_KAFKA_VERSION.jar" ]] || { rm -rf "$tmp"; die "kafka: kafka_2.13-$FLEET_KAFKA_VERSION.jar missing after resolution"; }
+  rm -rf "$KAFKA_LIBS"; mv "$tmp" "$KAFKA_LIBS"
+  echo "$want" >"$stamp"
+  log "kafka: resolved $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $(elapsed "$t0") s"
+}
+
+kafka_pid_ok() {
+  local pid; pid=$(read_pid "$KAFKA_PID")
+  pid_alive "$pid" || return 1
+  # Guard against pid reuse: it must be our broker.
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "kafka.Kafka $KAFKA_PROPS" || return 1
+  echo "$pid"
+}
+
+kafka_write_props() {
+  mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
+  cat >"$KAFKA_PROPS.tmp" <<EOF
+# Written by scripts/infra/infra.sh on every start. Single-node KRaft (broker+controller).
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$FLEET_KAFKA_PORT,CONTROLLER://127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$FLEET_KAFKA_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+log.dirs=$KAFKA_DATA
+
+# Topics come from scripts/kafka/topics.yaml (create-topics.mjs), never auto-created.
+auto.create.topics.enable=false
+delete.topic.enable=true
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+
+log.segment.bytes=104857600
+log.retention.check.interval.ms=60000
+EOF
+  mv -f "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
+}
+
+kafka_format() {
+  local formatted_with="$KAFKA_DIR/formatted-with"
+  if [[ -f "$KAFKA_DATA/meta.properties" ]]; then
+    local prev; prev=$(cat "$formatted_with" 2>/dev/null || echo unknown)
+    if [[ "$prev" != "unknown" && "$prev" != "$FLEET_KAFKA_VERSION" ]] \
+       && [[ "$(printf '%s\n%s\n' "$prev" "$FLEET_KAFKA_VERSION" | sort -V | head -n1)" != "$prev" ]]; then
+      die "kafka: $KAFKA_DATA was formatted by Kafka $prev, which is newer than $FLEET_KAFKA_VERSION (no downgrades); run '$0 reset'"
+    fi
+    return 0
+  fi
+  local cluster_id
+  cluster_id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+  [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "kafka: 'StorageTool random-uuid' returned '$cluster_id'"
+  log "kafka: formatting $KAFKA_DATA (cluster id $cluster_id)"
+  if ! java -Dlog4j2.configurationFile="file:$KAFKA_SCRIPTS/log4j2-tools.xml" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
+        --config "$KAFKA_PROPS" --cluster-id "$cluster_id" --ignore-formatted >"$KAFKA_LOGS/format.log" 2>&1; then
+    cat "$KAFKA_LOGS/format.log" >&2
+    die "kafka: storage format failed (log above)"
+  fi
+  echo "$FLEET_KAFKA_VERSION" >"$formatted_with"
+}
+
+kafka_start() {
+  local pid
+  if pid=$(kafka_pid_ok); then
+    run_node "$KAFKA_SCRIPTS/ready.mjs" --timeout "$FLEET_KAFKA_READY_TIMEOUT" --quiet \
+      || die "kafka: broker process $pid is running but not answering on $FLEET_KAFKA_BROKERS (see $KAFKA_LOGS/server.log)"
+    log "kafka: already running on 127.0.0.1:$FLEET_KAFKA_PORT (pid $pid)"
+    run_node "$KAFKA_SCRIPTS/create-topics.mjs" --quiet || die "kafka: topic creation failed"
+    return 0
+  fi
+  local p
+  for p in "$FLEET_KAFKA_PORT" "$FLEET_KAFKA_CONTROLLER_PORT"; do
+    port_open "$p" && die "kafka: port 127.0.0.1:$p is already in use by another process (set FLEET_KAFKA_PORT / FLEET_KAFKA_CONTROLLER_PORT)"
+  done
+  kafka_ensure_java
+  kafka_ensure_libs
+  local t0; t0=$(now_ms)
+  kafka_write_props
+  kafka_format
+  rm -f "$KAFKA_PID"
+  log "kafka: starting Kafka $FLEET_KAFKA_VERSION (KRaft) on 127.0.0.1:$FLEET_KAFKA_PORT, controller 127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT"
+  # shellcheck disable=SC2086
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
+    java $FLEET_KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+      -Djava.awt.headless=true \
+      -Dkafka.logs.dir="$KAFKA_LOGS" \
+      -Dlog4j2.configurationFile="file:$KAFKA_SCRIPTS/log4j2.xml" \
+      -cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_PROPS" \
+      </dev/null >"$KAFKA_LOGS/kafka.out" 2>&1 9>&- &
+  local i
+  for ((i = 0; i < 50; i++)); do [[ -s "$KAFKA_PID" ]] && break; sleep 0.1; done
+  pid=$(read_pid "$KAFKA_PID")
+  [[ -n "$pid" ]] || die "kafka: broker process did not start (see $KAFKA_LOGS/kafka.out)"
+  if ! FLEET_KAFKA_PID="$pid" run_node "$KAFKA_SCRIPTS/ready.mjs" --timeout "$FLEET_KAFKA_READY_TIMEOUT"; then
+    echo "----- $KAFKA_LOGS/kafka.out (tail) -----" >&2; tail -n 20 "$KAFKA_LOGS/kafka.out" >&2 || true
+    echo "----- $KAFKA_LOGS/server.log (tail) -----" >&2; tail -n 40 "$KAFKA_LOGS/server.log" >&2 || true
+    pid_alive "$pid" && kill "$pid" 2>/dev/null || true
+    die "kafka: broker did not become ready"
+  fi
+  log "kafka: ready in $(elapsed "$t0") s (pid $pid)"
+  run_node "$KAFKA_SCRIPTS/create-topics.mjs" || die "kafka: topic creation failed"
+}
+
+kafka_stop() {
+  local pid
+  if ! pid=$(kafka_pid_ok); then log "kafka: not running"; rm -f "$KAFKA_PID"; return 0; fi
+  log "kafka: stopping (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_pid_exit "$pid" 60 || { warn "kafka: still running after 60 s, sending SIGKILL"; kill -9 "$pid" 2>/dev/null || true; wait_pid_exit "$pid" 10 || true; }
+  rm -f "$KAFKA_PID"
+}
+
+kafka_status() {
+  local pid
+  if pid=$(kafka_pid_ok) && run_node "$KAFKA_SCRIPTS/ready.mjs" --timeout 10 --quiet >/dev/null 2>&1; then
+    status_line kafka up "127.0.0.1:$FLEET_KAFKA_PORT" "pid $pid, Kafka $FLEET_KAFKA_VERSION KRaft, controller :$FLEET_KAFKA_CONTROLLER_PORT"
+  else
+    status_line kafka down "127.0.0.1:$FLEET_KAFKA_PORT" "log $KAFKA_LOGS/server.log"; return 1
+  fi
+}
+
+# ================================================================== common ==
+wait_pid_exit() {
+  local pid=$1 secs=$2 i
+  for ((i = 0; i < secs * 5; i++)); do pid_alive "$pid" || return 0; sleep 0.2; done
+  return 1
+}
+
+status_line() {
+  local name=$1 state=$2 addr=$3 extra=$4 color=$_g
+  [[ "$state" == up ]] || color=$_r
+  printf '%-9s %s%-5s%s %-16s %s\n' "$name" "$color" "$state" "$_n" "$addr" "$extra"
+}
+
+print_urls() {
+  echo
+  log "connection details:"
+  component_enabled postgres && echo "  postgres  postgres://postgres:$FLEET_PG_SUPERUSER_PASSWORD@127.0.0.1:$FLEET_PG_PORT/postgres"
+  component_enabled redis    && echo "  redis     redis://127.0.0.1:$FLEET_REDIS_PORT"
+  component_enabled kafka    && echo "  kafka     127.0.0.1:$FLEET_KAFKA_PORT (PLAINTEXT, Kafka $FLEET_KAFKA_VERSION)"
+  echo "  env       eval \"\$($0 env)\""
+  return 0
+}
+
+cmd_env() {
+  component_enabled postgres && {
+    echo "export DATABASE_URL='postgres://postgres:$FLEET_PG_SUPERUSER_PASSWORD@127.0.0.1:$FLEET_PG_PORT/postgres'"
+    echo "export PGHOST=127.0.0.1 PGPORT=$FLEET_PG_PORT PGUSER=postgres PGPASSWORD='$FLEET_PG_SUPERUSER_PASSWORD'"
+  }
+  component_enabled redis && echo "export REDIS_URL='redis://127.0.0.1:$FLEET_REDIS_PORT'"
+  component_enabled kafka && echo "export KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT' FLEET_KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT'"
+  return 0
+}
+
+# Serialises concurrent start/stop/reset. Daemons are started with 9>&- so they
+# do not inherit (and keep holding) the lock.
+take_lock() {
+  exec 9>"$FLEET_LOCAL_DIR/.infra.lock"
+  flock -w 300 9 || die "another infra.sh is running (lock $FLEET_LOCAL_DIR/.infra.lock held for 300 s)"
+}
+
+cmd_start() {
+  local t0; t0=$(now_ms)
+  take_lock
+  component_enabled postgres && pg_start
+  component_enabled redis && redis_start
+  component_enabled kafka && kafka_start
+  log "all started in $(elapsed "$t0") s ($FLEET_INFRA_COMPONENTS); data in $FLEET_LOCAL_DIR"
+  print_urls
+}
+
+cmd_stop() {
+  take_lock
+  # Stop everything we may have started, whatever FLEET_INFRA_COMPONENTS says now.
+  kafka_stop
+  redis_stop
+  if [[ -x "$FLEET_PG_BIN/pg_ctl" ]]; then pg_stop; else log "postgres: not installed"; fi
+}
+
+cmd_status() {
+  local rc=0
+  component_enabled postgres && { pg_status || rc=1; }
+  component_enabled redis && { redis_status || rc=1; }
+  component_enabled kafka && { kafka_status || rc=1; }
+  return $rc
+}
+
+cmd_reset() {
+  cmd_stop
+  log "deleting data in $PG_DIR $REDIS_DIR $KAFKA_DIR"
+  rm -rf "$PG_DIR" "$REDIS_DIR" "$KAFKA_DIR"
+}
+
+cmd_logs() {
+  case "${1:-}" in
+    postgres) echo "$PG_LOG" ;;
+    redis) echo "$REDIS_DIR/redis.log" ;;
+    kafka) echo "$KAFKA_LOGS/server.log" ;;
+    "") printf '%s\n' "$PG_LOG" "$REDIS_DIR/redis.log" "$KAFKA_LOGS/server.log" ;;
+    *) die "logs: unknown component '$1'" ;;
+  esac
+}
+
+usage() {
+  cat <<EOF
+Usage: $0 <command>
+
+  start    start PostgreSQL, Redis and Kafka (idempotent), create Kafka topics
+  stop     stop all of them
+  status   show each component's state; exits non-zero if any is down
+  reset    stop and delete all local data (keeps $FLEET_LOCAL_DIR/bin and the Kafka jar cache)
+  env      print export lines (DATABASE_URL, REDIS_URL, KAFKA_BROKERS): eval "\$($0 env)"
+  logs [c] print log file paths
+
+Environment (defaults): FLEET_LOCAL_DIR (<repo>/.local), FLEET_INFRA_COMPONENTS ("postgres redis kafka"),
+  FLEET_PG_PORT (55432), FLEET_PG_SUPERUSER_PASSWORD (postgres), FLEET_PG_FAST (0),
+  FLEET_REDIS_PORT (56379), FLEET_KAFKA_PORT (59092), FLEET_KAFKA_CONTROLLER_PORT (59093),
+  FLEET_KAFKA_VERSION ($FLEET_KAFKA_VERSION), FLEET_CACHE_DIR (~/.cache/fleet-mesh). See docs/local-infra.md.
+EOF
+}
+
+main() {
+  validate_components
+  validate_port FLEET_PG_PORT "$FLEET_PG_PORT"
+  validate_port FLEET_REDIS_PORT "$FLEET_REDIS_PORT"
+  validate_port FLEET_KAFKA_PORT "$FLEET_KAFKA_PORT"
+  validate_port FLEET_KAFKA_CONTROLLER_PORT "$FLEET_KAFKA_CONTROLLER_PORT"
+  local cmd="${1:-}"; shift || true
+  case "$cmd" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    reset) cmd_reset ;;
+    env) cmd_env ;;
+    logs) cmd_logs "$@" ;;
+    -h|--help|help) usage ;;
+    "") usage >&2; exit 2 ;;
+    *) usage >&2; die "unknown command '$cmd'" ;;
+  esac
+}
+
+main "$@"

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Developer/CI tools installed into $FLEET_LOCAL_DIR/bin (default <repo>/.local/bin).
+#
+#   scripts/infra/tools.sh [install]   install missing tools (idempotent), print their paths
+#   scripts/infra/tools.sh path        print the tools directory
+#   scripts/infra/tools.sh env         print 'export PATH=...' (eval "$(scripts/infra/tools.sh env)")
+#   source scripts/infra/tools.sh      put the tools directory on PATH in the current shell
+#                                      (also defines fleet_tools_install)
+#
+# Tools: grpcurl (built from its Go module with `go install`, pinned version).
+
+_fleet_tools_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$_fleet_tools_repo/.local}"
+FLEET_TOOLS_BIN="$FLEET_LOCAL_DIR/bin"
+FLEET_GRPCURL_VERSION="${FLEET_GRPCURL_VERSION:-v1.9.4}"
+export FLEET_TOOLS_BIN
+
+_fleet_tools_die() { echo "[tools] error: $*" >&2; return 1; }
+
+_fleet_go() {
+  if command -v go >/dev/null 2>&1; then command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
+  else _fleet_tools_die "Go is not installed (need Go >= 1.25 for grpcurl $FLEET_GRPCURL_VERSION): install it to /usr/local/go or put it on PATH"; fi
+}
+
+# Module version recorded in a Go binary's build info, e.g. v1.9.4 (empty if unknown).
+_fleet_go_binary_version() {
+  local go=$1 bin=$2 module=$3
+  "$go" version -m "$bin" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+fleet_install_grpcurl() {
+  local go bin="$FLEET_TOOLS_BIN/grpcurl" module=github.com/fullstorydev/grpcurl have
+  go="$(_fleet_go)" || return 1
+  if [[ -x "$bin" ]]; then
+    have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
+    if [[ "$have" == "$FLEET_GRPCURL_VERSION" ]]; then
+      echo "[tools] grpcurl $have already installed: $bin"
+      return 0
+    fi
+    echo "[tools] grpcurl at $bin is ${have:-of unknown version}, want $FLEET_GRPCURL_VERSION: reinstalling"
+  fi
+  mkdir -p "$FLEET_TOOLS_BIN"
+  echo "[tools] installing grpcurl $FLEET_GRPCURL_VERSION with go install ($("$go" env GOVERSION))"
+  # -X main.version: `go install` builds do not stamp grpcurl's -version string.
+  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath \
+      -ldflags "-s -w -X main.version=$FLEET_GRPCURL_VERSION" \
+      "$module/cmd/grpcurl@$FLEET_GRPCURL_VERSION" </dev/null \
+    || _fleet_tools_die "go install $module/cmd/grpcurl@$FLEET_GRPCURL_VERSION failed" || return 1
+  have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
+  [[ "$have" == "$FLEET_GRPCURL_VERSION" ]] || _fleet_tools_die "installed grpcurl reports module version '$have', expected $FLEET_GRPCURL_VERSION" || return 1
+  echo "[tools] installed grpcurl $have: $bin"
+}
+
+fleet_tools_install() {
+  fleet_install_grpcurl || return 1
+  local out
+  out="$("$FLEET_TOOLS_BIN/grpcurl" -version 2>&1)" || _fleet_tools_die "'$FLEET_TOOLS_BIN/grpcurl -version' failed: $out" || return 1
+  echo "[tools] $out"
+  echo "[tools] tools directory: $FLEET_TOOLS_BIN  (eval \"\$($_fleet_tools_repo/scripts/infra/tools.sh env)\" to put it on PATH)"
+}
+
+fleet_tools_path() {
+  case ":$PATH:" in *":$FLEET_TOOLS_BIN:"*) ;; *) export PATH="$FLEET_TOOLS_BIN:$PATH" ;; esac
+}
+
+# Sourced: just set up PATH and the functions.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
+  fleet_tools_path
+  return 0
+fi
+
+set -euo pipefail
+case "${1:-install}" in
+  install) fleet_tools_install ;;
+  path) echo "$FLEET_TOOLS_BIN" ;;
+  env) printf 'export FLEET_TOOLS_BIN=%q\nexport PATH=%q:"$PATH"\n' "$FLEET_TOOLS_BIN" "$FLEET_TOOLS_BIN" ;;
+  -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "usage: $0 [install|path|env]" >&2; exit 2 ;;
+esac
