@@ -31,7 +31,7 @@ export function edgeInterceptor(options: {
     const parent = extractContext((key) => req.header.get(key) ?? undefined);
     const span = tracer().startSpan(path.slice(1), { kind: SpanKind.SERVER, attributes: { "rpc.system": "connect" } }, parent);
     const traceId = traceIdOf(span);
-    const log = options.log.child({ requestId, method: path, ...(traceId ? { traceId } : {}) });
+    const fields = { requestId, method: path, ...(traceId ? { traceId } : {}) };
     let code = Code.Unknown as number;
     try {
       const response = await otelContext.with(trace.setSpan(parent, span), async () => {
@@ -49,7 +49,7 @@ export function edgeInterceptor(options: {
       const connectError = toConnectError(err);
       connectError.metadata.set(REQUEST_ID_HEADER, requestId);
       code = connectError.code;
-      if (code === Code.Internal || code === Code.Unknown) log.error({ err }, "rpc failed");
+      if (code === Code.Internal || code === Code.Unknown) options.log.error({ ...fields, err }, "rpc failed");
       span.setStatus({ code: SpanStatusCode.ERROR, message: Code[code] ?? String(code) });
       throw connectError;
     } finally {
@@ -57,7 +57,7 @@ export function edgeInterceptor(options: {
       const codeName = code === 0 ? "OK" : (Code[code] ?? String(code));
       options.metrics.rpcRequests.inc({ method: path, code: codeName });
       options.metrics.rpcDuration.observe({ method: path, code: codeName }, seconds);
-      log.info({ status: codeName, durationMs: Math.round(seconds * 100_000) / 100, protocol: req.header.get("content-type") }, "rpc");
+      options.log.info({ ...fields, status: codeName, durationMs: Math.round(seconds * 100_000) / 100, protocol: req.header.get("content-type") }, "rpc");
       span.end();
     }
   };

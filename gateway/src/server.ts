@@ -1,7 +1,6 @@
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
-import { Duplex } from "node:stream";
 
 type Handler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -33,7 +32,11 @@ export function createEdgeServer(handler: Handler): EdgeServer {
       if (isH2 && buffered.length < H2_PREFACE.length) return; // wait for the whole preface
       socket.off("data", onData);
       if (isH2) {
-        http2.emit("connection", new ReplayedSocket(socket, buffered));
+        // The HTTP/2 session drains bytes already buffered in the socket
+        // before it starts reading the native handle itself.
+        socket.pause();
+        socket.unshift(buffered);
+        http2.emit("connection", socket);
       } else {
         socket.pause();
         socket.unshift(buffered);
@@ -66,51 +69,3 @@ export function createEdgeServer(handler: Handler): EdgeServer {
   };
 }
 
-/**
- * The socket seen through a stream that first replays the bytes read while
- * sniffing. Node's HTTP/2 session reads a raw socket's native handle, which
- * would skip bytes merely unshifted into the JS stream; given a plain Duplex
- * it reads through the stream instead.
- */
-class ReplayedSocket extends Duplex {
-  constructor(private readonly socket: Socket, head: Buffer) {
-    super();
-    this.push(head);
-    socket.on("data", (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
-    });
-    socket.once("end", () => this.push(null));
-    socket.once("error", (err) => this.destroy(err));
-    socket.once("close", () => this.destroy());
-  }
-
-  get remoteAddress(): string | undefined {
-    return this.socket.remoteAddress;
-  }
-
-  get remotePort(): number | undefined {
-    return this.socket.remotePort;
-  }
-
-  setTimeout(ms: number, callback?: () => void): this {
-    this.socket.setTimeout(ms, callback);
-    return this;
-  }
-
-  override _read(): void {
-    this.socket.resume();
-  }
-
-  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (err?: Error | null) => void): void {
-    this.socket.write(chunk, encoding, callback);
-  }
-
-  override _final(callback: (err?: Error | null) => void): void {
-    this.socket.end(callback);
-  }
-
-  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
-    this.socket.destroy(err ?? undefined);
-    callback(err);
-  }
-}

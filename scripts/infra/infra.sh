@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2015,SC2016  # A && B || C is intended; single-quoted $ is for the child shell
 # Local infrastructure for Fleet mesh: PostgreSQL 15, Redis and a single-node
 # Apache Kafka broker (KRaft), all bound to 127.0.0.1, all state under
 # $FLEET_LOCAL_DIR (default <repo>/.local). See docs/local-infra.md.

@@ -71,6 +71,7 @@ if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then
 fi
 
 set -euo pipefail
+# shellcheck disable=SC2016  # $PATH in the env output must stay literal
 case "${1:-install}" in
   install) fleet_tools_install ;;
   path) echo "$FLEET_TOOLS_BIN" ;;

@@ -61,56 +61,82 @@ export function createTokenVerifier(config: AuthConfig, jwks: JwksDocument = loa
     keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
   }
   const algorithms = [...config.algorithms] as jwt.Algorithm[];
+  // Verified tokens, keyed by the whole token string: a hit skips the
+  // signature check (the dominant per-request cost) but never the expiry.
+  const verified = new Map<string, { caller: Caller; expiresAtMs: number }>();
+  const toleranceMs = config.clockToleranceSec * 1000;
   return {
     verify(bearer) {
-      if (bearer === undefined || bearer === "") throw unauthenticated("UNAUTHENTICATED", "missing bearer token");
-      const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(bearer);
-      if (!match?.[1]) throw unauthenticated("UNAUTHENTICATED", "malformed authorization header");
-      const token = match[1];
-      const decoded = jwt.decode(token, { complete: true });
-      if (!decoded || typeof decoded.payload === "string") throw unauthenticated("UNAUTHENTICATED", "malformed token");
-      const header = decoded.header as unknown as Record<string, unknown>;
-      if (KEY_CARRYING_HEADERS.some((h) => h in header)) {
-        throw unauthenticated("UNAUTHENTICATED", "token headers may not carry keys");
+      const hit = bearer === undefined ? undefined : verified.get(bearer);
+      if (hit) {
+        if (Date.now() < hit.expiresAtMs + toleranceMs) return hit.caller;
+        verified.delete(bearer!);
       }
-      if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
-        throw unauthenticated("UNAUTHENTICATED", "token algorithm not allowed");
-      }
-      const key = decoded.header.kid === undefined ? undefined : keys.get(decoded.header.kid);
-      if (!key) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
-      let claims: jwt.JwtPayload & AccessTokenClaims;
-      try {
-        claims = jwt.verify(token, key, {
-          algorithms,
-          issuer: config.issuer,
-          audience: config.audience,
-          clockTolerance: config.clockToleranceSec,
-          complete: false,
-        }) as jwt.JwtPayload & AccessTokenClaims;
-      } catch (err) {
-        if (err instanceof jwt.TokenExpiredError) throw unauthenticated("TOKEN_EXPIRED", "token expired");
-        throw unauthenticated("UNAUTHENTICATED", `invalid token: ${(err as Error).message}`);
-      }
-      if (typeof claims.exp !== "number") throw unauthenticated("UNAUTHENTICATED", "token has no expiry");
-      if (typeof claims.sub !== "string" || claims.sub === "") throw unauthenticated("UNAUTHENTICATED", "token has no subject");
-      return {
-        subject: claims.sub,
-        roles: stringArray(claims.roles),
-        permissions: new Set(stringArray(claims.permissions)),
-        ...(typeof claims.staff_id === "string" ? { staffId: claims.staff_id } : {}),
-        ...(typeof claims.customer_id === "string" ? { customerId: claims.customer_id } : {}),
-        ...(typeof claims.jti === "string" ? { tokenId: claims.jti } : {}),
-        anonymous: false,
-      };
+      const caller = verifyUncached(bearer);
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(bearer!, caller);
+      return caller.caller;
     },
   };
+
+  function verifyUncached(bearer: string | undefined): { caller: Caller; expiresAtMs: number } {
+    if (bearer === undefined || bearer === "") throw unauthenticated("UNAUTHENTICATED", "missing bearer token");
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(bearer);
+    if (!match?.[1]) throw unauthenticated("UNAUTHENTICATED", "malformed authorization header");
+    const token = match[1];
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload === "string") throw unauthenticated("UNAUTHENTICATED", "malformed token");
+    const header = decoded.header as unknown as Record<string, unknown>;
+    if (KEY_CARRYING_HEADERS.some((h) => h in header)) {
+      throw unauthenticated("UNAUTHENTICATED", "token headers may not carry keys");
+    }
+    if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
+      throw unauthenticated("UNAUTHENTICATED", "token algorithm not allowed");
+    }
+    const key = decoded.header.kid === undefined ? undefined : keys.get(decoded.header.kid);
+    if (!key) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
+    let claims: jwt.JwtPayload & AccessTokenClaims;
+    try {
+      claims = jwt.verify(token, key, {
+        algorithms,
+        issuer: config.issuer,
+        audience: config.audience,
+        clockTolerance: config.clockToleranceSec,
+        complete: false,
+      }) as jwt.JwtPayload & AccessTokenClaims;
+    } catch (err) {
+      if (err instanceof jwt.TokenExpiredError) throw unauthenticated("TOKEN_EXPIRED", "token expired");
+      throw unauthenticated("UNAUTHENTICATED", `invalid token: ${(err as Error).message}`);
+    }
+    if (typeof claims.exp !== "number") throw unauthenticated("UNAUTHENTICATED", "token has no expiry");
+    if (typeof claims.sub !== "string" || claims.sub === "") throw unauthenticated("UNAUTHENTICATED", "token has no subject");
+    const caller: Caller = {
+      subject: claims.sub,
+      roles: stringArray(claims.roles),
+      permissions: new Set(stringArray(claims.permissions)),
+      ...(typeof claims.staff_id === "string" ? { staffId: claims.staff_id } : {}),
+      ...(typeof claims.customer_id === "string" ? { customerId: claims.customer_id } : {}),
+      ...(typeof claims.jti === "string" ? { tokenId: claims.jti } : {}),
+      anonymous: false,
+    };
+    return { caller, expiresAtMs: claims.exp * 1000 };
+  }
 }
+
+const VERIFIED_CACHE_SIZE = 10_000;
 
 const stringArray = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
 
-/** The authorization requirement an RPC declares in proto/. */
+const requirements = new WeakMap<DescMethod, MethodAuthorization | null>();
+
+/** The authorization requirement an RPC declares in proto/ (read once per method). */
 export function methodAuthorization(method: DescMethod): MethodAuthorization | undefined {
-  return hasOption(method, authorization) ? getOption(method, authorization) : undefined;
+  let requirement = requirements.get(method);
+  if (requirement === undefined) {
+    requirement = hasOption(method, authorization) ? getOption(method, authorization) : null;
+    requirements.set(method, requirement);
+  }
+  return requirement ?? undefined;
 }
 
 /**

@@ -87,3 +87,13 @@ test("every fleet RPC declares a permission, and authorize enforces it", (t) => 
   const denied = t.throws(() => authorize(FleetService.method.registerVehicle, caller), { instanceOf: DomainError });
   t.is(denied?.kind, "permission_denied");
 });
+
+test("a cached verification still expires with the token", async (t) => {
+  const strict = createTokenVerifier({ ...keys.auth, clockToleranceSec: 0 }, jwks);
+  const token = `Bearer ${keys.token({}, { expiresIn: 1 })}`;
+  t.notThrows(() => strict.verify(token));
+  t.notThrows(() => strict.verify(token), "served from the cache");
+  await new Promise((r) => setTimeout(r, 1_100));
+  const err = t.throws(() => strict.verify(token), { instanceOf: DomainError });
+  t.is(err?.reason, "TOKEN_EXPIRED");
+});

@@ -142,7 +142,10 @@ function unaryEntry(
     const parent = extractContext((key) => firstString(md, key));
     const span = tracer().startSpan(path.slice(1), { kind: SpanKind.SERVER, attributes: { "rpc.system": "grpc" } }, parent);
     const traceId = traceIdOf(span);
-    const log = options.log.child({ requestId, method: path, ...(traceId ? { traceId } : {}) });
+    const fields = { requestId, method: path, ...(traceId ? { traceId } : {}) };
+    let childLog: Logger | undefined;
+    // Most handlers never log: build their child logger only on demand.
+    const log = (): Logger => (childLog ??= options.log.child(fields));
     const abort = new AbortController();
     call.once("cancelled", () => abort.abort(new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "call cancelled")));
     const deadline = call.getDeadline();
@@ -170,7 +173,9 @@ function unaryEntry(
         idempotencyKey: firstString(md, IDEMPOTENCY_KEY_HEADER),
         metadata: md,
         signal: abort.signal,
-        log,
+        get log() {
+          return log();
+        },
       };
       return handler(request, ctx);
     };
@@ -193,14 +198,14 @@ function unaryEntry(
       const codeName = GrpcStatus[code] ?? String(code);
       options.metrics.rpcRequests.inc({ method: path, code: codeName });
       options.metrics.rpcDuration.observe({ method: path, code: codeName }, seconds);
-      const line = { status: codeName, durationMs: Math.round(seconds * 100_000) / 100 };
+      const line = { ...fields, status: codeName, durationMs: Math.round(seconds * 100_000) / 100 };
       if (code === GrpcStatus.OK) {
-        log.info(line, "rpc");
+        options.log.info(line, "rpc");
       } else if (code === GrpcStatus.INTERNAL || code === GrpcStatus.UNKNOWN) {
-        log.error({ ...line, err }, "rpc failed");
+        options.log.error({ ...line, err }, "rpc failed");
         span.setStatus({ code: SpanStatusCode.ERROR, message: codeName });
       } else {
-        log.info({ ...line, reason: err instanceof DomainError ? err.reason : undefined }, "rpc");
+        options.log.info({ ...line, reason: err instanceof DomainError ? err.reason : undefined }, "rpc");
         span.setStatus({ code: SpanStatusCode.ERROR, message: codeName });
       }
       span.setAttribute("rpc.grpc.status_code", code);

@@ -1,0 +1,228 @@
+// Benchmark: GetVehicle through the gateway (Connect over HTTP/1.1, JSON, as
+// a browser calls it; and gRPC over HTTP/2) next to a direct grpc-js call to
+// fleet, in the same run, against the same processes and database.
+//
+// Fleet and the gateway run as separate processes from the compiled output,
+// with authentication on; the load generator runs here. Phases alternate
+// (direct, gateway, direct, gateway, ...) so that drift on a noisy machine
+// hits both paths alike; the table reports medians over rounds.
+//
+//   npm run bench            (scripts/bench.sh starts what it needs)
+//   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONCURRENCY=32 npm run bench
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { createClient, type Client } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { FleetService } from "../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
+import { repoRoot } from "../services/platform/src/db.js";
+import { createServiceClient } from "../services/platform/src/grpc/client.js";
+import { createTestDatabase, createTestKeys } from "../services/platform/src/testing/harness.js";
+
+const seconds = Number(process.env["BENCH_SECONDS"] ?? 5);
+const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 32);
+const FLEET_PORT = 50_161;
+const FLEET_OPS = 9_561;
+const GATEWAY_PORT = 8_180;
+const GATEWAY_OPS = 9_560;
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return 0;
+  }
+}
+
+function postgresCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres") total += cpuSecondsOf(Number(entry));
+    } catch {
+      // process ended
+    }
+  }
+  return total;
+}
+
+interface CpuSample {
+  readonly bench: number;
+  readonly gateway: number;
+  readonly fleet: number;
+  readonly postgres: number;
+}
+
+let processes: { fleet: number; gateway: number } = { fleet: 0, gateway: 0 };
+
+const sampleCpu = (): CpuSample => ({
+  bench: cpuSecondsOf(process.pid),
+  gateway: cpuSecondsOf(processes.gateway),
+  fleet: cpuSecondsOf(processes.fleet),
+  postgres: postgresCpuSeconds(),
+});
+
+interface PhaseResult {
+  /** CPU microseconds per request, by process. */
+  readonly cpuPerRequest: CpuSample;
+  readonly qps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly errors: number;
+}
+
+async function runPhase(call: () => Promise<unknown>): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const start = performance.now();
+      try {
+        await call();
+        latencies.push(performance.now() - start);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const started = performance.now();
+  const cpuBefore = sampleCpu();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = sampleCpu();
+  const perRequest = (k: keyof CpuSample) => ((cpuAfter[k] - cpuBefore[k]) * 1e6) / Math.max(1, latencies.length);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
+  return {
+    qps: latencies.length / elapsed,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    errors,
+    cpuPerRequest: { bench: perRequest("bench"), gateway: perRequest("gateway"), fleet: perRequest("fleet"), postgres: perRequest("postgres") },
+  };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+function start(name: string, entry: string, env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [resolve(repoRoot, entry)], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  child.once("exit", (code) => {
+    if (code !== null && code !== 0) process.stderr.write(`${name} exited with ${code}\n`);
+  });
+  return child;
+}
+
+async function waitReady(port: number): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} never became ready`);
+}
+
+async function main(): Promise<void> {
+  const db = await createTestDatabase("fleet", "migrations/fleet");
+  const keys = createTestKeys();
+  const authEnv = {
+    FLEETMESH__AUTH__ISSUER: keys.auth.issuer,
+    FLEETMESH__AUTH__AUDIENCE: keys.auth.audience,
+    FLEETMESH__AUTH__JWKS_FILE: keys.auth.jwksFile,
+    FLEETMESH__LOG__LEVEL: "warn",
+  };
+  const fleet = start("fleet", "dist/services/fleet/src/main.js", {
+    ...authEnv,
+    FLEETMESH__GRPC__PORT: String(FLEET_PORT),
+    FLEETMESH__OPS__PORT: String(FLEET_OPS),
+    FLEETMESH__DATABASE__DATABASE: db.config.database,
+    FLEETMESH__DATABASE__USER: db.config.user,
+    FLEETMESH__DATABASE__PASSWORD: db.config.password,
+    FLEETMESH__DATABASE__POOL_MAX: "16",
+  });
+  const gateway = start("gateway", "dist/gateway/src/main.js", {
+    ...authEnv,
+    FLEETMESH__HTTP__PORT: String(GATEWAY_PORT),
+    FLEETMESH__OPS__PORT: String(GATEWAY_OPS),
+    FLEETMESH__UPSTREAMS__FLEET__ADDRESS: `127.0.0.1:${FLEET_PORT}`,
+  });
+  processes = { fleet: fleet.pid ?? 0, gateway: gateway.pid ?? 0 };
+  try {
+    await waitReady(FLEET_OPS);
+    await waitReady(GATEWAY_OPS);
+    const token = keys.token({ permissions: ["vehicles.read", "vehicles.register"] }, { expiresIn: 3600 });
+    const headers = { authorization: `Bearer ${token}` };
+    const direct = createServiceClient(FleetService, { address: `127.0.0.1:${FLEET_PORT}`, deadlineMs: 5_000 });
+    const { vehicle } = await direct.registerVehicle({ plateNumber: "BENCH-1", attributes: { make: "Bench", model: "Mark" } }, { headers });
+    const vehicleId = vehicle!.id;
+    const connectJson: Client<typeof FleetService> = createClient(FleetService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${GATEWAY_PORT}`, httpVersion: "1.1" }));
+    const grpcViaGateway: Client<typeof FleetService> = createClient(FleetService,
+      createGrpcTransport({ baseUrl: `http://127.0.0.1:${GATEWAY_PORT}` }));
+
+    const paths: Array<[string, () => Promise<unknown>]> = [
+      ["direct grpc-js -> fleet (baseline)", () => direct.getVehicle({ vehicleId }, { headers })],
+      ["gateway, Connect JSON over HTTP/1.1", () => connectJson.getVehicle({ vehicleId }, { headers })],
+      ["gateway, gRPC over HTTP/2", () => grpcViaGateway.getVehicle({ vehicleId }, { headers })],
+    ];
+    // Warm-up: JIT, pools, connections.
+    for (const [, call] of paths) for (let i = 0; i < 300; i++) await call();
+
+    const results = new Map<string, PhaseResult[]>(paths.map(([name]) => [name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, call] of paths) results.get(name)!.push(await runPhase(call));
+    }
+    const baseline = median(results.get(paths[0]![0])!.map((r) => r.qps));
+    const rows = paths.map(([name]) => {
+      const rs = results.get(name)!;
+      const qps = median(rs.map((r) => r.qps));
+      return {
+        name,
+        qps,
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        errors: rs.reduce((n, r) => n + r.errors, 0),
+        ratio: qps / baseline,
+        cpu: (["bench", "gateway", "fleet", "postgres"] as const).map((k) => median(rs.map((r) => r.cpuPerRequest[k]))),
+      };
+    });
+    const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+    console.log(`\nGetVehicle, ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path (medians), auth on, node ${process.version}\n`);
+    console.log(line(["path", "QPS", "p50 ms", "p99 ms", "errors", "QPS vs direct"]));
+    console.log(line(["---", "---:", "---:", "---:", "---:", "---:"]));
+    for (const r of rows) {
+      console.log(line([r.name, r.qps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.errors), `${(r.ratio * 100).toFixed(0)}%`]));
+    }
+    console.log(`\nCPU per request (microseconds, median over rounds; the machine has ${(await import("node:os")).availableParallelism()} cores):\n`);
+    console.log(line(["path", "load generator", "gateway", "fleet", "postgres", "total"]));
+    console.log(line(["---", "---:", "---:", "---:", "---:", "---:"]));
+    for (const r of rows) {
+      console.log(line([r.name, ...r.cpu.map((c) => c.toFixed(0)), r.cpu.reduce((a, b) => a + b, 0).toFixed(0)]));
+    }
+    const gatewayRatio = rows[1]!.ratio;
+    console.log(`\nGoal: gateway (Connect over HTTP) >= 50% of direct QPS -> ${(gatewayRatio * 100).toFixed(0)}% ${gatewayRatio >= 0.5 ? "MET" : "NOT MET"}`);
+    direct.close();
+  } finally {
+    gateway.kill("SIGTERM");
+    fleet.kill("SIGTERM");
+    await new Promise((r) => setTimeout(r, 500));
+    await db.drop();
+  }
+}
+
+await main();
