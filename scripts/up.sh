@@ -29,10 +29,13 @@ start_process() { # name entrypoint ops-port [env...]
   local name="$1" entry="$2" ops_port="$3"
   shift 3
   stop_process "$name"
-  (cd "$REPO_ROOT" && env "$@" nohup node --enable-source-maps "$entry" >>"$RUN_DIR/$name.log" 2>&1 &
-    echo $! >"$RUN_DIR/$name.pid")
+  # exec: the recorded pid is the node process itself, and no shell keeps
+  # the caller's terminal open.
+  (cd "$REPO_ROOT" && exec nohup env "$@" node --enable-source-maps "$entry") </dev/null >>"$RUN_DIR/$name.log" 2>&1 &
+  echo $! >"$RUN_DIR/$name.pid"
   for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$ops_port/readyz" >/dev/null 2>&1; then
+    # Ready, and answered by this process (not a stale one holding the port).
+    if curl -fsS "http://127.0.0.1:$ops_port/readyz" >/dev/null 2>&1 && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
       say "$name ready (pid $(cat "$RUN_DIR/$name.pid"), log $RUN_DIR/$name.log)"
       return 0
     fi
@@ -45,6 +48,7 @@ start_process() { # name entrypoint ops-port [env...]
 }
 
 start_process fleet dist/services/fleet/src/main.js 9461 \
+  FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
   FLEETMESH__DATABASE__PASSWORD="$FLEET_DB_APP_PASSWORD"
 start_process gateway dist/gateway/src/main.js 9460
 

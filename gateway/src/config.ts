@@ -7,6 +7,7 @@ import {
   peerConfigSchema,
   shutdownConfigSchema,
   telemetryConfigSchema,
+  listOf,
   z,
 } from "../../services/platform/src/config.js";
 import { repoRoot } from "../../services/platform/src/db.js";
@@ -18,11 +19,11 @@ export const gatewayConfigSchema = z.strictObject({
   auth: authConfigSchema,
   cors: z.strictObject({
     /** Browser origins allowed to call the gateway; "*" is refused on purpose (credentials). */
-    allowedOrigins: z.array(z.string().url()).default([]),
+    allowedOrigins: listOf(z.string().url()).default([]),
     maxAgeSec: z.coerce.number().int().min(0).max(86_400).default(7200),
   }),
   upstreams: z.strictObject({ fleet: peerConfigSchema }),
-  log: logConfigSchema.default({ level: "info", pretty: false }),
+  log: logConfigSchema.default({ level: "info" }),
   telemetry: telemetryConfigSchema.default({ exporter: "none" }),
   shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),
 });

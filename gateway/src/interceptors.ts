@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { status as GrpcStatus } from "@grpc/grpc-js";
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { authorize, requiresToken, type TokenVerifier, ANONYMOUS } from "../../services/platform/src/auth.js";
 import { REQUEST_ID_HEADER } from "../../services/platform/src/context.js";
@@ -54,7 +55,8 @@ export function edgeInterceptor(options: {
       throw connectError;
     } finally {
       const seconds = (performance.now() - startedAt) / 1000;
-      const codeName = code === 0 ? "OK" : (Code[code] ?? String(code));
+      // gRPC status names, as the services label theirs (the numbers are the same).
+      const codeName = GrpcStatus[code] ?? String(code);
       options.metrics.rpcRequests.inc({ method: path, code: codeName });
       options.metrics.rpcDuration.observe({ method: path, code: codeName }, seconds);
       options.log.info({ ...fields, status: codeName, durationMs: Math.round(seconds * 100_000) / 100, protocol: req.header.get("content-type") }, "rpc");

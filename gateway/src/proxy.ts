@@ -4,17 +4,14 @@ import { IDEMPOTENCY_KEY_HEADER, REQUEST_ID_HEADER, AUTHORIZATION_HEADER } from 
 import type { CallOptions, ServiceClient } from "../../services/platform/src/grpc/client.js";
 import { requestIdKey } from "./interceptors.js";
 
-/** Headers forwarded from the edge request to the internal call. */
-const FORWARDED = [AUTHORIZATION_HEADER, IDEMPOTENCY_KEY_HEADER] as const;
-
 function callOptionsOf(ctx: HandlerContext): CallOptions {
   const headers: Record<string, string> = { [REQUEST_ID_HEADER]: ctx.values.get(requestIdKey) };
-  for (const name of FORWARDED) {
-    const value = ctx.requestHeader.get(name);
-    if (value !== null) headers[name] = value;
-  }
+  const authorization = ctx.requestHeader.get(AUTHORIZATION_HEADER);
+  if (authorization !== null) headers[AUTHORIZATION_HEADER] = authorization;
+  // Passed as the call's key (not a bare header) so the client may retry it.
+  const idempotencyKey = ctx.requestHeader.get(IDEMPOTENCY_KEY_HEADER) ?? undefined;
   const timeoutMs = ctx.timeoutMs();
-  return { headers, signal: ctx.signal, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+  return { headers, signal: ctx.signal, idempotencyKey, ...(timeoutMs === undefined ? {} : { timeoutMs }) };
 }
 
 /**

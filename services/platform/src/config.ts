@@ -113,8 +113,14 @@ const bool = z.union([z.boolean(), z.enum(["true", "false", "1", "0"]).transform
 
 export const logConfigSchema = z.strictObject({
   level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  pretty: bool.default(false),
 });
+
+/** A list from YAML, or from an environment variable as comma-separated values. */
+export const listOf = <T extends z.ZodType>(item: T, minLength = 0) =>
+  z.preprocess(
+    (v) => (typeof v === "string" ? v.split(",").map((s) => s.trim()).filter((s) => s !== "") : v),
+    z.array(item).min(minLength),
+  );
 
 export const listenConfigSchema = z.strictObject({
   host: z.string().min(1).default("127.0.0.1"),
@@ -141,7 +147,7 @@ export const authConfigSchema = z.strictObject({
   audience: z.string().min(1),
   /** JSON Web Key Set: a path to a JSON file. */
   jwksFile: z.string().min(1),
-  algorithms: z.array(z.enum(["ES256", "RS256", "PS256"])).min(1).default(["ES256"]),
+  algorithms: listOf(z.enum(["ES256", "RS256", "PS256"]), 1).default(["ES256"]),
   clockToleranceSec: z.coerce.number().int().min(0).max(300).default(30),
 });
 
@@ -166,7 +172,7 @@ export const serviceConfigSchema = z.strictObject({
   ops: listenConfigSchema,
   database: databaseConfigSchema,
   auth: authConfigSchema,
-  log: logConfigSchema.default({ level: "info", pretty: false }),
+  log: logConfigSchema.default({ level: "info" }),
   telemetry: telemetryConfigSchema.default({ exporter: "none" }),
   shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),
   idempotency: z.strictObject({ ttlHours: z.coerce.number().int().min(1).default(24) }).default({ ttlHours: 24 }),

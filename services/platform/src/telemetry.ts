@@ -32,6 +32,9 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // context asks for it: ids still propagate and reach the logs, at a
   // fraction of the cost of recording.
   const recordRoots = processors.length > 0;
+  // NodeSDK installs no tracer provider without a processor; this one keeps
+  // a real provider (ids, propagation) while exporting nothing.
+  if (processors.length === 0) processors.push(new tracing.NoopSpanProcessor());
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     sampler: new tracing.ParentBasedSampler({ root: recordRoots ? new tracing.AlwaysOnSampler() : new tracing.AlwaysOffSampler() }),

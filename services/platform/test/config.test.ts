@@ -62,3 +62,15 @@ test("secrets in a file are refused", (t) => {
 test("env names follow the key path", (t) => {
   t.is(envNameOf("database.poolMax"), "FLEETMESH__DATABASE__POOL_MAX");
 });
+
+test("lists can come from the environment as comma-separated values", (t) => {
+  const config = loadConfig(serviceConfigSchema, {
+    files: [base],
+    env: { FLEETMESH__DATABASE__PASSWORD: "x", FLEETMESH__AUTH__ALGORITHMS: "ES256, RS256" },
+  });
+  t.deepEqual(config.auth.algorithms, ["ES256", "RS256"]);
+  t.throws(() => loadConfig(serviceConfigSchema, {
+    files: [base],
+    env: { FLEETMESH__DATABASE__PASSWORD: "x", FLEETMESH__AUTH__ALGORITHMS: "HS256" },
+  }), { instanceOf: ConfigError });
+});
