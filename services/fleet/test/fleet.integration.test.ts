@@ -260,3 +260,18 @@ test("ops port: healthz, readyz with migrations applied, metrics per RPC", async
   t.regex(metrics, /db_pool_connections\{pool="fleet_test_[a-f0-9]+",state="total",service="fleet"\}/);
   t.regex(metrics, /nodejs_heap_size_used_bytes/);
 });
+
+test("the runtime database role has data access only: no DDL, no dropping tables", async (t) => {
+  const { default: pg } = await import("pg");
+  const h = t.context;
+  const app = new pg.Client({ ...h.db.config, user: h.db.config.user, password: h.db.config.password });
+  await app.connect();
+  try {
+    await app.query("SELECT count(*) FROM vehicles");
+    await t.throwsAsync(app.query("CREATE TABLE sneaky (id int)"), { message: /permission denied/ });
+    await t.throwsAsync(app.query("DROP TABLE vehicles"), { message: /must be owner/ });
+    await t.throwsAsync(app.query("ALTER TABLE vehicles DROP CONSTRAINT vehicles_plate_number_key"), { message: /must be owner/ });
+  } finally {
+    await app.end();
+  }
+});
