@@ -14,14 +14,14 @@ export const devJwksFile = resolve(devDir, "jwks.json");
 export function ensureDevKeys(): { kid: string; privateKeyPem: string } {
   mkdirSync(devDir, { recursive: true, mode: 0o700 });
   if (!existsSync(devKeyFile)) {
-    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     writeFileSync(devKeyFile, privateKey.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
   }
   const privateKeyPem = readFileSync(devKeyFile, "utf8");
   const jwk = createPrivateKey(privateKeyPem).export({ format: "jwk" });
   const { d: _secret, ...publicJwk } = jwk;
-  const kid = createHash("sha256").update(`${publicJwk.x}.${publicJwk.y}`).digest("base64url").slice(0, 16);
-  writeFileSync(devJwksFile, JSON.stringify({ keys: [{ ...publicJwk, kid, alg: "ES256", use: "sig" }] }, null, 2));
+  const kid = createHash("sha256").update(`${publicJwk.n}.${publicJwk.e}`).digest("base64url").slice(0, 16);
+  writeFileSync(devJwksFile, JSON.stringify({ keys: [{ ...publicJwk, kid, alg: "RS256", use: "sig" }] }, null, 2));
   return { kid, privateKeyPem };
 }
 

@@ -28,7 +28,7 @@ export async function devToken(options: DevTokenOptions = {}): Promise<string> {
     },
     privateKeyPem,
     {
-      algorithm: "ES256",
+      algorithm: "RS256",
       keyid: kid,
       issuer: DEV_ISSUER,
       audience: DEV_AUDIENCE,

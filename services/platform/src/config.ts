@@ -147,7 +147,7 @@ export const authConfigSchema = z.strictObject({
   audience: z.string().min(1),
   /** JSON Web Key Set: a path to a JSON file. */
   jwksFile: z.string().min(1),
-  algorithms: listOf(z.enum(["ES256", "RS256", "PS256"]), 1).default(["ES256"]),
+  algorithms: listOf(z.enum(["RS256", "PS256", "ES256"]), 1).default(["RS256"]),
   clockToleranceSec: z.coerce.number().int().min(0).max(300).default(30),
 });
 

@@ -8,6 +8,12 @@ export interface ReadinessCheck {
   check(): Promise<string | undefined>;
 }
 
+/** An extra GET route on the ops port, e.g. the identity service's JWKS. */
+export interface OpsRoute {
+  readonly path: string;
+  handle(): Promise<{ status: number; body: string; contentType?: string; cacheSeconds?: number }>;
+}
+
 export interface OpsServer {
   listen(host: string, port: number): Promise<number>;
   close(): Promise<void>;
@@ -19,12 +25,17 @@ export interface OpsServer {
  * The operations port: /healthz (the process is alive), /readyz (it can do
  * useful work: each check passes) and /metrics (Prometheus text format).
  */
-export function createOpsServer(registry: Registry, checks: readonly ReadinessCheck[]): OpsServer {
+export function createOpsServer(
+  registry: Registry,
+  checks: readonly ReadinessCheck[],
+  routes: readonly OpsRoute[] = [],
+): OpsServer {
   let draining = false;
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const send = (status: number, body: string, type = "application/json"): void => {
-      res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+      res.setHeader("cache-control", "no-store");
+      res.writeHead(status, { "content-type": type });
       res.end(body);
     };
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, JSON.stringify({ error: "method not allowed" }));
@@ -48,6 +59,18 @@ export function createOpsServer(registry: Registry, checks: readonly ReadinessCh
     }
     if (path === "/metrics") {
       void registry.metrics().then((text) => send(200, text, registry.contentType), () => send(500, "metrics failed"));
+      return;
+    }
+    const route = routes.find((r) => r.path === path);
+    if (route) {
+      void route.handle().then(
+        (r) => {
+          if (r.cacheSeconds !== undefined) res.setHeader("cache-control", `public, max-age=${r.cacheSeconds}`);
+          res.writeHead(r.status, { "content-type": r.contentType ?? "application/json" });
+          res.end(r.body);
+        },
+        () => send(500, JSON.stringify({ error: "internal error" })),
+      );
       return;
     }
     send(404, JSON.stringify({ error: "not found" }));

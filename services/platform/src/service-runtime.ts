@@ -5,7 +5,7 @@ import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/
 import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, registerPoolGauges, type Metrics } from "./metrics.js";
-import { createOpsServer, type ReadinessCheck } from "./ops-server.js";
+import { createOpsServer, type OpsRoute, type ReadinessCheck } from "./ops-server.js";
 
 export interface ServiceDependencies {
   readonly config: ServiceConfig;
@@ -21,6 +21,10 @@ export interface StartServiceOptions {
   readonly bindings: (deps: ServiceDependencies) => readonly ServiceBinding[];
   readonly interceptors?: readonly Interceptor[];
   readonly readinessChecks?: readonly ReadinessCheck[];
+  /** Extra GET routes on the ops port. */
+  readonly opsRoutes?: (deps: ServiceDependencies) => readonly OpsRoute[];
+  /** Closes what the service opened besides the pool (clients, consumers), after draining. */
+  readonly onStop?: () => Promise<void>;
   /** Overrides the verifier built from config (tests with their own keys). */
   readonly verifier?: TokenVerifier;
 }
@@ -72,7 +76,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       },
     },
     ...(options.readinessChecks ?? []),
-  ]);
+  ], options.opsRoutes?.(deps) ?? []);
 
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
@@ -89,6 +93,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       ops.setDraining();
       await server.shutdown(config.shutdown.graceMs);
       stopPurge();
+      await options.onStop?.();
       await db.close();
       await ops.close();
     },

@@ -40,7 +40,7 @@ test("expired, not-yet-valid, wrong issuer and wrong audience are refused", (t) 
 });
 
 test("a token without exp is refused", (t) => {
-  const token = jwt.sign({ sub: "u1" }, keys.privateKey, { algorithm: "ES256", keyid: keys.kid, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
+  const token = jwt.sign({ sub: "u1" }, keys.privateKey, { algorithm: "RS256", keyid: keys.kid, issuer: TEST_ISSUER, audience: TEST_AUDIENCE });
   rejects(t, token);
 });
 
@@ -61,18 +61,18 @@ test("algorithm confusion: HS256 signed with the public key is refused", (t) => 
 });
 
 test("unknown kid, and keys embedded in headers, are never trusted", (t) => {
-  const other = generateKeyPairSync("ec", { namedCurve: "P-256" });
-  rejects(t, jwt.sign({ sub: "u1" }, other.privateKey, { algorithm: "ES256", keyid: "unknown", issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60 }));
-  rejects(t, jwt.sign({ sub: "u1" }, other.privateKey, { algorithm: "ES256", keyid: "../../etc/passwd", issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60 }));
+  const other = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  rejects(t, jwt.sign({ sub: "u1" }, other.privateKey, { algorithm: "RS256", keyid: "unknown", issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60 }));
+  rejects(t, jwt.sign({ sub: "u1" }, other.privateKey, { algorithm: "RS256", keyid: "../../etc/passwd", issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60 }));
   // Attacker signs with their own key and ships it in the header under our kid.
   const embedded = jwt.sign({ sub: "u1" }, other.privateKey, {
-    algorithm: "ES256", keyid: keys.kid, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60,
-    header: { alg: "ES256", kid: keys.kid, jwk: other.publicKey.export({ format: "jwk" }) } as jwt.JwtHeader,
+    algorithm: "RS256", keyid: keys.kid, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60,
+    header: { alg: "RS256", kid: keys.kid, jwk: other.publicKey.export({ format: "jwk" }) } as jwt.JwtHeader,
   });
   rejects(t, embedded);
   const jku = jwt.sign({ sub: "u1" }, keys.privateKey, {
-    algorithm: "ES256", issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60,
-    header: { alg: "ES256", kid: keys.kid, jku: "https://evil/jwks" } as jwt.JwtHeader,
+    algorithm: "RS256", issuer: TEST_ISSUER, audience: TEST_AUDIENCE, expiresIn: 60,
+    header: { alg: "RS256", kid: keys.kid, jku: "https://evil/jwks" } as jwt.JwtHeader,
   });
   rejects(t, jku);
 });

@@ -82,17 +82,17 @@ export const TEST_ISSUER = "https://identity.test";
 export const TEST_AUDIENCE = "fleetmesh-test";
 
 export function createTestKeys(): TestKeys {
-  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const kid = randomUUID();
   const dir = mkdtempSync(join(tmpdir(), "fleetmesh-keys-"));
   const jwksFile = join(dir, "jwks.json");
-  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "ES256", use: "sig" }] }));
+  writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" }] }));
   const auth: AuthConfig = {
     enabled: true,
     issuer: TEST_ISSUER,
     audience: TEST_AUDIENCE,
     jwksFile,
-    algorithms: ["ES256"],
+    algorithms: ["RS256"],
     clockToleranceSec: 5,
   };
   return {
@@ -101,7 +101,7 @@ export function createTestKeys(): TestKeys {
     kid,
     token: (claims = {}, options = {}) =>
       jwt.sign({ sub: "00000000-0000-4000-8000-0000000000aa", roles: ["admin"], permissions: [], ...claims }, privateKey, {
-        algorithm: "ES256",
+        algorithm: "RS256",
         keyid: kid,
         issuer: TEST_ISSUER,
         audience: TEST_AUDIENCE,
