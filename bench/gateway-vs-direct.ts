@@ -57,9 +57,12 @@ interface CpuSample {
   readonly postgres: number;
 }
 
-let processes: { fleet: number; gateway: number } = { fleet: 0, gateway: 0 };
+interface Pids {
+  readonly fleet: number;
+  readonly gateway: number;
+}
 
-const sampleCpu = (): CpuSample => ({
+const sampleCpu = (processes: Pids): CpuSample => ({
   bench: cpuSecondsOf(process.pid),
   gateway: cpuSecondsOf(processes.gateway),
   fleet: cpuSecondsOf(processes.fleet),
@@ -75,7 +78,7 @@ interface PhaseResult {
   readonly errors: number;
 }
 
-async function runPhase(call: () => Promise<unknown>): Promise<PhaseResult> {
+async function runPhase(call: () => Promise<unknown>, pids: Pids): Promise<PhaseResult> {
   const latencies: number[] = [];
   let errors = 0;
   const deadline = performance.now() + seconds * 1000;
@@ -91,10 +94,10 @@ async function runPhase(call: () => Promise<unknown>): Promise<PhaseResult> {
     }
   };
   const started = performance.now();
-  const cpuBefore = sampleCpu();
+  const cpuBefore = sampleCpu(pids);
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (performance.now() - started) / 1000;
-  const cpuAfter = sampleCpu();
+  const cpuAfter = sampleCpu(pids);
   const perRequest = (k: keyof CpuSample) => ((cpuAfter[k] - cpuBefore[k]) * 1e6) / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
@@ -160,11 +163,32 @@ async function main(): Promise<void> {
     FLEETMESH__HTTP__PORT: String(GATEWAY_PORT),
     FLEETMESH__OPS__PORT: String(GATEWAY_OPS),
     FLEETMESH__UPSTREAMS__FLEET__ADDRESS: `127.0.0.1:${FLEET_PORT}`,
+    FLEETMESH__UPSTREAMS__IDENTITY__ENABLED: "false",
   });
-  processes = { fleet: fleet.pid ?? 0, gateway: gateway.pid ?? 0 };
+  // The same pair with authentication and authorization off, for the cost of auth.
+  const noAuth = { FLEETMESH__AUTH__ENABLED: "false" };
+  const fleetNoAuth = start("fleet (auth off)", "dist/services/fleet/src/main.js", {
+    ...authEnv,
+    ...noAuth,
+    FLEETMESH__GRPC__PORT: String(FLEET_PORT + 10),
+    FLEETMESH__OPS__PORT: String(FLEET_OPS + 10),
+    FLEETMESH__DATABASE__DATABASE: db.config.database,
+    FLEETMESH__DATABASE__USER: db.config.user,
+    FLEETMESH__DATABASE__PASSWORD: db.config.password,
+    FLEETMESH__DATABASE__POOL_MAX: "16",
+  });
+  const gatewayNoAuth = start("gateway (auth off)", "dist/gateway/src/main.js", {
+    ...authEnv,
+    ...noAuth,
+    FLEETMESH__HTTP__PORT: String(GATEWAY_PORT + 10),
+    FLEETMESH__OPS__PORT: String(GATEWAY_OPS + 10),
+    FLEETMESH__UPSTREAMS__FLEET__ADDRESS: `127.0.0.1:${FLEET_PORT + 10}`,
+    FLEETMESH__UPSTREAMS__IDENTITY__ENABLED: "false",
+  });
+  const withAuth: Pids = { fleet: fleet.pid ?? 0, gateway: gateway.pid ?? 0 };
+  const withoutAuth: Pids = { fleet: fleetNoAuth.pid ?? 0, gateway: gatewayNoAuth.pid ?? 0 };
   try {
-    await waitReady(FLEET_OPS);
-    await waitReady(GATEWAY_OPS);
+    for (const port of [FLEET_OPS, GATEWAY_OPS, FLEET_OPS + 10, GATEWAY_OPS + 10]) await waitReady(port);
     const token = keys.token({ permissions: ["vehicles.read", "vehicles.register"] }, { expiresIn: 3600 });
     const headers = { authorization: `Bearer ${token}` };
     const direct = createServiceClient(FleetService, { address: `127.0.0.1:${FLEET_PORT}`, deadlineMs: 5_000 });
@@ -175,17 +199,20 @@ async function main(): Promise<void> {
     const grpcViaGateway: Client<typeof FleetService> = createClient(FleetService,
       createGrpcTransport({ baseUrl: `http://127.0.0.1:${GATEWAY_PORT}` }));
 
-    const paths: Array<[string, () => Promise<unknown>]> = [
-      ["direct grpc-js -> fleet (baseline)", () => direct.getVehicle({ vehicleId }, { headers })],
-      ["gateway, Connect JSON over HTTP/1.1", () => connectJson.getVehicle({ vehicleId }, { headers })],
-      ["gateway, gRPC over HTTP/2", () => grpcViaGateway.getVehicle({ vehicleId }, { headers })],
+    const connectJsonNoAuth: Client<typeof FleetService> = createClient(FleetService,
+      createConnectTransport({ baseUrl: `http://127.0.0.1:${GATEWAY_PORT + 10}`, httpVersion: "1.1" }));
+    const paths: Array<[string, () => Promise<unknown>, Pids]> = [
+      ["direct grpc-js -> fleet (baseline)", () => direct.getVehicle({ vehicleId }, { headers }), withAuth],
+      ["gateway, Connect JSON over HTTP/1.1", () => connectJson.getVehicle({ vehicleId }, { headers }), withAuth],
+      ["gateway, gRPC over HTTP/2", () => grpcViaGateway.getVehicle({ vehicleId }, { headers }), withAuth],
+      ["gateway, Connect JSON, auth off", () => connectJsonNoAuth.getVehicle({ vehicleId }), withoutAuth],
     ];
     // Warm-up: JIT, pools, connections.
     for (const [, call] of paths) for (let i = 0; i < 300; i++) await call();
 
     const results = new Map<string, PhaseResult[]>(paths.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const [name, call] of paths) results.get(name)!.push(await runPhase(call));
+      for (const [name, call, pids] of paths) results.get(name)!.push(await runPhase(call, pids));
     }
     const baseline = median(results.get(paths[0]![0])!.map((r) => r.qps));
     const rows = paths.map(([name]) => {
@@ -216,10 +243,11 @@ async function main(): Promise<void> {
     }
     const gatewayRatio = rows[1]!.ratio;
     console.log(`\nGoal: gateway (Connect over HTTP) >= 50% of direct QPS -> ${(gatewayRatio * 100).toFixed(0)}% ${gatewayRatio >= 0.5 ? "MET" : "NOT MET"}`);
+    const authCost = 1 - rows[1]!.qps / rows[3]!.qps;
+    console.log(`Goal: authentication + authorization cost <= 10% of gateway QPS -> ${(authCost * 100).toFixed(1)}% ${authCost <= 0.1 ? "MET" : "NOT MET"}`);
     direct.close();
   } finally {
-    gateway.kill("SIGTERM");
-    fleet.kill("SIGTERM");
+    for (const child of [gateway, fleet, gatewayNoAuth, fleetNoAuth]) child.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
     await db.drop();
   }

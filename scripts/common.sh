@@ -33,17 +33,24 @@ build() {
 # deployments inject secrets from their secret store (see docs/).
 load_dev_secrets() {
   local file="$FLEET_LOCAL_DIR/dev/secrets.env"
-  if [[ ! -f "$file" ]]; then
-    mkdir -p "$(dirname "$file")"
-    umask 077
-    {
-      for svc in FLEET; do
-        echo "export ${svc}_DB_OWNER_PASSWORD=$(node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))')"
-        echo "export ${svc}_DB_APP_PASSWORD=$(node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))')"
-      done
-    } >"$file"
-  fi
+  mkdir -p "$(dirname "$file")"
+  [[ -f "$file" ]] || (umask 077 && : >"$file")
+  # shellcheck disable=SC1090
+  source "$file"
+  # Each service gets its passwords the first time a checkout needs them.
+  local svc var
+  for svc in FLEET IDENTITY; do
+    var="${svc}_DB_APP_PASSWORD"
+    if [[ -z "${!var:-}" ]]; then
+      {
+        echo "export ${svc}_DB_OWNER_PASSWORD=$(random_secret)"
+        echo "export ${svc}_DB_APP_PASSWORD=$(random_secret)"
+      } >>"$file"
+    fi
+  done
   # shellcheck disable=SC1090
   source "$file"
   export FLEET_PG_SUPERUSER_PASSWORD="${FLEET_PG_SUPERUSER_PASSWORD:-postgres}"
 }
+
+random_secret() { node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))'; }

@@ -18,6 +18,7 @@ export interface ServiceDatabase {
 /** Each service owns one database; none reads another's. */
 export const SERVICE_DATABASES: readonly ServiceDatabase[] = [
   { service: "fleet", database: "fleet", ownerRole: "fleet_owner", appRole: "fleet_app", migrationsDir: "migrations/fleet" },
+  { service: "identity", database: "identity", ownerRole: "identity_owner", appRole: "identity_app", migrationsDir: "migrations/identity" },
 ];
 
 export async function provisionAndMigrate(

@@ -50,6 +50,9 @@ start_process() { # name entrypoint ops-port [env...]
 start_process fleet dist/services/fleet/src/main.js 9461 \
   FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
   FLEETMESH__DATABASE__PASSWORD="$FLEET_DB_APP_PASSWORD"
+start_process identity dist/services/identity/src/main.js 9464 \
+  FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
+  FLEETMESH__DATABASE__PASSWORD="$IDENTITY_DB_APP_PASSWORD"
 start_process gateway dist/gateway/src/main.js 9460
 
 cat <<MSG
@@ -58,9 +61,20 @@ cat <<MSG
 
   Gateway (Connect, gRPC-web, gRPC):  http://127.0.0.1:8080
   Fleet service (gRPC, reflection):   127.0.0.1:50061
+  Identity service (gRPC, reflection): 127.0.0.1:50064
+  OAuth token endpoint:               http://127.0.0.1:8080/oauth/token
+  JWKS:                               http://127.0.0.1:8080/.well-known/jwks.json
   Ops (healthz, readyz, metrics):     http://127.0.0.1:9460 (gateway), http://127.0.0.1:9461 (fleet)
 
-  A development token (admin, every permission, 1 hour):
+  First administrator (once; the password comes from the environment, never a default):
+    FLEET_BOOTSTRAP_ADMIN_PASSWORD='choose-a-long-passphrase' npm run bootstrap-admin -- --email admin@example.com
+
+  Log in and keep the access token:
+    TOKEN=\$(curl -s http://127.0.0.1:8080/fleetmesh.identity.v1.IdentityService/Login \\
+      -H 'content-type: application/json' \\
+      -d '{"email":"admin@example.com","password":"choose-a-long-passphrase"}' | node_modules/.bin/node -pe 'JSON.parse(require("fs").readFileSync(0)).tokens.accessToken')
+
+  Or mint a development token (every permission, 1 hour, local keys only):
     TOKEN=\$(node_modules/.bin/node dist/scripts/dev-token.js)
 
   Try it:

@@ -22,7 +22,11 @@ export const gatewayConfigSchema = z.strictObject({
     allowedOrigins: listOf(z.string().url()).default([]),
     maxAgeSec: z.coerce.number().int().min(0).max(86_400).default(7200),
   }),
-  upstreams: z.strictObject({ fleet: peerConfigSchema }),
+  /** Internal services the gateway routes to; a service without an entry is not exposed. */
+  upstreams: z.strictObject({
+    fleet: peerConfigSchema.optional(),
+    identity: peerConfigSchema.optional(),
+  }),
   log: logConfigSchema.default({ level: "info" }),
   telemetry: telemetryConfigSchema.default({ exporter: "none" }),
   shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),

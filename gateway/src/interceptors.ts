@@ -38,7 +38,7 @@ export function edgeInterceptor(options: {
       const response = await otelContext.with(trace.setSpan(parent, span), async () => {
         if (options.verifier) {
           const bearer = req.header.get("authorization") ?? undefined;
-          const caller = requiresToken(req.method) || bearer !== undefined ? options.verifier.verify(bearer) : ANONYMOUS;
+          const caller = requiresToken(req.method) || bearer !== undefined ? await options.verifier.verify(bearer) : ANONYMOUS;
           authorize(req.method, caller);
         }
         return next(req);

@@ -1,10 +1,14 @@
 import { pathToFileURL } from "node:url";
 import { cors as connectCors } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { readFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import type { DescService } from "@bufbuild/protobuf";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
+import { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { createTokenVerifier, type TokenVerifier } from "../../services/platform/src/auth.js";
-import { createServiceClient } from "../../services/platform/src/grpc/client.js";
+import { createServiceClient, type ServiceClient } from "../../services/platform/src/grpc/client.js";
 import { exitOnStartupFailure, stopOnSignals } from "../../services/platform/src/lifecycle.js";
 import { createLogger, type Logger } from "../../services/platform/src/logger.js";
 import { createMetrics, type Metrics } from "../../services/platform/src/metrics.js";
@@ -12,6 +16,7 @@ import { createOpsServer } from "../../services/platform/src/ops-server.js";
 import { startTelemetry } from "../../services/platform/src/telemetry.js";
 import { loadGatewayConfig, type GatewayConfig } from "./config.js";
 import { edgeInterceptor } from "./interceptors.js";
+import { createJwksEndpoint, createTokenEndpoint, JWKS_PATH, TOKEN_PATH } from "./oauth.js";
 import { proxyService } from "./proxy.js";
 import { createEdgeServer } from "./server.js";
 
@@ -34,11 +39,28 @@ export async function build(
   const log = overrides.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
   const verifier = "verifier" in overrides ? overrides.verifier : config.auth.enabled ? createTokenVerifier(config.auth) : undefined;
-  const fleet = createServiceClient(FleetService, config.upstreams.fleet);
-  const fleetHealth = createServiceClient(Health, config.upstreams.fleet);
+  const routed: Array<{ name: string; service: DescService; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
+  const route = (name: string, service: DescService, peer: GatewayConfig["upstreams"]["fleet"]): void => {
+    if (!peer?.enabled) return;
+    routed.push({ name, service, client: createServiceClient(service, peer), health: createServiceClient(Health, peer) });
+  };
+  route("fleet", FleetService, config.upstreams.fleet);
+  route("identity", IdentityService, config.upstreams.identity);
+  const identity = routed.find((r) => r.name === "identity")?.client as ServiceClient<typeof IdentityService> | undefined;
+  const tokenEndpoint = identity ? createTokenEndpoint(identity, log) : undefined;
+  const jwksEndpoint = createJwksEndpoint(async () => {
+    if (config.auth.jwksUrl) {
+      const res = await fetch(config.auth.jwksUrl, { signal: AbortSignal.timeout(2_000) });
+      if (!res.ok) throw new Error(`jwks ${res.status}`);
+      return res.text();
+    }
+    return readFile(config.auth.jwksFile!, "utf8");
+  });
 
   const connectHandler = connectNodeAdapter({
-    routes: (router) => proxyService(router, FleetService, fleet),
+    routes: (router) => {
+      for (const r of routed) proxyService(router, r.service, r.client);
+    },
     interceptors: [edgeInterceptor({ log, metrics, verifier })],
     // Binary protobuf and JSON alike; unknown JSON fields are a client mistake.
     jsonOptions: { ignoreUnknownFields: false },
@@ -60,16 +82,26 @@ export async function build(
         return;
       }
     }
+    const path = (req.url ?? "").split("?")[0];
+    if (path === TOKEN_PATH && tokenEndpoint) {
+      const incoming = req.headers["x-request-id"];
+      void tokenEndpoint(req, res, typeof incoming === "string" && /^[A-Za-z0-9._:-]{1,128}$/.test(incoming) ? incoming : randomUUID());
+      return;
+    }
+    if (path === JWKS_PATH && req.method === "GET") {
+      void jwksEndpoint(req, res);
+      return;
+    }
     connectHandler(req, res);
   });
 
-  const ops = createOpsServer(metrics.registry, [{
-    name: "fleet",
+  const ops = createOpsServer(metrics.registry, routed.map((r) => ({
+    name: r.name,
     check: async () => {
-      const res = await fleetHealth.check({ service: "" }, { timeoutMs: 1_000 });
-      return res.status === 1 ? undefined : `fleet health status ${res.status}`;
+      const res = await r.health.check({ service: "" }, { timeoutMs: 1_000 });
+      return res.status === 1 ? undefined : `${r.name} health status ${res.status}`;
     },
-  }]);
+  })));
   const port = await edge.listen(config.http.host, config.http.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
   log.info({ port, opsPort }, "gateway started");
@@ -81,8 +113,10 @@ export async function build(
     async stop() {
       ops.setDraining();
       await edge.close(config.shutdown.graceMs);
-      fleet.close();
-      fleetHealth.close();
+      for (const r of routed) {
+        r.client.close();
+        r.health.close();
+      }
       await ops.close();
     },
   };

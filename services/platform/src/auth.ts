@@ -38,7 +38,7 @@ const unauthenticated = (reason: string, message: string): DomainError =>
 const KEY_CARRYING_HEADERS = ["jwk", "jku", "x5u", "x5c"] as const;
 
 export interface TokenVerifier {
-  verify(bearer: string | undefined): Caller;
+  verify(bearer: string | undefined): Promise<Caller>;
 }
 
 export interface JwksDocument {
@@ -49,37 +49,90 @@ export function loadJwks(file: string): JwksDocument {
   return JSON.parse(readFileSync(file, "utf8")) as JwksDocument;
 }
 
+function keysOf(jwks: JwksDocument): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  for (const jwk of jwks.keys) {
+    // Only public signing keys: a JWKS entry with private parts is ignored.
+    if (!jwk.kid || jwk.d !== undefined || (jwk.use !== undefined && jwk.use !== "sig")) continue;
+    keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
+  }
+  return keys;
+}
+
+/**
+ * Where verification keys come from. A static set (a file, or a document in
+ * tests) never changes; a URL is re-read every `jwksCacheSec`, and an unknown
+ * kid triggers a re-read at most once per `jwksMinRefreshSec`, so a flood of
+ * tokens with made-up kids cannot hammer the identity service.
+ */
+interface KeyStore {
+  key(kid: string): Promise<KeyObject | undefined>;
+}
+
+function staticKeyStore(jwks: JwksDocument): KeyStore {
+  const keys = keysOf(jwks);
+  return { key: (kid) => Promise.resolve(keys.get(kid)) };
+}
+
+function remoteKeyStore(url: string, cacheSec: number, minRefreshSec: number): KeyStore {
+  let keys = new Map<string, KeyObject>();
+  let fetchedAt = 0;
+  let inFlight: Promise<void> | undefined;
+  const refresh = (): Promise<void> =>
+    (inFlight ??= (async () => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        if (res.ok) keys = keysOf((await res.json()) as JwksDocument);
+      } catch {
+        // Keep the keys we have; the next refresh may succeed.
+      } finally {
+        fetchedAt = Date.now();
+        inFlight = undefined;
+      }
+    })());
+  return {
+    async key(kid) {
+      const age = Date.now() - fetchedAt;
+      if (fetchedAt === 0 || age > cacheSec * 1000) await refresh();
+      else if (!keys.has(kid) && age > minRefreshSec * 1000) await refresh();
+      return keys.get(kid);
+    },
+  };
+}
+
 /**
  * Verifies bearer access tokens against a pinned key set: signature with an
  * allow-listed algorithm, `exp` (required), `nbf`, `iss` and `aud`, with a
- * small clock tolerance. The same code runs in the gateway and every service.
+ * small clock tolerance. Keys carried in token headers (jwk, jku, x5u, x5c)
+ * are refused, never fetched. The same code runs in the gateway and every
+ * service.
  */
-export function createTokenVerifier(config: AuthConfig, jwks: JwksDocument = loadJwks(config.jwksFile)): TokenVerifier {
-  const keys = new Map<string, KeyObject>();
-  for (const jwk of jwks.keys) {
-    if (!jwk.kid) continue;
-    keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
-  }
+export function createTokenVerifier(config: AuthConfig, jwks?: JwksDocument): TokenVerifier {
+  const store = jwks
+    ? staticKeyStore(jwks)
+    : config.jwksUrl
+      ? remoteKeyStore(config.jwksUrl, config.jwksCacheSec, config.jwksMinRefreshSec)
+      : staticKeyStore(loadJwks(config.jwksFile!));
   const algorithms = [...config.algorithms] as jwt.Algorithm[];
   // Verified tokens, keyed by the whole token string: a hit skips the
   // signature check (the dominant per-request cost) but never the expiry.
   const verified = new Map<string, { caller: Caller; expiresAtMs: number }>();
   const toleranceMs = config.clockToleranceSec * 1000;
   return {
-    verify(bearer) {
+    async verify(bearer) {
       const hit = bearer === undefined ? undefined : verified.get(bearer);
       if (hit) {
         if (Date.now() < hit.expiresAtMs + toleranceMs) return hit.caller;
         verified.delete(bearer!);
       }
-      const caller = verifyUncached(bearer);
+      const result = await verifyUncached(bearer);
       if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(bearer!, caller);
-      return caller.caller;
+      verified.set(bearer!, result);
+      return result.caller;
     },
   };
 
-  function verifyUncached(bearer: string | undefined): { caller: Caller; expiresAtMs: number } {
+  async function verifyUncached(bearer: string | undefined): Promise<{ caller: Caller; expiresAtMs: number }> {
     if (bearer === undefined || bearer === "") throw unauthenticated("UNAUTHENTICATED", "missing bearer token");
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(bearer);
     if (!match?.[1]) throw unauthenticated("UNAUTHENTICATED", "malformed authorization header");
@@ -93,7 +146,9 @@ export function createTokenVerifier(config: AuthConfig, jwks: JwksDocument = loa
     if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
       throw unauthenticated("UNAUTHENTICATED", "token algorithm not allowed");
     }
-    const key = decoded.header.kid === undefined ? undefined : keys.get(decoded.header.kid);
+    const kid = decoded.header.kid;
+    if (typeof kid !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(kid)) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
+    const key = await store.key(kid);
     if (!key) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
     let claims: jwt.JwtPayload & AccessTokenClaims;
     try {

@@ -140,16 +140,26 @@ export const databaseConfigSchema = z.strictObject({
   migrationsDir: z.string().min(1),
 });
 
-export const authConfigSchema = z.strictObject({
-  /** When false, requests are served without a token (local benchmarks only). */
-  enabled: bool.default(true),
-  issuer: z.string().min(1),
-  audience: z.string().min(1),
-  /** JSON Web Key Set: a path to a JSON file. */
-  jwksFile: z.string().min(1),
-  algorithms: listOf(z.enum(["RS256", "PS256", "ES256"]), 1).default(["RS256"]),
-  clockToleranceSec: z.coerce.number().int().min(0).max(300).default(30),
-});
+export const authConfigSchema = z
+  .strictObject({
+    /** When false, requests are served without a token (local benchmarks only). */
+    enabled: bool.default(true),
+    issuer: z.string().min(1),
+    audience: z.string().min(1),
+    /** JSON Web Key Set from a file (static keys)... */
+    jwksFile: z.string().min(1).optional(),
+    /** ...or from the identity service's JWKS endpoint, refreshed as keys rotate. */
+    jwksUrl: z.string().url().optional(),
+    /** How often the JWKS is re-read; an unknown kid re-reads it sooner, at most once per `jwksMinRefreshSec`. */
+    jwksCacheSec: z.coerce.number().int().min(10).default(300),
+    jwksMinRefreshSec: z.coerce.number().int().min(1).default(30),
+    algorithms: listOf(z.enum(["RS256", "PS256", "ES256"]), 1).default(["RS256"]),
+    clockToleranceSec: z.coerce.number().int().min(0).max(300).default(30),
+  })
+  .refine((a) => (a.jwksFile === undefined) !== (a.jwksUrl === undefined), {
+    message: "set exactly one of jwksFile and jwksUrl",
+    path: ["jwksFile"],
+  });
 
 export const telemetryConfigSchema = z.strictObject({
   exporter: z.enum(["none", "console", "otlp"]).default("none"),
@@ -161,6 +171,8 @@ export const shutdownConfigSchema = z.strictObject({
 });
 
 export const peerConfigSchema = z.strictObject({
+  /** False leaves the peer out (e.g. a gateway in front of fewer services). */
+  enabled: bool.default(true),
   address: z.string().min(1),
   deadlineMs: z.coerce.number().int().min(1).default(2_000),
 });

@@ -75,7 +75,10 @@ export function retryServiceConfig(service: DescService, methods: readonly DescM
  * id, caller token and trace context, and is retried on UNAVAILABLE only when
  * the RPC is read-only/idempotent or the call carries an idempotency key.
  */
-export function createServiceClient<S extends DescService>(service: S, peer: PeerConfig): ServiceClient<S> {
+export function createServiceClient<S extends DescService>(
+  service: S,
+  peer: Pick<PeerConfig, "address" | "deadlineMs">,
+): ServiceClient<S> {
   const definition = clientDefinitionOf(service);
   const channelOptions = (methods: readonly DescMethod[]) => ({
     "grpc.service_config": retryServiceConfig(service, methods),

@@ -155,7 +155,7 @@ function unaryEntry(
       let caller = ANONYMOUS;
       if (options.verifier) {
         const bearer = firstString(md, AUTHORIZATION_HEADER);
-        if (needsToken || bearer !== undefined) caller = options.verifier.verify(bearer);
+        if (needsToken || bearer !== undefined) caller = await options.verifier.verify(bearer);
         authorize(method, caller);
       }
       let request;

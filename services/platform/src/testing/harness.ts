@@ -71,7 +71,7 @@ export async function createTestDatabase(service: string, migrationsDir: string)
 }
 
 export interface TestKeys {
-  readonly auth: AuthConfig;
+  readonly auth: AuthConfig & { readonly jwksFile: string };
   readonly privateKey: KeyObject;
   readonly kid: string;
   /** Signs an access token; claims override the defaults. */
@@ -87,13 +87,15 @@ export function createTestKeys(): TestKeys {
   const dir = mkdtempSync(join(tmpdir(), "fleetmesh-keys-"));
   const jwksFile = join(dir, "jwks.json");
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" }] }));
-  const auth: AuthConfig = {
+  const auth: AuthConfig & { jwksFile: string } = {
     enabled: true,
     issuer: TEST_ISSUER,
     audience: TEST_AUDIENCE,
     jwksFile,
     algorithms: ["RS256"],
     clockToleranceSec: 5,
+    jwksCacheSec: 300,
+    jwksMinRefreshSec: 30,
   };
   return {
     auth,
