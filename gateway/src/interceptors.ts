@@ -38,7 +38,8 @@ export function edgeInterceptor(options: {
       const response = await otelContext.with(trace.setSpan(parent, span), async () => {
         if (options.verifier) {
           const bearer = req.header.get("authorization") ?? undefined;
-          const caller = requiresToken(req.method) || bearer !== undefined ? await options.verifier.verify(bearer) : ANONYMOUS;
+          // Anonymous RPCs (login, refresh) ignore any token: a stale one must not block a fresh login.
+          const caller = requiresToken(req.method) ? await options.verifier.verify(bearer) : ANONYMOUS;
           authorize(req.method, caller);
         }
         return next(req);

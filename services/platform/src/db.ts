@@ -132,6 +132,9 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
   const admin = new pg.Client({ ...options.superuser, database: "postgres" });
   await admin.connect();
   try {
+    // Roles are cluster-wide: concurrent provisioning (parallel test files,
+    // two migration jobs) would race on them ("tuple concurrently updated").
+    await admin.query("SELECT pg_advisory_lock(hashtext('fleetmesh.provision'))");
     for (const { role, password } of [options.owner, options.app]) {
       const exists = await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]);
       const verb = exists.rowCount ? "ALTER" : "CREATE";

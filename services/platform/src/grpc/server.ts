@@ -155,7 +155,8 @@ function unaryEntry(
       let caller = ANONYMOUS;
       if (options.verifier) {
         const bearer = firstString(md, AUTHORIZATION_HEADER);
-        if (needsToken || bearer !== undefined) caller = await options.verifier.verify(bearer);
+        // Anonymous RPCs (login, refresh) ignore any token: a stale one must not block a fresh login.
+        if (needsToken) caller = await options.verifier.verify(bearer);
         authorize(method, caller);
       }
       let request;
