@@ -9,6 +9,7 @@ cd "$REPO_ROOT"
 ensure_dependencies
 bash scripts/check-contracts.sh
 build
+bash scripts/deploy/check-chart.sh
 bash scripts/infra/infra.sh start
 bash scripts/infra/tools.sh
 load_dev_secrets

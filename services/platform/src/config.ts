@@ -146,7 +146,7 @@ export const authConfigSchema = z
     enabled: bool.default(true),
     issuer: z.string().min(1),
     audience: z.string().min(1),
-    /** JSON Web Key Set from a file (static keys)... */
+    /** JSON Web Key Set from a file (static keys), unless jwksUrl is set... */
     jwksFile: z.string().min(1).optional(),
     /** ...or from the identity service's JWKS endpoint, refreshed as keys rotate. */
     jwksUrl: z.string().url().optional(),
@@ -156,9 +156,11 @@ export const authConfigSchema = z
     algorithms: listOf(z.enum(["RS256", "PS256", "ES256"]), 1).default(["RS256"]),
     clockToleranceSec: z.coerce.number().int().min(0).max(300).default(30),
   })
-  .refine((a) => (a.jwksFile === undefined) !== (a.jwksUrl === undefined), {
-    message: "set exactly one of jwksFile and jwksUrl",
-    path: ["jwksFile"],
+  // jwksUrl wins when both are set, so a deployment can switch a default
+  // file to the identity service's endpoint by adding one variable.
+  .refine((a) => a.jwksFile !== undefined || a.jwksUrl !== undefined, {
+    message: "set jwksUrl or jwksFile",
+    path: ["jwksUrl"],
   });
 
 export const telemetryConfigSchema = z.strictObject({
@@ -177,6 +179,52 @@ export const peerConfigSchema = z.strictObject({
   deadlineMs: z.coerce.number().int().min(1).default(2_000),
 });
 
+/**
+ * Kafka and the events backbone (services/platform/src/events). Optional in
+ * the service schema: a service without a `kafka` section (or with
+ * `enabled: false`) neither relays its outbox nor consumes events; its writes
+ * still land in the outbox and are published once the relay runs.
+ */
+export const kafkaConfigSchema = z.strictObject({
+  enabled: bool.default(true),
+  brokers: listOf(z.string().min(1), 1).default(["127.0.0.1:59092"]),
+  /** Defaults to the service name. */
+  clientId: z.string().min(1).optional(),
+  /**
+   * Prepended to every topic name the service produces to or consumes from
+   * (tests and shared clusters); the event catalog keeps the logical names.
+   */
+  topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(""),
+  connectionTimeoutMs: z.coerce.number().int().min(100).default(3_000),
+  requestTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+  relay: z.strictObject({
+    enabled: bool.default(true),
+    /** Outbox rows read and published per round trip. */
+    batchSize: z.coerce.number().int().min(1).max(10_000).default(500),
+    /** Fallback poll when no NOTIFY arrives (the relay normally wakes on NOTIFY). */
+    pollIntervalMs: z.coerce.number().int().min(50).default(5_000),
+    /** How often a standby replica tries to become the active relay. */
+    leaderCheckMs: z.coerce.number().int().min(50).default(2_000),
+    /** Published rows are kept this long in outbox_events, then purged. */
+    retainPublishedHours: z.coerce.number().int().min(1).default(168),
+  }).prefault({}),
+  consumer: z.strictObject({
+    enabled: bool.default(true),
+    groupId: z.string().min(1),
+    /** Attempts for a transiently failing event before it is dead-lettered. */
+    maxAttempts: z.coerce.number().int().min(1).max(100).default(5),
+    retryInitialMs: z.coerce.number().int().min(1).default(200),
+    retryMaxMs: z.coerce.number().int().min(1).default(10_000),
+    /** Partitions processed in parallel (events of one partition stay sequential). */
+    partitionsConcurrently: z.coerce.number().int().min(1).max(64).default(3),
+    sessionTimeoutMs: z.coerce.number().int().min(6_000).default(30_000),
+    /** Where a group with no committed offset starts. */
+    fromBeginning: bool.default(true),
+    /** inbox_processed_messages rows older than this are purged; keep it above every topic's retention. */
+    inboxRetentionDays: z.coerce.number().int().min(1).default(30),
+  }).optional(),
+});
+
 /** Configuration every gRPC domain service has. */
 export const serviceConfigSchema = z.strictObject({
   service: z.strictObject({ name: z.string().min(1) }),
@@ -188,10 +236,12 @@ export const serviceConfigSchema = z.strictObject({
   telemetry: telemetryConfigSchema.default({ exporter: "none" }),
   shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),
   idempotency: z.strictObject({ ttlHours: z.coerce.number().int().min(1).default(24) }).default({ ttlHours: 24 }),
+  kafka: kafkaConfigSchema.optional(),
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;
 export type DatabaseConfig = z.output<typeof databaseConfigSchema>;
 export type AuthConfig = z.output<typeof authConfigSchema>;
 export type PeerConfig = z.output<typeof peerConfigSchema>;
+export type KafkaConfig = z.output<typeof kafkaConfigSchema>;
 export { z };

@@ -1,0 +1,273 @@
+{{/* ------------------------------------------------------------ names -- */}}
+
+{{- define "fm.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "fm.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of a component's objects: (dict "root" $ "name" "fleet") */}}
+{{- define "fm.componentName" -}}
+{{- printf "%s-%s" (include "fm.fullname" .root | trunc (int (sub 62 (len .name))) | trimSuffix "-") .name -}}
+{{- end -}}
+
+{{/* DNS name of a component's Service inside the cluster. */}}
+{{- define "fm.serviceHost" -}}
+{{- printf "%s.%s.svc.%s" (include "fm.componentName" .) .root.Release.Namespace .root.Values.clusterDomain -}}
+{{- end -}}
+
+{{/* ----------------------------------------------------------- labels -- */}}
+
+{{- define "fm.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "fm.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .name }}
+{{- end -}}
+
+{{- define "fm.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "fm.selectorLabels" . }}
+app.kubernetes.io/part-of: fleet-mesh
+app.kubernetes.io/version: {{ include "fm.imageTag" .root | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- end -}}
+
+{{/* Labels every pod of the release carries (the default-deny policy selects them). */}}
+{{- define "fm.releaseSelector" -}}
+app.kubernetes.io/name: {{ include "fm.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* ------------------------------------------------------------ image -- */}}
+
+{{- define "fm.imageTag" -}}
+{{- $tag := toString (default .Chart.AppVersion .Values.image.tag) -}}
+{{- if or (eq (lower $tag) "latest") (eq $tag "") -}}
+{{- fail (printf "image.tag %q is not allowed: pin a version (default: the chart's appVersion %s)" $tag .Chart.AppVersion) -}}
+{{- end -}}
+{{- $tag -}}
+{{- end -}}
+
+{{- define "fm.image" -}}
+{{- $repo := .Values.image.repository -}}
+{{- if .Values.image.registry -}}{{- $repo = printf "%s/%s" (trimSuffix "/" .Values.image.registry) $repo -}}{{- end -}}
+{{- if contains ":" (last (splitList "/" $repo)) -}}
+{{- fail (printf "image.repository %q must not contain a tag: use image.tag" .Values.image.repository) -}}
+{{- end -}}
+{{- $tag := include "fm.imageTag" . -}}
+{{- if .Values.image.digest -}}
+{{- if not (regexMatch "^sha256:[a-f0-9]{64}$" .Values.image.digest) -}}
+{{- fail (printf "image.digest %q must look like sha256:<64 hex digits>" .Values.image.digest) -}}
+{{- end -}}
+{{- printf "%s:%s@%s" $repo $tag .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/* ------------------------------------------------------- components -- */}}
+
+{{/*
+Deep merge that lets src override dst with any value, including false, 0 and
+"" (sprig's merge/mergeOverwrite treat those as "empty" and skip them).
+Mutates .dst in place.
+*/}}
+{{- define "fm.mergeInto" -}}
+{{- $dst := .dst -}}
+{{- range $k, $v := .src -}}
+{{- $cur := get $dst $k -}}
+{{- if and (kindIs "map" $v) (kindIs "map" $cur) -}}
+{{- include "fm.mergeInto" (dict "dst" $cur "src" $v) -}}
+{{- else -}}
+{{- $_ := set $dst $k (deepCopy $v) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A component's effective settings: componentDefaults, then components.<name>. Returns YAML. */}}
+{{- define "fm.component" -}}
+{{- $c := deepCopy .root.Values.componentDefaults -}}
+{{- include "fm.mergeInto" (dict "dst" $c "src" (get .root.Values.components .name)) -}}
+{{- $_ := set $c "name" .name -}}
+{{- $_ := set $c "isGateway" (eq .name "gateway") -}}
+{{- toYaml $c -}}
+{{- end -}}
+
+{{/* Names of the enabled domain services (not the gateway), sorted. Returns a JSON list. */}}
+{{- define "fm.enabledServices" -}}
+{{- $out := list -}}
+{{- range $name, $c := .Values.components -}}
+{{- if and (ne $name "gateway") $c.enabled -}}{{- $out = append $out $name -}}{{- end -}}
+{{- end -}}
+{{- toJson (sortAlpha $out) -}}
+{{- end -}}
+
+{{/* Seconds Kubernetes waits after the preStop hook starts before SIGKILL. */}}
+{{- define "fm.terminationGrace" -}}
+{{- $c := .c -}}
+{{- $drain := add (int $c.preStopSleepSeconds) (div (add (int $c.shutdownGraceMs) 999) 1000) 2 -}}
+{{- if $c.terminationGracePeriodSeconds -}}
+{{- if le (int $c.terminationGracePeriodSeconds) (int $drain) -}}
+{{- fail (printf "components.%s.terminationGracePeriodSeconds (%v) must exceed preStopSleepSeconds + shutdownGraceMs/1000 + 2 (= %d): the process would be killed while draining" $c.name $c.terminationGracePeriodSeconds $drain) -}}
+{{- end -}}
+{{- $c.terminationGracePeriodSeconds -}}
+{{- else -}}
+{{- add $drain 5 -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A secret reference {name, key}; fails when incomplete. (dict "ref" . "what" "...") */}}
+{{- define "fm.secretKeyRef" -}}
+{{- if not (and .ref .ref.name .ref.key) -}}
+{{- fail (printf "%s: a Secret reference {name, key} is required (secrets are never taken from values)" .what) -}}
+{{- end -}}
+secretKeyRef:
+  name: {{ .ref.name | quote }}
+  key: {{ .ref.key | quote }}
+{{- end -}}
+
+{{/*
+Refuses plaintext secrets in free-form values: scalar keys named like secrets
+(password, secret, token, apiKey, privateKey, credentials; "tokens:" or
+"passwords:" sections are fine) and URLs carrying a password.
+*/}}
+{{- define "fm.refuseSecretKeys" -}}
+{{- $where := .where -}}
+{{- range $k, $v := .tree -}}
+{{- if kindIs "map" $v -}}
+{{- include "fm.refuseSecretKeys" (dict "tree" $v "where" (printf "%s.%s" $where $k)) -}}
+{{- else if regexMatch "(?i)(password|passwd|secret|token|credentials?|apikey|privatekey)$" $k -}}
+{{- fail (printf "%s.%s: secrets are not accepted in values; reference a Secret instead" $where $k) -}}
+{{- else if regexMatch "[a-zA-Z][a-zA-Z0-9+.-]*://[^/:@ ]+:[^/@ ]+@" (toString $v) -}}
+{{- fail (printf "%s.%s: a URL with a password is a secret; pass it from a Secret (extraEnv valueFrom.secretKeyRef)" $where $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True ("true") when an environment variable name looks like it carries a secret. */}}
+{{- define "fm.secretEnvName" -}}
+{{- $last := last (splitList "__" .) -}}
+{{- if regexMatch "(?i)(password|passwd|secret|token|credentials?|api_?key|private_?key|secret_access_key|auth)$" $last -}}true{{- end -}}
+{{- end -}}
+
+{{/* The JWKS ConfigMap name (existing, or created from auth.jwks.inline). */}}
+{{- define "fm.jwksConfigMap" -}}
+{{- if .Values.auth.jwks.inline -}}
+{{- printf "%s-jwks" (include "fm.fullname" .) -}}
+{{- else if .Values.auth.jwks.configMapName -}}
+{{- .Values.auth.jwks.configMapName -}}
+{{- else -}}
+{{- fail "auth.jwks: set configMapName (an existing ConfigMap with the JWKS public keys) or inline (the JWKS JSON)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Database settings of a service: global database.* with components.<name>.database.* on top. Returns YAML. */}}
+{{- define "fm.database" -}}
+{{- $db := deepCopy (omit .root.Values.database "superuser" "caBundle") -}}
+{{- $svc := omit (default dict .c.database) "superuser" "appPasswordSecret" "ownerPasswordSecret" -}}
+{{- range $k, $v := $svc -}}{{- if not (kindIs "invalid" $v) -}}{{- if ne (toString $v) "" -}}{{- $_ := set $db $k $v -}}{{- end -}}{{- end -}}{{- end -}}
+{{- $su := deepCopy .root.Values.database.superuser -}}
+{{- if and .c.database .c.database.superuser -}}{{- include "fm.mergeInto" (dict "dst" $su "src" .c.database.superuser) -}}{{- end -}}
+{{- $_ := set $db "superuser" $su -}}
+{{- toYaml $db -}}
+{{- end -}}
+
+{{/* Environment shared by services and hook Jobs that talk to PostgreSQL. */}}
+{{- define "fm.pgTlsEnv" -}}
+- name: PGSSLMODE
+  value: {{ .root.Values.database.sslMode | quote }}
+{{- if .root.Values.database.caBundle.configMapName }}
+- name: NODE_EXTRA_CA_CERTS
+  value: {{ printf "/etc/fleetmesh/ca/%s" .root.Values.database.caBundle.key | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "fm.caVolume" -}}
+{{- if .Values.database.caBundle.configMapName -}}
+- name: ca-bundle
+  configMap:
+    name: {{ .Values.database.caBundle.configMapName | quote }}
+    items:
+      - key: {{ .Values.database.caBundle.key | quote }}
+        path: {{ .Values.database.caBundle.key | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "fm.caVolumeMount" -}}
+{{- if .Values.database.caBundle.configMapName -}}
+- name: ca-bundle
+  mountPath: /etc/fleetmesh/ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{/* A component's config file (YAML): (dict "root" $ "c" $c). */}}
+{{- define "fm.configFile" -}}
+{{- $ := .root -}}
+{{- $c := .c -}}
+{{- $name := $c.name -}}
+{{- include "fm.refuseSecretKeys" (dict "tree" (default dict $c.config) "where" (printf "components.%s.config" $name)) }}
+{{- $auth := dict
+      "enabled" $.Values.auth.enabled
+      "issuer" $.Values.auth.issuer
+      "audience" $.Values.auth.audience
+      "algorithms" $.Values.auth.algorithms
+      "clockToleranceSec" $.Values.auth.clockToleranceSec }}
+{{- /* A file: every process's defaults set auth.jwksFile, and a config file cannot unset it for jwksUrl. */}}
+{{- $_ := set $auth "jwksFile" (printf "/etc/fleetmesh/jwks/%s" $.Values.auth.jwks.key) }}
+{{- $telemetry := dict "exporter" $.Values.telemetry.exporter }}
+{{- if $.Values.telemetry.otlpEndpoint }}{{- $_ := set $telemetry "otlpEndpoint" $.Values.telemetry.otlpEndpoint }}{{- end }}
+{{- $cfg := dict
+      "service" (dict "name" $name)
+      "ops" (dict "host" "0.0.0.0" "port" (int $c.opsPort))
+      "auth" $auth
+      "log" (dict "level" $.Values.log.level)
+      "telemetry" $telemetry
+      "shutdown" (dict "graceMs" (int $c.shutdownGraceMs)) }}
+{{- if $c.isGateway }}
+{{- $_ := set $cfg "http" (dict "host" "0.0.0.0" "port" (int $c.httpPort)) }}
+{{- $_ := set $cfg "cors" (dict "allowedOrigins" (default list $c.cors.allowedOrigins) "maxAgeSec" (int $c.cors.maxAgeSec)) }}
+{{- $upstreams := dict }}
+{{- range $up, $settings := $c.upstreams }}
+{{- if not (hasKey $.Values.components $up) }}
+{{- fail (printf "components.gateway.upstreams.%s: no such component" $up) }}
+{{- end }}
+{{- $tc := fromYaml (include "fm.component" (dict "root" $ "name" $up)) }}
+{{- /* Routed only when the service is deployed: a disabled one is left out (enabled: false). */}}
+{{- $_ := set $upstreams $up (dict
+      "enabled" (and $tc.enabled true)
+      "address" (printf "%s:%d" (include "fm.serviceHost" (dict "root" $ "name" $up)) (int $tc.grpcPort))
+      "deadlineMs" (int $settings.deadlineMs)) }}
+{{- end }}
+{{- $_ := set $cfg "upstreams" $upstreams }}
+{{- else }}
+{{- $db := fromYaml (include "fm.database" (dict "root" $ "c" $c)) }}
+{{- $_ := set $cfg "grpc" (dict "host" "0.0.0.0" "port" (int $c.grpcPort)) }}
+{{- $_ := set $cfg "database" (dict
+      "host" $db.host
+      "port" (int $db.port)
+      "database" $name
+      "user" (printf "%s_app" $name)
+      "poolMax" (int $db.poolMax)
+      "statementTimeoutMs" (int $db.statementTimeoutMs)
+      "migrationsDir" (printf "migrations/%s" $name)) }}
+{{- if $.Values.kafka.serviceConfig.enabled }}
+{{- $brokers := list }}
+{{- range splitList "," $.Values.kafka.brokers }}{{- if trim . }}{{- $brokers = append $brokers (trim .) }}{{- end }}{{- end }}
+{{- $_ := set $cfg "kafka" (dict "enabled" $.Values.kafka.serviceConfig.events "brokers" $brokers) }}
+{{- end }}
+{{- end }}
+{{- include "fm.mergeInto" (dict "dst" $cfg "src" (default dict $c.config)) }}
+{{- toYaml $cfg }}
+{{- end -}}

