@@ -1,0 +1,109 @@
+// A whole mesh for end-to-end tests: fleet and identity on fresh databases,
+// a gateway in front, all on port 0 and all trusting the same keys.
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { serviceConfigSchema, type AuthConfig } from "../../services/platform/src/config.js";
+import type { RunningService } from "../../services/platform/src/service-runtime.js";
+import { createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../services/platform/src/testing/harness.js";
+import { build as buildFleet } from "../../services/fleet/src/main.js";
+import { build as buildIdentity, identityConfigSchema, type RunningIdentity } from "../../services/identity/src/main.js";
+import { gatewayConfigSchema } from "../src/config.js";
+import { build as buildGateway, type RunningGateway } from "../src/main.js";
+
+export interface Mesh {
+  readonly keys: TestKeys;
+  readonly fleet: RunningService;
+  readonly identity: RunningIdentity;
+  readonly gateway: RunningGateway;
+  readonly baseUrl: string;
+  readonly fleetAddress: string;
+  readonly identityAddress: string;
+  /** The JWKS URL identity publishes its signing keys at. */
+  readonly jwksUrl: string;
+  stop(): Promise<void>;
+}
+
+const silent = pino({ level: "silent" });
+
+/**
+ * `trust: "test-keys"` makes every process verify against the test key set
+ * (tokens minted by the test); `"identity"` makes them fetch identity's JWKS
+ * (tokens issued by identity itself).
+ */
+export async function startMesh(trust: "test-keys" | "identity"): Promise<Mesh> {
+  const keys = createTestKeys();
+  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-identity-"));
+  const signingKeysFile = join(dir, "signing-key.pem");
+  writeFileSync(signingKeysFile, keys.privateKey.export({ format: "pem", type: "pkcs8" }));
+  const databases: TestDatabase[] = [];
+  const fleetDb = await createTestDatabase("fleet", "migrations/fleet");
+  databases.push(fleetDb);
+  const identityDb = await createTestDatabase("identity", "migrations/identity");
+  databases.push(identityDb);
+
+  const common = { log: { level: "silent" }, shutdown: { graceMs: 1_000 } };
+  const identityConfig = (auth: AuthConfig) => identityConfigSchema.parse({
+    service: { name: "identity" },
+    grpc: { host: "127.0.0.1", port: 0 },
+    ops: { host: "127.0.0.1", port: 0 },
+    database: identityDb.config,
+    auth,
+    tokens: { issuer: keys.auth.issuer, audience: keys.auth.audience, signingKeysFile },
+    passwords: { scrypt: { cost: 1024, blockSize: 8, parallelization: 1 } },
+    redis: { url: "redis://127.0.0.1:56379", keyPrefix: `fm:test:${randomUUID()}:` },
+    ...common,
+  });
+  // Identity names its key by a hash of the public key (as scripts/dev-keys.ts
+  // does); the test key set knows it by a random kid. Identity verifies
+  // against a key file listing the same public key under both names.
+  const publicJwk = (JSON.parse(readFileSync(keys.auth.jwksFile, "utf8")) as { keys: Array<Record<string, string>> }).keys[0]!;
+  const identityKid = createHash("sha256").update(`${publicJwk["n"]}.${publicJwk["e"]}`).digest("base64url").slice(0, 16);
+  const bothKidsFile = join(dir, "jwks.json");
+  writeFileSync(bothKidsFile, JSON.stringify({ keys: [publicJwk, { ...publicJwk, kid: identityKid }] }));
+  const identity = await buildIdentity(identityConfig({ ...keys.auth, jwksFile: bothKidsFile }), { log: silent });
+  const jwksUrl = `http://127.0.0.1:${identity.opsPort}/.well-known/jwks.json`;
+  const auth: AuthConfig = trust === "identity"
+    ? { ...keys.auth, jwksFile: undefined, jwksUrl, jwksMinRefreshSec: 1 }
+    : keys.auth;
+  const fleet = await buildFleet(serviceConfigSchema.parse({
+    service: { name: "fleet" },
+    grpc: { host: "127.0.0.1", port: 0 },
+    ops: { host: "127.0.0.1", port: 0 },
+    database: fleetDb.config,
+    auth,
+    ...common,
+  }), { log: silent });
+  const fleetAddress = `127.0.0.1:${fleet.grpcPort}`;
+  const identityAddress = `127.0.0.1:${identity.grpcPort}`;
+  const gateway = await buildGateway(gatewayConfigSchema.parse({
+    service: { name: "gateway" },
+    http: { host: "127.0.0.1", port: 0 },
+    ops: { host: "127.0.0.1", port: 0 },
+    auth,
+    cors: { allowedOrigins: [] },
+    upstreams: {
+      fleet: { address: fleetAddress, deadlineMs: 5_000 },
+      identity: { address: identityAddress, deadlineMs: 5_000 },
+    },
+    ...common,
+  }), { log: silent });
+  return {
+    keys,
+    fleet,
+    identity,
+    gateway,
+    baseUrl: `http://127.0.0.1:${gateway.port}`,
+    fleetAddress,
+    identityAddress,
+    jwksUrl,
+    async stop() {
+      await gateway.stop();
+      await fleet.stop();
+      await identity.stop();
+      for (const db of databases) await db.drop();
+    },
+  };
+}

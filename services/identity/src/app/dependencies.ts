@@ -1,0 +1,61 @@
+import type { Caller } from "../../../platform/src/auth.js";
+import { isUuid } from "../../../platform/src/validation.js";
+import type { RateLimitSettings } from "./rate-limits.js";
+import type {
+  AccessTokenSigner,
+  Alerts,
+  Clock,
+  IdGenerator,
+  PasswordHasher,
+  RateLimiter,
+  RefreshTokenRepository,
+  RoleRepository,
+  Secrets,
+  ServiceClientRepository,
+  StaffProfileRepository,
+  UnitOfWork,
+  UserRepository,
+} from "./ports.js";
+
+export interface IdentityDependencies {
+  readonly users: UserRepository;
+  readonly roles: RoleRepository;
+  readonly staff: StaffProfileRepository;
+  readonly clients: ServiceClientRepository;
+  readonly tokens: RefreshTokenRepository;
+  readonly uow: UnitOfWork;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+  readonly hasher: PasswordHasher;
+  readonly secrets: Secrets;
+  readonly signer: AccessTokenSigner;
+  readonly limiter: RateLimiter;
+  readonly alerts: Alerts;
+}
+
+export interface IdentitySettings {
+  readonly accessTokenTtlSec: number;
+  readonly refreshTokenTtlSec: number;
+  readonly rateLimits: RateLimitSettings;
+}
+
+/** Who performs a use case, for audit columns: the token subject when it is a UUID (users and service clients). */
+export const actorOf = (caller: Caller): string | null => (isUuid(caller.subject) ? caller.subject : null);
+
+/**
+ * The caller's own user id for "own" RPCs. A subject that is not a UUID
+ * (a token of another issuer, a dev token) names no user here: the
+ * placeholder never matches a row and never reaches a uuid column as text.
+ */
+export const selfId = (caller: Caller): string => actorOf(caller) ?? NO_USER;
+const NO_USER = "00000000-0000-0000-0000-000000000000";
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextPageToken: string;
+}
+
+export interface PageInput {
+  readonly pageSize: number;
+  readonly pageToken: string;
+}

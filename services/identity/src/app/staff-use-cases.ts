@@ -1,0 +1,99 @@
+import type { Caller } from "../../../platform/src/auth.js";
+import { invalidArgument } from "../../../platform/src/errors.js";
+import { decodePageToken, pageSize, toPage } from "../../../platform/src/paging.js";
+import { requireReadableStaffProfile } from "../domain/access.js";
+import {
+  applyStaffPatch,
+  staffProfileNotFound,
+  validateStaffAttributes,
+  type StaffProfile,
+  type StaffProfileAttributes,
+  type StaffType,
+  type UpdatableStaffField,
+} from "../domain/staff-profile.js";
+import { staleRowVersion, userNotFound } from "../domain/user.js";
+import { actorOf, selfId, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
+
+/** Staff profiles: a user has at most one; a staff member sees only their own without staff.read. */
+export function createStaffUseCases(deps: IdentityDependencies) {
+  const { users, staff, uow, clock, ids } = deps;
+
+  const validate = (attributes: StaffProfileAttributes): void => {
+    const violations = validateStaffAttributes(attributes);
+    if (violations.length > 0) throw invalidArgument(violations);
+  };
+
+  return {
+    async createStaffProfile(caller: Caller, input: { userId: string; attributes: StaffProfileAttributes }): Promise<StaffProfile> {
+      validate(input.attributes);
+      return uow.run(async () => {
+        const user = await users.findById(input.userId);
+        if (!user) throw userNotFound(input.userId);
+        const now = clock.now();
+        const profile: StaffProfile = {
+          id: ids.newId(),
+          userId: user.id,
+          attributes: input.attributes,
+          displayName: user.attributes.displayName,
+          rowVersion: 1n,
+          createdAt: now,
+          updatedAt: now,
+          createdBy: actorOf(caller),
+          updatedBy: actorOf(caller),
+        };
+        await staff.insert(profile);
+        return profile;
+      });
+    },
+
+    async updateStaffProfile(
+      caller: Caller,
+      input: { id: string; expectedRowVersion: bigint; patch: StaffProfileAttributes; fields: readonly UpdatableStaffField[] },
+    ): Promise<StaffProfile> {
+      return uow.run(async () => {
+        const profile = await staff.findByIdForUpdate(input.id);
+        if (!profile) throw staffProfileNotFound(input.id);
+        if (input.expectedRowVersion !== profile.rowVersion) {
+          throw staleRowVersion("staff_profile", profile.id, input.expectedRowVersion, profile.rowVersion);
+        }
+        const attributes = applyStaffPatch(profile.attributes, input.patch, input.fields);
+        validate(attributes);
+        const next: StaffProfile = {
+          ...profile,
+          attributes,
+          rowVersion: profile.rowVersion + 1n,
+          updatedAt: clock.now(),
+          updatedBy: actorOf(caller),
+        };
+        if (!(await staff.update(next, profile.rowVersion))) {
+          throw staleRowVersion("staff_profile", profile.id, profile.rowVersion, -1n);
+        }
+        return next;
+      });
+    },
+
+    async getStaffProfile(caller: Caller, key: { staffProfileId: string } | { userId: string }): Promise<StaffProfile> {
+      const profile = "userId" in key ? await staff.findByUserId(key.userId) : await staff.findById(key.staffProfileId);
+      if (!profile) throw staffProfileNotFound("userId" in key ? `of user ${key.userId}` : key.staffProfileId);
+      requireReadableStaffProfile(caller, profile);
+      return profile;
+    },
+
+    /** Only ever the caller's own profile. */
+    async getOwnStaffProfile(caller: Caller): Promise<StaffProfile> {
+      const profile = await staff.findByUserId(selfId(caller));
+      if (!profile) throw staffProfileNotFound(`of user ${caller.subject}`);
+      return profile;
+    },
+
+    async listStaffProfiles(input: { staffType: StaffType | null } & PageInput): Promise<Page<StaffProfile>> {
+      const query = JSON.stringify(["staff", input.staffType]);
+      const after = decodePageToken(input.pageToken, query, 2);
+      const limit = pageSize(input.pageSize);
+      const rows = await staff.list({ staffType: input.staffType }, limit + 1, after);
+      return toPage(rows, limit, query, (p) => [p.displayName, p.id]);
+    },
+  };
+}
+
+export type StaffUseCases = ReturnType<typeof createStaffUseCases>;
