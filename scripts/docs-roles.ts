@@ -29,7 +29,7 @@ export function renderRolesMarkdown(): string {
   line("of truth. Each role holds the least set of permissions its job needs. A");
   line("token carries the union of its holder's role permissions; every RPC");
   line("declares the one permission it needs in `proto/` ([api.md](api.md#permissions)).");
-  line("`Login`, `RefreshToken` and `IssueClientCredentialsToken` are anonymous.");
+  line("`Login`, `RefreshToken`, `IssueClientCredentialsToken` and `ExchangeExternalToken` are anonymous.");
   line();
   line("## Roles");
   line();

@@ -16,8 +16,19 @@ export const JWKS_PATH = "/.well-known/jwks.json";
 
 const MAX_BODY_BYTES = 16 * 1024;
 
-/** RFC 6749 section 5.2 error codes, with the HTTP status each one gets. */
-type OAuthError = "invalid_request" | "invalid_client" | "invalid_grant" | "unsupported_grant_type" | "temporarily_unavailable";
+/** RFC 6749 section 5.2 error codes (and RFC 8693's invalid_target), with the HTTP status each one gets. */
+type OAuthError =
+  | "invalid_request"
+  | "invalid_client"
+  | "invalid_grant"
+  | "invalid_target"
+  | "unsupported_grant_type"
+  | "temporarily_unavailable";
+
+/** RFC 8693 token exchange: delegated login with an external OIDC issuer's token. */
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+const SUBJECT_TOKEN_TYPES: readonly string[] = ["urn:ietf:params:oauth:token-type:id_token", "urn:ietf:params:oauth:token-type:jwt"];
+const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
 class OAuthFailure extends Error {
   constructor(readonly error: OAuthError, readonly status: number, description: string, readonly retryAfterSec?: string) {
@@ -69,17 +80,28 @@ function clientCredentials(req: Request, form: URLSearchParams): { clientId: str
 const expiresIn = (expire: { seconds: bigint } | undefined): number =>
   expire === undefined ? 0 : Math.max(0, Number(expire.seconds) - Math.floor(Date.now() / 1000));
 
+/** Why an exchange was refused, in words safe for the client (the reasons are documented). */
+const EXCHANGE_REFUSALS: Readonly<Record<string, string>> = {
+  USER_DISABLED: "user is disabled",
+  EXTERNAL_USER_NOT_PROVISIONED: "no user for this identity; ask an administrator to create it",
+};
+
 /** Maps identity's gRPC errors to OAuth errors; nothing else leaks to the client. */
-function oauthFailureOf(err: unknown, grant: "client_credentials" | "refresh_token"): OAuthFailure {
+function oauthFailureOf(err: unknown, grant: "client_credentials" | "refresh_token" | "token_exchange"): OAuthFailure {
   if (!(err instanceof GrpcCallError)) return new OAuthFailure("temporarily_unavailable", 503, "token service unavailable");
   const reason = findDetail(err.status, ErrorInfoSchema)?.reason ?? "";
+  const refusedExchange = (): OAuthFailure =>
+    new OAuthFailure("invalid_grant", 400, EXCHANGE_REFUSALS[reason] ?? "subject token is invalid, expired or not from a trusted issuer");
   switch (err.code) {
+    case GrpcStatus.FAILED_PRECONDITION:
+      // A token exchange for an identity with no user here (not provisioned).
+      return grant === "token_exchange" ? refusedExchange() : new OAuthFailure("temporarily_unavailable", 503, "token service unavailable");
     case GrpcStatus.UNAUTHENTICATED:
     case GrpcStatus.NOT_FOUND:
     case GrpcStatus.PERMISSION_DENIED:
-      return grant === "client_credentials"
-        ? new OAuthFailure("invalid_client", 401, "client authentication failed")
-        : new OAuthFailure("invalid_grant", 400, reason === "REFRESH_TOKEN_REUSED" ? "refresh token reuse detected" : "refresh token is invalid, expired or revoked");
+      if (grant === "client_credentials") return new OAuthFailure("invalid_client", 401, "client authentication failed");
+      if (grant === "token_exchange") return refusedExchange();
+      return new OAuthFailure("invalid_grant", 400, reason === "REFRESH_TOKEN_REUSED" ? "refresh token reuse detected" : "refresh token is invalid, expired or revoked");
     case GrpcStatus.INVALID_ARGUMENT:
       return new OAuthFailure("invalid_request", 400, err.message);
     case GrpcStatus.RESOURCE_EXHAUSTED: {
@@ -92,9 +114,36 @@ function oauthFailureOf(err: unknown, grant: "client_credentials" | "refresh_tok
 }
 
 /**
+ * The token exchange request (RFC 8693 section 2.1) this endpoint accepts: a
+ * subject token of an accepted type, for an access token of this platform.
+ * Delegation (actor_token), other requested token types and other audiences
+ * or resources are refused.
+ */
+function tokenExchangeRequest(form: URLSearchParams): { subjectToken: string; subjectTokenType: string } {
+  const subjectToken = form.get("subject_token") ?? "";
+  const subjectTokenType = form.get("subject_token_type") ?? "";
+  if (subjectToken === "") throw new OAuthFailure("invalid_request", 400, "subject_token is required");
+  if (subjectTokenType === "") throw new OAuthFailure("invalid_request", 400, "subject_token_type is required");
+  if (!SUBJECT_TOKEN_TYPES.includes(subjectTokenType)) {
+    throw new OAuthFailure("invalid_request", 400, `subject_token_type must be one of ${SUBJECT_TOKEN_TYPES.join(", ")}`);
+  }
+  if (form.has("actor_token") || form.has("actor_token_type")) throw new OAuthFailure("invalid_request", 400, "delegation (actor_token) is not supported");
+  const requested = form.get("requested_token_type");
+  if (requested !== null && requested !== ACCESS_TOKEN_TYPE) {
+    throw new OAuthFailure("invalid_request", 400, `requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+  }
+  if (form.has("audience") || form.has("resource")) {
+    throw new OAuthFailure("invalid_target", 400, "tokens are issued for this platform only; omit audience and resource");
+  }
+  return { subjectToken, subjectTokenType };
+}
+
+/**
  * The OAuth 2.0 token endpoint (RFC 6749 section 3.2): `client_credentials`
- * for partners and service accounts, `refresh_token` with rotation. Staff
- * and customers log in with the first-party Login RPC; the resource-owner
+ * for partners and service accounts, `refresh_token` with rotation, and the
+ * RFC 8693 token exchange of a trusted external issuer's ID token (delegated
+ * login; identity verifies it and answers with its own tokens). Staff and
+ * customers log in with the first-party Login RPC; the resource-owner
  * password grant is deliberately not offered.
  */
 export function createTokenEndpoint(identity: ServiceClient<typeof IdentityService>, log: Logger) {
@@ -136,6 +185,23 @@ export function createTokenEndpoint(identity: ServiceClient<typeof IdentityServi
           });
         } catch (err) {
           throw oauthFailureOf(err, "refresh_token");
+        }
+        return;
+      }
+      if (grant === TOKEN_EXCHANGE_GRANT) {
+        const request = tokenExchangeRequest(form);
+        try {
+          const { tokens } = await identity.exchangeExternalToken(request, { headers });
+          // RFC 8693 section 2.2.1.
+          send(200, {
+            access_token: tokens?.accessToken,
+            issued_token_type: ACCESS_TOKEN_TYPE,
+            token_type: "Bearer",
+            expires_in: expiresIn(tokens?.accessTokenExpireTime),
+            refresh_token: tokens?.refreshToken,
+          });
+        } catch (err) {
+          throw oauthFailureOf(err, "token_exchange");
         }
         return;
       }

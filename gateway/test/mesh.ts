@@ -33,7 +33,12 @@ const silent = pino({ level: "silent" });
  * (tokens minted by the test); `"identity"` makes them fetch identity's JWKS
  * (tokens issued by identity itself).
  */
-export async function startMesh(trust: "test-keys" | "identity"): Promise<Mesh> {
+export interface MeshOptions {
+  /** Identity's `externalIssuers` (delegated login), as in its YAML configuration. */
+  readonly externalIssuers?: readonly unknown[];
+}
+
+export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
   const keys = createTestKeys();
   const dir = mkdtempSync(join(tmpdir(), "fleetmesh-identity-"));
   const signingKeysFile = join(dir, "signing-key.pem");
@@ -54,6 +59,7 @@ export async function startMesh(trust: "test-keys" | "identity"): Promise<Mesh> 
     tokens: { issuer: keys.auth.issuer, audience: keys.auth.audience, signingKeysFile },
     passwords: { scrypt: { cost: 1024, blockSize: 8, parallelization: 1 } },
     redis: { url: "redis://127.0.0.1:56379", keyPrefix: `fm:test:${randomUUID()}:` },
+    ...(options.externalIssuers ? { externalIssuers: options.externalIssuers } : {}),
     ...common,
   });
   // Identity names its key by a hash of the public key (as scripts/dev-keys.ts

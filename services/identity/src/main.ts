@@ -17,6 +17,7 @@ import { createRoleRepository } from "./adapters/db/role-repository.js";
 import { createServiceClientRepository } from "./adapters/db/service-client-repository.js";
 import { createStaffProfileRepository } from "./adapters/db/staff-profile-repository.js";
 import { createUnitOfWork, createUserRepository } from "./adapters/db/user-repository.js";
+import { createExternalTokenVerifier } from "./adapters/oidc/external-token-verifier.js";
 import { identityServiceBinding } from "./adapters/grpc/identity-handlers.js";
 import { awaitFirstConnection, createRedisClient, createRedisRateLimiter } from "./adapters/redis/rate-limiter.js";
 import { loadIdentityConfig, type IdentityConfig } from "./config.js";
@@ -54,6 +55,15 @@ export async function build(config: IdentityConfig, overrides: IdentityOverrides
   if (config.tokens.issuer !== config.auth.issuer || config.tokens.audience !== config.auth.audience) {
     log.warn({ tokens: { issuer: config.tokens.issuer, audience: config.tokens.audience }, auth: { issuer: config.auth.issuer, audience: config.auth.audience } },
       "tokens.issuer/audience differ from auth.issuer/audience: the tokens this service issues will not verify here");
+  }
+  // Before Redis: a missing JWKS file stops the start here, with nothing to clean up.
+  const external = createExternalTokenVerifier(config.externalIssuers.map((i) => ({
+    ...i,
+    jwksFile: i.jwksFile === undefined ? undefined : configPath(i.jwksFile),
+  })));
+  if (config.externalIssuers.length > 0) {
+    log.info({ externalIssuers: config.externalIssuers.map((i) => ({ name: i.name, issuer: i.issuer, autoProvision: i.autoProvision })) },
+      "trusted external issuers configured");
   }
   const redis = overrides.rateLimiter ? undefined : createRedisClient(config.redis, log);
   if (redis) await awaitFirstConnection(redis, config.redis.connectTimeoutMs);
@@ -100,6 +110,7 @@ export async function build(config: IdentityConfig, overrides: IdentityOverrides
             signer: createJwtSigner(keyRing, config.tokens),
             limiter,
             alerts: { warn: (message, err) => log.warn({ err: { message: (err as Error)?.message } }, message) },
+            external,
           },
           {
             accessTokenTtlSec: config.tokens.accessTokenTtlSec,

@@ -56,6 +56,8 @@ export type ConfigOverrides = {
   accessTokenTtlSec?: number;
   refreshTokenTtlSec?: number;
   scryptCost?: number;
+  /** Trusted external issuers (delegated login), as in the YAML configuration. */
+  externalIssuers?: readonly unknown[];
 };
 
 function rsaPem(): string {
@@ -115,6 +117,7 @@ export async function startIdentity(
       refresh: { limit: 1000, windowSec: 60 },
       ...overrides.rateLimits,
     },
+    ...(overrides.externalIssuers ? { externalIssuers: overrides.externalIssuers } : {}),
     log: { level: "info" },
     shutdown: { graceMs: 2_000 },
   });

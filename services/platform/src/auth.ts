@@ -100,20 +100,100 @@ function remoteKeyStore(url: string, cacheSec: number, minRefreshSec: number): K
   };
 }
 
+/** Registered claims of a verified JWT (`exp` always present) plus whatever else it carries. */
+export type VerifiedClaims = jwt.JwtPayload & { readonly exp: number } & Readonly<Record<string, unknown>>;
+
+export interface JwtVerifierOptions {
+  readonly issuer: string;
+  /** The token's `aud` must contain this value (or one of these). */
+  readonly audience: string | readonly string[];
+  readonly algorithms: readonly string[];
+  readonly clockToleranceSec: number;
+  /** Keys: a document (tests), else `jwksUrl` (re-read as below), else `jwksFile` (read once). */
+  readonly jwks?: JwksDocument | undefined;
+  readonly jwksUrl?: string | undefined;
+  readonly jwksFile?: string | undefined;
+  readonly jwksCacheSec?: number | undefined;
+  readonly jwksMinRefreshSec?: number | undefined;
+}
+
+export interface JwtVerifier {
+  /** The claims of a compact JWT that passes every check; UNAUTHENTICATED otherwise. */
+  verify(token: string): Promise<VerifiedClaims>;
+}
+
+const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /**
- * Verifies bearer access tokens against a pinned key set: signature with an
- * allow-listed algorithm, `exp` (required), `nbf`, `iss` and `aud`, with a
- * small clock tolerance. Keys carried in token headers (jwk, jku, x5u, x5c)
- * are refused, never fetched. The same code runs in the gateway and every
- * service.
+ * Header and payload of a compact JWT, NOT verified: only for choosing how to
+ * verify it (kid, alg, iss). Null when it is not a well-formed JWT (where
+ * jsonwebtoken's decode would throw on a payload that is not JSON).
+ */
+export function decodeUnverified(token: string): jwt.Jwt | null {
+  if (!COMPACT_JWT.test(token)) return null;
+  try {
+    return jwt.decode(token, { complete: true });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Verifies a JWT against a pinned key set and returns its raw claims:
+ * signature with an allow-listed algorithm, `exp` (required), `nbf`, `iss`
+ * and `aud`, with a small clock tolerance. The key is looked up by `kid` in
+ * the configured key set only; keys carried in token headers (jwk, jku, x5u,
+ * x5c) are refused, never fetched. Interpreting the claims is the caller's job.
+ */
+export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  const store = options.jwks
+    ? staticKeyStore(options.jwks)
+    : options.jwksUrl
+      ? remoteKeyStore(options.jwksUrl, options.jwksCacheSec ?? 300, options.jwksMinRefreshSec ?? 30)
+      : staticKeyStore(loadJwks(options.jwksFile!));
+  const algorithms = [...options.algorithms] as jwt.Algorithm[];
+  const audience = (typeof options.audience === "string" ? options.audience : [...options.audience]) as string | [string, ...string[]];
+  return {
+    async verify(token) {
+      const decoded = decodeUnverified(token);
+      if (!decoded || typeof decoded.payload === "string") throw unauthenticated("UNAUTHENTICATED", "malformed token");
+      const header = decoded.header as unknown as Record<string, unknown>;
+      if (KEY_CARRYING_HEADERS.some((h) => h in header)) {
+        throw unauthenticated("UNAUTHENTICATED", "token headers may not carry keys");
+      }
+      if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
+        throw unauthenticated("UNAUTHENTICATED", "token algorithm not allowed");
+      }
+      const kid = decoded.header.kid;
+      if (typeof kid !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(kid)) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
+      const key = await store.key(kid);
+      if (!key) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
+      let claims: jwt.JwtPayload;
+      try {
+        claims = jwt.verify(token, key, {
+          algorithms,
+          issuer: options.issuer,
+          audience,
+          clockTolerance: options.clockToleranceSec,
+          complete: false,
+        }) as jwt.JwtPayload;
+      } catch (err) {
+        if (err instanceof jwt.TokenExpiredError) throw unauthenticated("TOKEN_EXPIRED", "token expired");
+        throw unauthenticated("UNAUTHENTICATED", `invalid token: ${(err as Error).message}`);
+      }
+      if (typeof claims.exp !== "number") throw unauthenticated("UNAUTHENTICATED", "token has no expiry");
+      return claims as VerifiedClaims;
+    },
+  };
+}
+
+/**
+ * Verifies bearer access tokens against a pinned key set (see
+ * {@link createJwtVerifier}) and turns their claims into the Caller. The
+ * same code runs in the gateway and every service.
  */
 export function createTokenVerifier(config: AuthConfig, jwks?: JwksDocument): TokenVerifier {
-  const store = jwks
-    ? staticKeyStore(jwks)
-    : config.jwksUrl
-      ? remoteKeyStore(config.jwksUrl, config.jwksCacheSec, config.jwksMinRefreshSec)
-      : staticKeyStore(loadJwks(config.jwksFile!));
-  const algorithms = [...config.algorithms] as jwt.Algorithm[];
+  const jwtVerifier = createJwtVerifier({ ...config, jwks });
   // Verified tokens, keyed by the whole token string: a hit skips the
   // signature check (the dominant per-request cost) but never the expiry.
   const verified = new Map<string, { caller: Caller; expiresAtMs: number }>();
@@ -136,34 +216,7 @@ export function createTokenVerifier(config: AuthConfig, jwks?: JwksDocument): To
     if (bearer === undefined || bearer === "") throw unauthenticated("UNAUTHENTICATED", "missing bearer token");
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(bearer);
     if (!match?.[1]) throw unauthenticated("UNAUTHENTICATED", "malformed authorization header");
-    const token = match[1];
-    const decoded = jwt.decode(token, { complete: true });
-    if (!decoded || typeof decoded.payload === "string") throw unauthenticated("UNAUTHENTICATED", "malformed token");
-    const header = decoded.header as unknown as Record<string, unknown>;
-    if (KEY_CARRYING_HEADERS.some((h) => h in header)) {
-      throw unauthenticated("UNAUTHENTICATED", "token headers may not carry keys");
-    }
-    if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
-      throw unauthenticated("UNAUTHENTICATED", "token algorithm not allowed");
-    }
-    const kid = decoded.header.kid;
-    if (typeof kid !== "string" || !/^[A-Za-z0-9_-]{1,64}$/.test(kid)) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
-    const key = await store.key(kid);
-    if (!key) throw unauthenticated("UNAUTHENTICATED", "unknown signing key");
-    let claims: jwt.JwtPayload & AccessTokenClaims;
-    try {
-      claims = jwt.verify(token, key, {
-        algorithms,
-        issuer: config.issuer,
-        audience: config.audience,
-        clockTolerance: config.clockToleranceSec,
-        complete: false,
-      }) as jwt.JwtPayload & AccessTokenClaims;
-    } catch (err) {
-      if (err instanceof jwt.TokenExpiredError) throw unauthenticated("TOKEN_EXPIRED", "token expired");
-      throw unauthenticated("UNAUTHENTICATED", `invalid token: ${(err as Error).message}`);
-    }
-    if (typeof claims.exp !== "number") throw unauthenticated("UNAUTHENTICATED", "token has no expiry");
+    const claims = (await jwtVerifier.verify(match[1])) as VerifiedClaims & AccessTokenClaims;
     if (typeof claims.sub !== "string" || claims.sub === "") throw unauthenticated("UNAUTHENTICATED", "token has no subject");
     const caller: Caller = {
       subject: claims.sub,

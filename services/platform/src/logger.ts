@@ -22,6 +22,8 @@ export const REDACTED_PATHS = [
   "*.accessToken",
   "refreshToken",
   "*.refreshToken",
+  "subjectToken",
+  "*.subjectToken",
   "authorization",
   "*.authorization",
   "*.*.authorization",

@@ -5,6 +5,7 @@ import type {
   AccessTokenSigner,
   Alerts,
   Clock,
+  ExternalTokenVerifier,
   IdGenerator,
   PasswordHasher,
   RateLimiter,
@@ -31,6 +32,8 @@ export interface IdentityDependencies {
   readonly signer: AccessTokenSigner;
   readonly limiter: RateLimiter;
   readonly alerts: Alerts;
+  /** Trusted external issuers (delegated login); none configured refuses every external token. */
+  readonly external: ExternalTokenVerifier;
 }
 
 export interface IdentitySettings {

@@ -1,5 +1,6 @@
 import { createAuthUseCases } from "./auth-use-cases.js";
 import type { IdentityDependencies, IdentitySettings } from "./dependencies.js";
+import { createExternalLoginUseCases } from "./external-login-use-cases.js";
 import { createServiceClientUseCases } from "./service-client-use-cases.js";
 import { createStaffUseCases } from "./staff-use-cases.js";
 import { createUserUseCases } from "./user-use-cases.js";
@@ -10,6 +11,7 @@ export type { IdentityDependencies, IdentitySettings } from "./dependencies.js";
 export function createIdentityUseCases(deps: IdentityDependencies, settings: IdentitySettings) {
   return {
     auth: createAuthUseCases(deps, settings),
+    external: createExternalLoginUseCases(deps, settings),
     users: createUserUseCases(deps),
     staff: createStaffUseCases(deps),
     clients: createServiceClientUseCases(deps),

@@ -1,4 +1,5 @@
 import type { PagePosition } from "../../../platform/src/paging.js";
+import type { ExternalIssuerPolicy } from "../domain/external-identity.js";
 import type { RefreshTokenRecord } from "../domain/refresh-token.js";
 import type { RoleDefinition } from "../domain/role-catalog.js";
 import type { ServiceClient } from "../domain/service-client.js";
@@ -11,6 +12,8 @@ export interface UserRepository {
   findById(id: string): Promise<User | null>;
   /** Reads and locks the row until the surrounding transaction ends. */
   findByIdForUpdate(id: string): Promise<User | null>;
+  /** By normalised email (citext: case-insensitive), without the password hash. */
+  findByEmail(email: string): Promise<User | null>;
   /** The user and their password hash, by normalised email; only login and password checks read the hash. */
   findCredentialsByEmail(email: string): Promise<{ user: User; passwordHash: string | null } | null>;
   findPasswordHash(id: string): Promise<string | null>;
@@ -162,6 +165,23 @@ export interface RateLimiter {
   /** Tells whether the count is below `limit`, without counting. */
   peek(scope: string, subject: string, limit: number, windowSec: number): Promise<RateDecision>;
   reset(scope: string, subject: string): Promise<void>;
+}
+
+/** A token of a trusted external issuer that passed verification, with the issuer's policy. */
+export interface VerifiedExternalToken {
+  readonly policy: ExternalIssuerPolicy;
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Verifies tokens of trusted external (OIDC) issuers for delegated login.
+ * Picks the issuer whose configured `issuer` equals the token's `iss` and
+ * verifies against that issuer's configured keys only: an unknown issuer
+ * fails without any network call, and no key or URL named by the token is
+ * ever used. Fails with UNAUTHENTICATED, reason INVALID_CREDENTIALS.
+ */
+export interface ExternalTokenVerifier {
+  verify(token: string): Promise<VerifiedExternalToken>;
 }
 
 export interface Clock {

@@ -15,6 +15,8 @@ export interface RateLimitSettings {
   readonly clientCredentials: Window;
   /** Refreshes per user. */
   readonly refresh: Window;
+  /** Token exchanges (delegated login) per external subject (issuer and `sub`). */
+  readonly externalExchange: Window;
 }
 
 export const rateLimited = (retryAfterSec: number): DomainError =>
@@ -47,7 +49,7 @@ export function createRateLimits(limiter: RateLimiter, settings: RateLimitSettin
   const enforce = (decision: RateDecision): void => {
     if (!decision.allowed) throw rateLimited(decision.retryAfterSec);
   };
-  const { loginFailures: login, clientCredentials: client, refresh } = settings;
+  const { loginFailures: login, clientCredentials: client, refresh, externalExchange: exchange } = settings;
 
   return {
     /** Before checking a password: refuses once the account has too many recent failures. */
@@ -71,6 +73,10 @@ export function createRateLimits(limiter: RateLimiter, settings: RateLimitSettin
     },
     async consumeRefresh(userId: string): Promise<void> {
       enforce(await guarded(() => limiter.consume("refresh", userId, refresh.limit, refresh.windowSec)));
+    },
+    /** Counts every exchange of a verified external subject ("<issuer name>|<sub>"). */
+    async consumeExternalExchange(externalSubject: string): Promise<void> {
+      enforce(await guarded(() => limiter.consume("exchange", externalSubject, exchange.limit, exchange.windowSec)));
     },
   };
 }

@@ -85,6 +85,11 @@ export function createUserRepository(db: Database): UserRepository {
       const row = await k("users as u").select(userColumns(k)).where("u.id", id).forUpdate().first<UserRow | undefined>();
       return row ? toUser(row) : null;
     },
+    async findByEmail(email) {
+      const k = q();
+      const row = await k("users as u").select(userColumns(k)).where("u.email", email).first<UserRow | undefined>();
+      return row ? toUser(row) : null;
+    },
     async findCredentialsByEmail(email) {
       const k = q();
       const row = await k("users as u")

@@ -15,6 +15,7 @@ import { invalidArgument } from "../../../../platform/src/errors.js";
 import { bindService, type ServiceBinding } from "../../../../platform/src/grpc/server.js";
 import { Violations } from "../../../../platform/src/validation.js";
 import type { IdentityUseCases } from "../../app/identity-use-cases.js";
+import { SUBJECT_TOKEN_TYPES } from "../../domain/external-identity.js";
 import { MAX_REVOKE_REASON } from "../../domain/service-client.js";
 import { UPDATABLE_STAFF_FIELDS, type UpdatableStaffField } from "../../domain/staff-profile.js";
 import {
@@ -39,6 +40,8 @@ import {
 // nobody makes the service hash megabytes.
 const MAX_PASSWORD_INPUT = 1024;
 const MAX_TOKEN_INPUT = 512;
+/** External ID tokens carry more claims than ours; the gateway's form limit is 16 KiB. */
+const MAX_SUBJECT_TOKEN_INPUT = 8192;
 const MAX_CLIENT_ID_INPUT = 100;
 const MAX_ROLE_NAME = 63;
 const MAX_ROLES = 20;
@@ -141,7 +144,7 @@ const page = (nextPageToken: string) => ({ $typeName: PAGE, nextPageToken });
 
 /** The IdentityService RPCs: proto in, use case, proto out. */
 export function identityServiceBinding(useCases: IdentityUseCases): ServiceBinding {
-  const { auth, users, staff, clients } = useCases;
+  const { auth, external, users, staff, clients } = useCases;
   return bindService(IdentityService, {
     // ---- authentication ----
 
@@ -174,6 +177,26 @@ export function identityServiceBinding(useCases: IdentityUseCases): ServiceBindi
         accessToken: token.accessToken,
         tokenType: "Bearer",
         expireTime: timestampFromDate(token.expiresAt),
+      };
+    },
+
+    async exchangeExternalToken(req, ctx) {
+      refuseIdempotencyKey(ctx);
+      const v = new Violations();
+      requiredText(v, "subject_token", req.subjectToken, MAX_SUBJECT_TOKEN_INPUT);
+      if (req.subjectTokenType === "") v.add("subject_token_type", "is required", "REQUIRED");
+      else if (!(SUBJECT_TOKEN_TYPES as readonly string[]).includes(req.subjectTokenType)) {
+        v.add("subject_token_type", `must be one of ${SUBJECT_TOKEN_TYPES.join(", ")}`, "UNSUPPORTED_VALUE");
+      }
+      check(v);
+      const result = await external.exchangeExternalToken({ subjectToken: req.subjectToken });
+      // An audit line; never the subject token, nor the tokens issued.
+      ctx.log.info({ issuer: result.issuer, userId: result.user.id, created: result.created, rolesGranted: result.rolesGranted },
+        "delegated login");
+      return {
+        $typeName: "fleetmesh.identity.v1.ExchangeExternalTokenResponse",
+        tokens: tokenSetToProto(result.tokens),
+        user: userToProto(result.user),
       };
     },
 
