@@ -20,9 +20,10 @@ set +e
 ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-count() { { grep -Eo "^\s*[0-9]+ tests? $1" "$log" || true; } | grep -Eo '[0-9]+' | tail -1 || true; }
-passed="$(count passed)"
-failed="$(count failed)"
+# ava prints one ✔ per passed test and one ✘ per failed one (its summary
+# omits the passed count when something failed).
+passed="$(grep -c '✔' "$log" || true)"
+failed="$(grep -c '✘' "$log" || true)"
 rm -f "$log"
 echo "ava: ${passed:-0} passed, ${failed:-0} failed"
 if [[ "$status" -eq 0 && "${passed:-0}" -eq 0 ]]; then

@@ -98,7 +98,10 @@ test("outbound deadlines never outlive the inbound call's deadline", async (t) =
   await c.getVehicle({ vehicleId: "deadline" }, { ctx: inbound });
   const seen = t.context.seenDeadlines.get("deadline");
   t.truthy(seen);
-  t.true(seen! <= inboundDeadline + 5, `server saw deadline ${seen} vs inbound ${inboundDeadline}`);
+  // On the wire a deadline travels as a relative grpc-timeout; the server adds
+  // it to its own clock on arrival, so transit time shifts it by a few ms.
+  // The cap is what matters: 300 ms from the inbound call, not the 2 s default.
+  t.true(seen! <= inboundDeadline + 100, `server saw deadline ${seen} vs inbound ${inboundDeadline}`);
   const defaultCall = Date.now();
   await c.getVehicle({ vehicleId: "deadline2" });
   const seenDefault = t.context.seenDeadlines.get("deadline2")!;
