@@ -113,7 +113,8 @@ export const identityConfigSchema = serviceConfigSchema.extend({
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
 
 export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
-  const extra = env["FLEETMESH_CONFIG_FILE"];
+  // A per-service name first: `npm run up` gives every process one environment.
+  const extra = env["FLEETMESH_IDENTITY_CONFIG_FILE"] ?? env["FLEETMESH_CONFIG_FILE"];
   return loadConfig(identityConfigSchema, {
     files: [resolve(repoRoot, "services/identity/config/default.yaml"), ...(extra ? [extra] : [])],
     env,
