@@ -6,11 +6,15 @@ import { loadConfig, serviceConfigSchema, type ServiceConfig } from "../../platf
 import { repoRoot } from "../../platform/src/db.js";
 import { exitOnStartupFailure, stopOnSignals } from "../../platform/src/lifecycle.js";
 import type { Logger } from "../../platform/src/logger.js";
-import { startService, type RunningService } from "../../platform/src/service-runtime.js";
+import type { ConsumedEvent } from "../../platform/src/events/consumer.js";
+import { createEventWorkers, type EventWorkers } from "../../platform/src/events/workers.js";
+import { startService, type RunningService, type ServiceDependencies } from "../../platform/src/service-runtime.js";
 import { startTelemetry } from "../../platform/src/telemetry.js";
-import { createFleetUseCases } from "./app/fleet-use-cases.js";
+import { createFleetUseCases, type FleetUseCases } from "./app/fleet-use-cases.js";
+import { createEventOutbox } from "./adapters/db/event-outbox.js";
 import { createUnitOfWork, createVehicleRepository } from "./adapters/db/vehicle-repository.js";
 import { fleetServiceBinding } from "./adapters/grpc/fleet-handlers.js";
+import { fleetEventHandlers } from "./adapters/kafka/fleet-event-handlers.js";
 
 export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const extra = env["FLEETMESH_CONFIG_FILE"];
@@ -21,22 +25,45 @@ export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): ServiceCo
   });
 }
 
+export interface BuildOverrides {
+  readonly log?: Logger;
+  readonly verifier?: TokenVerifier;
+  /** Tests only: runs between an event's effect commit and its offset commit (crash simulation). */
+  readonly afterEventEffectCommitted?: (event: ConsumedEvent) => void | Promise<void>;
+}
+
+export interface FleetRunning extends RunningService {
+  /** The outbox relay and the rental/maintenance event consumer (none when Kafka is disabled). */
+  readonly events: EventWorkers;
+}
+
 /** The composition root: wires adapters to use cases and starts serving. Tests call it with port 0. */
-export function build(config: ServiceConfig, overrides: { log?: Logger; verifier?: TokenVerifier } = {}): Promise<RunningService> {
-  return startService({
+export async function build(config: ServiceConfig, overrides: BuildOverrides = {}): Promise<FleetRunning> {
+  let useCases: FleetUseCases | undefined;
+  // One set of use cases serves the gRPC API and the event consumer.
+  const useCasesOf = ({ db }: ServiceDependencies): FleetUseCases =>
+    (useCases ??= createFleetUseCases({
+      vehicles: createVehicleRepository(db),
+      uow: createUnitOfWork(db),
+      clock: { now: () => new Date() },
+      ids: { newId: randomUUID },
+      outbox: createEventOutbox(db),
+    }));
+  let events: EventWorkers = { relay: undefined, consumer: undefined, all: [] };
+  const service = await startService({
     config,
-    ...overrides,
-    bindings: ({ db }) => [
-      fleetServiceBinding(
-        createFleetUseCases({
-          vehicles: createVehicleRepository(db),
-          uow: createUnitOfWork(db),
-          clock: { now: () => new Date() },
-          ids: { newId: randomUUID },
-        }),
-      ),
-    ],
+    ...(overrides.log ? { log: overrides.log } : {}),
+    ...(overrides.verifier ? { verifier: overrides.verifier } : {}),
+    bindings: (deps) => [fleetServiceBinding(useCasesOf(deps))],
+    workers: (deps) => {
+      events = createEventWorkers(config.kafka, deps, {
+        handlers: fleetEventHandlers(useCasesOf(deps), deps.log.child({ component: "fleet-events" })),
+        ...(overrides.afterEventEffectCommitted ? { afterEffectCommitted: overrides.afterEventEffectCommitted } : {}),
+      });
+      return events.all;
+    },
   });
+  return { ...service, events };
 }
 
 async function main(): Promise<void> {

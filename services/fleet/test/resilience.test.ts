@@ -53,6 +53,7 @@ test.serial("SIGTERM: the process drains, exits 0 within the grace period and re
       FLEETMESH__AUTH__ISSUER: keys.auth.issuer,
       FLEETMESH__AUTH__AUDIENCE: keys.auth.audience,
       FLEETMESH__SHUTDOWN__GRACE_MS: "3000",
+      FLEETMESH__KAFKA__ENABLED: "false",
       FLEETMESH__LOG__LEVEL: "warn",
     },
     stdio: ["ignore", "ignore", "pipe"],

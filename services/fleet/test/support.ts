@@ -6,14 +6,14 @@ import { BadRequestSchema, ErrorInfoSchema } from "../../../gen/google/rpc/error
 import { serviceConfigSchema, type ServiceConfig } from "../../platform/src/config.js";
 import { createServiceClient, GrpcCallError, type ServiceClient } from "../../platform/src/grpc/client.js";
 import { findDetail } from "../../platform/src/grpc/status.js";
-import type { RunningService } from "../../platform/src/service-runtime.js";
+import type { Logger } from "../../platform/src/logger.js";
 import { createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../platform/src/testing/harness.js";
-import { build } from "../src/main.js";
+import { build, type BuildOverrides, type FleetRunning } from "../src/main.js";
 
 export interface FleetHarness {
   readonly db: TestDatabase;
   readonly keys: TestKeys;
-  readonly service: RunningService;
+  readonly service: FleetRunning;
   readonly client: ServiceClient<typeof FleetService>;
   readonly config: ServiceConfig;
   /** Call options carrying a token with the given permissions (default: all fleet ones). */
@@ -32,8 +32,38 @@ export const FLEET_PERMISSIONS = [
 
 export const ADMIN_SUBJECT = "00000000-0000-4000-8000-0000000000aa";
 
-export async function startFleet(overrides: { authEnabled?: boolean } = {}): Promise<FleetHarness> {
-  const db = await createTestDatabase("fleet", "migrations/fleet");
+export interface StartFleetOptions {
+  readonly authEnabled?: boolean;
+  /**
+   * The `kafka` configuration section (see kafkaConfigSchema); without it
+   * fleet runs with Kafka disabled, as every test that does not need events.
+   */
+  readonly kafka?: Record<string, unknown>;
+  /** An existing database instead of a fresh one (a restarted service); not dropped by stop(). */
+  readonly db?: TestDatabase;
+  readonly log?: Logger;
+  readonly afterEventEffectCommitted?: BuildOverrides["afterEventEffectCommitted"];
+}
+
+/**
+ * createTestDatabase, retried when another test process provisions the same
+ * test roles at the same moment: concurrent ALTER ROLE on one role fails
+ * with "tuple concurrently updated" (the harness does not serialise it).
+ */
+export async function createTestDatabaseRetrying(service: string, migrationsDir: string): Promise<TestDatabase> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createTestDatabase(service, migrationsDir);
+    } catch (err) {
+      const concurrent = (err as { code?: unknown }).code === "XX000" && /concurrently/.test((err as Error).message);
+      if (!concurrent || attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    }
+  }
+}
+
+export async function startFleet(overrides: StartFleetOptions = {}): Promise<FleetHarness> {
+  const db = overrides.db ?? await createTestDatabaseRetrying("fleet", "migrations/fleet");
   const keys = createTestKeys();
   const config = serviceConfigSchema.parse({
     service: { name: "fleet" },
@@ -43,8 +73,12 @@ export async function startFleet(overrides: { authEnabled?: boolean } = {}): Pro
     auth: { ...keys.auth, enabled: overrides.authEnabled ?? true },
     log: { level: "silent" },
     shutdown: { graceMs: 2_000 },
+    ...(overrides.kafka ? { kafka: overrides.kafka } : {}),
   });
-  const service = await build(config, { log: pino({ level: "silent" }) });
+  const service = await build(config, {
+    log: overrides.log ?? pino({ level: "silent" }),
+    ...(overrides.afterEventEffectCommitted ? { afterEventEffectCommitted: overrides.afterEventEffectCommitted } : {}),
+  });
   const client = createServiceClient(FleetService, { address: `127.0.0.1:${service.grpcPort}`, deadlineMs: 5_000 });
   return {
     db,
@@ -58,7 +92,7 @@ export async function startFleet(overrides: { authEnabled?: boolean } = {}): Pro
     async stop() {
       client.close();
       await service.stop();
-      await db.drop();
+      if (!overrides.db) await db.drop();
     },
   };
 }

@@ -201,6 +201,11 @@ export const kafkaConfigSchema = z.strictObject({
     enabled: bool.default(true),
     /** Outbox rows read and published per round trip. */
     batchSize: z.coerce.number().int().min(1).max(10_000).default(500),
+    /**
+     * Shortest time between two publish rounds. An event after a quiet spell
+     * goes out at once; a stream of commits is sent in batches this far apart.
+     */
+    minRoundIntervalMs: z.coerce.number().int().min(0).max(1_000).default(50),
     /** Fallback poll when no NOTIFY arrives (the relay normally wakes on NOTIFY). */
     pollIntervalMs: z.coerce.number().int().min(50).default(5_000),
     /** How often a standby replica tries to become the active relay. */

@@ -1,6 +1,7 @@
 import { createTokenVerifier, type TokenVerifier } from "./auth.js";
 import type { ServiceConfig } from "./config.js";
 import { createDatabase, pendingMigrations, type Database } from "./db.js";
+import { correlationInterceptor } from "./events/correlation.js";
 import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/server.js";
 import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -12,6 +13,18 @@ export interface ServiceDependencies {
   readonly db: Database;
   readonly log: Logger;
   readonly metrics: Metrics;
+}
+
+/**
+ * A background loop of a service (the outbox relay, an event consumer).
+ * Started once the server listens; stopped after the server has drained and
+ * before the database pool closes. start() must not wait for external
+ * systems (Kafka may be down): the worker keeps retrying on its own.
+ */
+export interface BackgroundWorker {
+  readonly name: string;
+  start(): void;
+  stop(): Promise<void>;
 }
 
 export interface StartServiceOptions {
@@ -27,11 +40,14 @@ export interface StartServiceOptions {
   readonly onStop?: () => Promise<void>;
   /** Overrides the verifier built from config (tests with their own keys). */
   readonly verifier?: TokenVerifier;
+  /** Background workers built from the service's dependencies (see BackgroundWorker). */
+  readonly workers?: (deps: ServiceDependencies) => readonly BackgroundWorker[];
 }
 
 export interface RunningService extends ServiceDependencies {
   readonly grpcPort: number;
   readonly opsPort: number;
+  readonly workers: readonly BackgroundWorker[];
   stop(): Promise<void>;
 }
 
@@ -54,7 +70,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     log,
     metrics,
     verifier,
-    interceptors: [idempotencyInterceptor(db, config.idempotency.ttlHours), ...(options.interceptors ?? [])],
+    // Correlation first: everything the call does, events it writes to the
+    // outbox included, knows its request id.
+    interceptors: [correlationInterceptor(), idempotencyInterceptor(db, config.idempotency.ttlHours), ...(options.interceptors ?? [])],
   });
 
   let migrationsApplied = false;
@@ -81,17 +99,24 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
   const stopPurge = scheduleIdempotencyPurge(db);
+  const workers = options.workers?.(deps) ?? [];
+  for (const worker of workers) worker.start();
   server.setServing("SERVING");
-  log.info({ grpcPort, opsPort }, "service started");
+  log.info({ grpcPort, opsPort, workers: workers.map((w) => w.name) }, "service started");
 
   return {
     ...deps,
     grpcPort,
     opsPort,
+    workers,
     async stop() {
       server.setServing("NOT_SERVING");
       ops.setDraining();
       await server.shutdown(config.shutdown.graceMs);
+      // Consumers first (their events may append to the outbox), then the relay.
+      for (const worker of [...workers].reverse()) {
+        await worker.stop().catch((err: unknown) => log.error({ err, worker: worker.name }, "worker did not stop cleanly"));
+      }
       stopPurge();
       await options.onStop?.();
       await db.close();

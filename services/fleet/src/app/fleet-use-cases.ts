@@ -9,21 +9,50 @@ import {
   validateAttributes,
   validatePlate,
   vehicleNotFound,
+  changedAttributes,
+  decideAcquire,
+  decideRelease,
+  MAX_ODOMETER_KM,
+  statusOfHold,
   type OdometerReading,
   type UpdatableAttribute,
   type Vehicle,
   type VehicleAttributes,
+  type VehicleHold,
   type VehicleStatus,
 } from "../domain/vehicle.js";
 import { decodePageToken, encodePageToken, pageSize } from "./paging.js";
-import type { Actor, Clock, IdGenerator, UnitOfWork, VehicleRepository } from "./ports.js";
+import type { Actor, Clock, IdGenerator, Outbox, UnitOfWork, VehicleRepository } from "./ports.js";
 
 export interface FleetDependencies {
   readonly vehicles: VehicleRepository;
   readonly uow: UnitOfWork;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  readonly outbox: Outbox;
 }
+
+/** An event-driven status change: which rental or job, when, and the odometer it reported. */
+export interface HoldChange {
+  readonly vehicleId: string;
+  readonly hold: VehicleHold;
+  /** When it happened (pickup, return, start, completion time). */
+  readonly at: Date;
+  readonly odometerKm: number | null;
+  /** Goes into VehicleStateChanged.reason, e.g. "rental activated". */
+  readonly reason: string;
+}
+
+export interface HoldChangeResult {
+  /** False when the vehicle was already in the state the event asks for. */
+  readonly changed: boolean;
+  /** Why a reported odometer value was not recorded, if it was not. */
+  readonly odometerSkipped: string | null;
+}
+
+const SYSTEM: Actor = { userId: null };
+
+const causeRefOf = (hold: VehicleHold): string => (hold.kind === "rental" ? `rentals/${hold.id}` : `maintenance_jobs/${hold.id}`);
 
 export interface Page<T> {
   readonly items: readonly T[];
@@ -32,7 +61,7 @@ export interface Page<T> {
 
 export type FleetUseCases = ReturnType<typeof createFleetUseCases>;
 
-export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependencies) {
+export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: FleetDependencies) {
   const loadForUpdate = async (id: string): Promise<Vehicle> => {
     const vehicle = await vehicles.findByIdForUpdate(id);
     if (!vehicle) throw vehicleNotFound(id);
@@ -59,6 +88,50 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
     updatedBy: actor.userId,
   });
 
+  /**
+   * Event-driven transitions. A reported odometer value is recorded with the
+   * change when it moves forward; one that does not (or is out of range) is
+   * left out rather than holding up the status change, and reported back.
+   */
+  const applyHoldChange = (change: HoldChange, direction: "take" | "release"): Promise<HoldChangeResult> =>
+    uow.run(async () => {
+      const vehicle = await loadForUpdate(change.vehicleId);
+      const decision = direction === "take" ? decideAcquire(vehicle, change.hold) : decideRelease(vehicle, change.hold);
+      if (decision === "already_done") return { changed: false, odometerSkipped: null };
+      let reading: OdometerReading | null = null;
+      let odometerSkipped: string | null = null;
+      if (change.odometerKm !== null) {
+        const latest = await vehicles.latestReading(vehicle.id);
+        if (!Number.isInteger(change.odometerKm) || change.odometerKm < 0 || change.odometerKm > MAX_ODOMETER_KM) {
+          odometerSkipped = `reading ${change.odometerKm} km is out of range`;
+        } else if (change.at.getTime() > clock.now().getTime() + 60_000) {
+          odometerSkipped = "reading is recorded in the future";
+        } else if (latest && (change.odometerKm < latest.readingKm || change.at.getTime() < latest.recordedAt.getTime())) {
+          odometerSkipped = `reading ${change.odometerKm} km at ${change.at.toISOString()} is behind the latest ${latest.readingKm} km`;
+        } else {
+          reading = { id: ids.newId(), vehicleId: vehicle.id, readingKm: change.odometerKm, recordedAt: change.at, recordedBy: null };
+        }
+      }
+      const status = direction === "take" ? statusOfHold(change.hold) : "active";
+      const saved = await save(touched(vehicle, SYSTEM, {
+        status,
+        hold: direction === "take" ? change.hold : null,
+        ...(reading ? { odometerKm: reading.readingKm } : {}),
+      }), vehicle);
+      await outbox.append({
+        type: "VehicleStateChanged",
+        vehicle: saved,
+        previousStatus: vehicle.status,
+        reason: change.reason,
+        causeRef: causeRefOf(change.hold),
+      });
+      if (reading) {
+        await vehicles.insertReading(reading);
+        await outbox.append({ type: "OdometerReadingRecorded", reading });
+      }
+      return { changed: true, odometerSkipped };
+    });
+
   return {
     async registerVehicle(input: { plateNumber: string; attributes: VehicleAttributes }, actor: Actor): Promise<Vehicle> {
       const now = clock.now();
@@ -70,6 +143,7 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
         plateNumber,
         attributes: input.attributes,
         status: "active",
+        hold: null,
         odometerKm: null,
         rowVersion: 1n,
         createdAt: now,
@@ -77,7 +151,10 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
         createdBy: actor.userId,
         updatedBy: actor.userId,
       };
-      await uow.run(() => vehicles.insert(vehicle));
+      await uow.run(async () => {
+        await vehicles.insert(vehicle);
+        await outbox.append({ type: "VehicleRegistered", vehicle });
+      });
       return vehicle;
     },
 
@@ -92,7 +169,9 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
         const attributes = applyAttributePatch(vehicle.attributes, input.patch, input.fields);
         const violations = validateAttributes(attributes, clock.now());
         if (violations.length > 0) throw invalidArgument(violations);
-        return save(touched(vehicle, actor, { attributes }), vehicle);
+        const saved = await save(touched(vehicle, actor, { attributes }), vehicle);
+        await outbox.append({ type: "VehicleUpdated", vehicle: saved, changedFields: changedAttributes(vehicle.attributes, attributes) });
+        return saved;
       });
     },
 
@@ -116,7 +195,7 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
     },
 
     async changeStatus(
-      input: { id: string; expectedRowVersion: bigint; target: VehicleStatus },
+      input: { id: string; expectedRowVersion: bigint; target: VehicleStatus; reason?: string },
       actor: Actor,
     ): Promise<{ vehicle: Vehicle; previous: VehicleStatus }> {
       if (input.target === "decommissioned") {
@@ -126,16 +205,21 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
         const vehicle = await loadForUpdate(input.id);
         checkVersion(vehicle, input.expectedRowVersion);
         assertTransition(vehicle, input.target);
-        return { vehicle: await save(touched(vehicle, actor, { status: input.target }), vehicle), previous: vehicle.status };
+        // A status set by hand is no longer held by a rental or job.
+        const saved = await save(touched(vehicle, actor, { status: input.target, hold: null }), vehicle);
+        await outbox.append({ type: "VehicleStateChanged", vehicle: saved, previousStatus: vehicle.status, reason: input.reason ?? "", causeRef: "" });
+        return { vehicle: saved, previous: vehicle.status };
       });
     },
 
-    async decommission(input: { id: string; expectedRowVersion: bigint }, actor: Actor): Promise<Vehicle> {
+    async decommission(input: { id: string; expectedRowVersion: bigint; reason?: string }, actor: Actor): Promise<Vehicle> {
       return uow.run(async () => {
         const vehicle = await loadForUpdate(input.id);
         checkVersion(vehicle, input.expectedRowVersion);
         assertTransition(vehicle, "decommissioned");
-        return save(touched(vehicle, actor, { status: "decommissioned" }), vehicle);
+        const saved = await save(touched(vehicle, actor, { status: "decommissioned", hold: null }), vehicle);
+        await outbox.append({ type: "VehicleStateChanged", vehicle: saved, previousStatus: vehicle.status, reason: input.reason ?? "", causeRef: "" });
+        return saved;
       });
     },
 
@@ -164,8 +248,20 @@ export function createFleetUseCases({ vehicles, uow, clock, ids }: FleetDependen
           recordedBy: actor.userId,
         };
         await vehicles.insertReading(reading);
-        return { reading, vehicle: await save(touched(vehicle, actor, { odometerKm: input.readingKm }), vehicle) };
+        const saved = await save(touched(vehicle, actor, { odometerKm: input.readingKm }), vehicle);
+        await outbox.append({ type: "OdometerReadingRecorded", reading });
+        return { reading, vehicle: saved };
       });
+    },
+
+    /** A rental or maintenance job takes the vehicle (RentalActivated, MaintenanceStarted). */
+    takeVehicle(change: HoldChange): Promise<HoldChangeResult> {
+      return applyHoldChange(change, "take");
+    },
+
+    /** A rental or maintenance job gives the vehicle back (RentalCompleted/Cancelled, MaintenanceCompleted/Cancelled). */
+    releaseVehicle(change: HoldChange): Promise<HoldChangeResult> {
+      return applyHoldChange(change, "release");
     },
 
     async listReadings(input: { vehicleId: string; pageSize: number; pageToken: string }): Promise<Page<OdometerReading>> {

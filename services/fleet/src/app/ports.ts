@@ -1,3 +1,4 @@
+import type { FleetEvent } from "../domain/events.js";
 import type { OdometerReading, Vehicle, VehicleStatus } from "../domain/vehicle.js";
 
 /** Position after which the next page starts (keyset pagination). */
@@ -24,6 +25,15 @@ export interface VehicleRepository {
 /** A transaction boundary: everything `work` does commits together or not at all. */
 export interface UnitOfWork {
   run<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Fleet's transactional outbox. append() must run inside `UnitOfWork.run`,
+ * after the aggregate is locked or inserted: the event then commits with the
+ * state change it announces, or not at all, and is published afterwards.
+ */
+export interface Outbox {
+  append(event: FleetEvent): Promise<void>;
 }
 
 export interface Clock {

@@ -19,11 +19,23 @@ export interface VehicleAttributes {
   readonly acquisitionPrice: Money | null;
 }
 
+/**
+ * What holds a rented or under-maintenance vehicle when an event put it
+ * there: the rental or the maintenance job. Only the same rental or job
+ * releases it again.
+ */
+export interface VehicleHold {
+  readonly kind: "rental" | "maintenance_job";
+  readonly id: string;
+}
+
 export interface Vehicle {
   readonly id: string;
   readonly plateNumber: string;
   readonly attributes: VehicleAttributes;
   readonly status: VehicleStatus;
+  /** Null when no rental or job holds it (always null unless rented or under maintenance). */
+  readonly hold: VehicleHold | null;
   readonly odometerKm: number | null;
   readonly rowVersion: bigint;
   readonly createdAt: Date;
@@ -176,4 +188,71 @@ export function applyAttributePatch(
     }
   }
   return next;
+}
+
+/** The status a hold puts a vehicle in. */
+export const statusOfHold = (hold: VehicleHold): VehicleStatus => (hold.kind === "rental" ? "rented" : "under_maintenance");
+
+const sameHold = (a: VehicleHold | null, b: VehicleHold): boolean => a !== null && a.kind === b.kind && a.id === b.id;
+
+const describeHold = (hold: VehicleHold | null): string => (hold === null ? "nothing" : `${hold.kind} ${hold.id}`);
+
+/** What an event-driven transition does to a vehicle: change it, or nothing because it is already done. */
+export type HoldDecision = "apply" | "already_done";
+
+/**
+ * A rental starting or a maintenance job starting takes the vehicle: only an
+ * ACTIVE vehicle can be taken; the same rental or job taking it again is a
+ * no-op (a repeated event). Anything else is an impossible transition.
+ */
+export function decideAcquire(vehicle: Pick<Vehicle, "id" | "status" | "hold">, hold: VehicleHold): HoldDecision {
+  const target = statusOfHold(hold);
+  if (vehicle.status === target && sameHold(vehicle.hold, hold)) return "already_done";
+  if (vehicle.status === "active") return "apply";
+  const metadata = {
+    subject: `vehicles/${vehicle.id}`,
+    current_status: vehicle.status,
+    target_status: target,
+    held_by: describeHold(vehicle.hold),
+    requested_by: describeHold(hold),
+  };
+  if (vehicle.status === "decommissioned") {
+    throw failedPrecondition("VEHICLE_DECOMMISSIONED", `vehicle is decommissioned and cannot become ${target}`, metadata);
+  }
+  throw failedPrecondition("VEHICLE_IN_USE",
+    `vehicle is ${vehicle.status} (held by ${describeHold(vehicle.hold)}) and cannot become ${target} for ${describeHold(hold)}`, metadata);
+}
+
+/**
+ * A rental or maintenance job ending releases the vehicle back to ACTIVE if
+ * it still holds it. Already ACTIVE (released by hand, or a repeated event)
+ * or DECOMMISSIONED (retired while held) are no-ops: there is nothing to
+ * release. Held by something else is an impossible transition.
+ */
+export function decideRelease(vehicle: Pick<Vehicle, "id" | "status" | "hold">, hold: VehicleHold): HoldDecision {
+  if (vehicle.status === statusOfHold(hold) && sameHold(vehicle.hold, hold)) return "apply";
+  if (vehicle.status === "active" || vehicle.status === "decommissioned") return "already_done";
+  throw failedPrecondition("INVALID_VEHICLE_TRANSITION",
+    `vehicle is ${vehicle.status} (held by ${describeHold(vehicle.hold)}), not by ${describeHold(hold)}, which cannot release it`, {
+      subject: `vehicles/${vehicle.id}`,
+      current_status: vehicle.status,
+      held_by: describeHold(vehicle.hold),
+      released_by: describeHold(hold),
+    });
+}
+
+const sameMoney = (a: Money | null, b: Money | null): boolean =>
+  a === b || (a !== null && b !== null && a.amountMinor === b.amountMinor && a.currency === b.currency);
+
+/** The attributes whose value differs between `before` and `after`. */
+export function changedAttributes(before: VehicleAttributes, after: VehicleAttributes): UpdatableAttribute[] {
+  const changed: UpdatableAttribute[] = [];
+  if (before.make !== after.make) changed.push("make");
+  if (before.model !== after.model) changed.push("model");
+  if (before.variant !== after.variant) changed.push("variant");
+  if (before.year !== after.year) changed.push("year");
+  if (before.passengerCapacity !== after.passengerCapacity) changed.push("passenger_capacity");
+  if (before.loadLimitKg !== after.loadLimitKg) changed.push("load_limit_kg");
+  if (!sameMoney(before.acquisitionPrice, after.acquisitionPrice)) changed.push("acquisition_price");
+  return changed;
 }

@@ -2,7 +2,7 @@ import type { Database } from "../../../../platform/src/db.js";
 import { isPgError, PG_RAISE_EXCEPTION, PG_UNIQUE_VIOLATION } from "../../../../platform/src/db.js";
 import { DomainError, failedPrecondition } from "../../../../platform/src/errors.js";
 import type { PageCursor, UnitOfWork, VehicleRepository } from "../../app/ports.js";
-import type { OdometerReading, Vehicle, VehicleStatus } from "../../domain/vehicle.js";
+import type { OdometerReading, Vehicle, VehicleHold, VehicleStatus } from "../../domain/vehicle.js";
 
 interface VehicleRow {
   id: string;
@@ -16,6 +16,8 @@ interface VehicleRow {
   acquisition_price_cents: bigint | null;
   currency: string | null;
   status: VehicleStatus;
+  hold_kind: VehicleHold["kind"] | null;
+  hold_id: string | null;
   odometer_km: number | null;
   row_version: bigint;
   created_at: Date;
@@ -46,6 +48,7 @@ const toVehicle = (r: VehicleRow): Vehicle => ({
       r.acquisition_price_cents === null || r.currency === null ? null : { amountMinor: r.acquisition_price_cents, currency: r.currency },
   },
   status: r.status,
+  hold: r.hold_kind === null || r.hold_id === null ? null : { kind: r.hold_kind, id: r.hold_id },
   odometerKm: r.odometer_km,
   rowVersion: r.row_version,
   createdAt: r.created_at,
@@ -66,6 +69,8 @@ const toRow = (v: Vehicle): VehicleRow => ({
   acquisition_price_cents: v.attributes.acquisitionPrice?.amountMinor ?? null,
   currency: v.attributes.acquisitionPrice?.currency ?? null,
   status: v.status,
+  hold_kind: v.hold?.kind ?? null,
+  hold_id: v.hold?.id ?? null,
   odometer_km: v.odometerKm,
   row_version: v.rowVersion,
   created_at: v.createdAt,

@@ -1,19 +1,11 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
-import type { MoneySchema } from "../../../../../gen/fleetmesh/common/v1/money_pb.js";
+import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   FleetService,
   type RegisterVehicleRequest,
   type UpdateVehicleRequest,
 } from "../../../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
-import {
-  OdometerReadingSchema,
-  VehicleAttributesSchema,
-  VehicleSchema,
-  VehicleStatus as ProtoStatus,
-  type VehicleAttributes as ProtoAttributes,
-} from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
-import type { MessageShape } from "@bufbuild/protobuf";
+import { VehicleAttributesSchema, type VehicleAttributes as ProtoAttributes } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import type { RequestContext } from "../../../../platform/src/context.js";
 import { invalidArgument } from "../../../../platform/src/errors.js";
 import { bindService, type ServiceBinding } from "../../../../platform/src/grpc/server.js";
@@ -23,26 +15,13 @@ import type { Actor } from "../../app/ports.js";
 import {
   MAX_ODOMETER_KM,
   UPDATABLE_ATTRIBUTES,
-  type Money,
-  type OdometerReading,
   type UpdatableAttribute,
-  type Vehicle,
   type VehicleAttributes,
   type VehicleStatus,
 } from "../../domain/vehicle.js";
+import { readingToProto, statusFromProto, vehicleToProto } from "../proto/vehicle-proto.js";
 
-const STATUS_TO_PROTO: Readonly<Record<VehicleStatus, ProtoStatus>> = {
-  active: ProtoStatus.ACTIVE,
-  rented: ProtoStatus.RENTED,
-  under_maintenance: ProtoStatus.UNDER_MAINTENANCE,
-  decommissioned: ProtoStatus.DECOMMISSIONED,
-};
-
-const statusFromProto = (value: ProtoStatus): VehicleStatus | null | undefined => {
-  if (value === ProtoStatus.UNSPECIFIED) return null;
-  const found = (Object.entries(STATUS_TO_PROTO) as Array<[VehicleStatus, ProtoStatus]>).find(([, p]) => p === value);
-  return found?.[0];
-};
+export { vehicleToProto };
 
 const MAX_PLATE_INPUT = 40;
 const MAX_TEXT_INPUT = 120;
@@ -50,42 +29,7 @@ const MAX_REASON = 500;
 
 const actorOf = (ctx: RequestContext): Actor => ({ userId: isUuid(ctx.caller.subject) ? ctx.caller.subject : null });
 
-const moneyToProto = (m: Money | null) =>
-  m === null ? undefined : ({ amountMinor: m.amountMinor, currencyCode: m.currency } satisfies Partial<MessageShape<typeof MoneySchema>>);
-
 const tsOrNull = (t: Timestamp | undefined): Date | null => (t === undefined ? null : timestampDate(t));
-
-export function vehicleToProto(v: Vehicle): MessageShape<typeof VehicleSchema> {
-  return create(VehicleSchema, {
-    id: v.id,
-    plateNumber: v.plateNumber,
-    attributes: create(VehicleAttributesSchema, {
-      make: v.attributes.make,
-      model: v.attributes.model,
-      ...(v.attributes.variant === null ? {} : { variant: v.attributes.variant }),
-      ...(v.attributes.year === null ? {} : { year: v.attributes.year }),
-      ...(v.attributes.passengerCapacity === null ? {} : { passengerCapacity: v.attributes.passengerCapacity }),
-      ...(v.attributes.loadLimitKg === null ? {} : { loadLimitKg: v.attributes.loadLimitKg }),
-      ...(v.attributes.acquisitionPrice === null ? {} : { acquisitionPrice: moneyToProto(v.attributes.acquisitionPrice) }),
-    }),
-    status: STATUS_TO_PROTO[v.status],
-    ...(v.odometerKm === null ? {} : { odometerKm: v.odometerKm }),
-    rowVersion: v.rowVersion,
-    createTime: timestampFromDate(v.createdAt),
-    updateTime: timestampFromDate(v.updatedAt),
-    createdBy: v.createdBy ?? "",
-    updatedBy: v.updatedBy ?? "",
-  });
-}
-
-const readingToProto = (r: OdometerReading) =>
-  create(OdometerReadingSchema, {
-    id: r.id,
-    vehicleId: r.vehicleId,
-    readingKm: r.readingKm,
-    recordTime: timestampFromDate(r.recordedAt),
-    recordedBy: r.recordedBy ?? "",
-  });
 
 /** Converts proto attributes; records violations that the domain cannot see (transport limits). */
 function attributesFromProto(a: ProtoAttributes | undefined, v: Violations, prefix = "attributes"): VehicleAttributes {
@@ -184,7 +128,7 @@ export function fleetServiceBinding(useCases: FleetUseCases): ServiceBinding {
       else if (target === undefined) v.add("target_status", "unknown vehicle status", "UNKNOWN_ENUM_VALUE");
       check(v);
       const { vehicle } = await useCases.changeStatus(
-        { id: req.vehicleId, expectedRowVersion: req.expectedRowVersion, target: target as VehicleStatus },
+        { id: req.vehicleId, expectedRowVersion: req.expectedRowVersion, target: target as VehicleStatus, reason: req.reason },
         actorOf(ctx),
       );
       return { $typeName: "fleetmesh.fleet.v1.ChangeVehicleStatusResponse", vehicle: vehicleToProto(vehicle) };
@@ -194,7 +138,7 @@ export function fleetServiceBinding(useCases: FleetUseCases): ServiceBinding {
       const v = new Violations().uuid("vehicle_id", req.vehicleId).maxLength("reason", req.reason, MAX_REASON);
       if (req.expectedRowVersion < 0n) v.add("expected_row_version", "must not be negative", "OUT_OF_RANGE");
       check(v);
-      const vehicle = await useCases.decommission({ id: req.vehicleId, expectedRowVersion: req.expectedRowVersion }, actorOf(ctx));
+      const vehicle = await useCases.decommission({ id: req.vehicleId, expectedRowVersion: req.expectedRowVersion, reason: req.reason }, actorOf(ctx));
       return { $typeName: "fleetmesh.fleet.v1.DecommissionVehicleResponse", vehicle: vehicleToProto(vehicle) };
     },
 
