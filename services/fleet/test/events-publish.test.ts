@@ -20,8 +20,9 @@ import { kafkaConfigSchema } from "../../platform/src/config.js";
 import {
   createTopics, deleteTopicsWithPrefix, readTopic, testKafka, TEST_BROKERS, uniqueTopicPrefix, waitFor,
 } from "../../platform/src/testing/kafka.js";
-import { count, FLEET_TOPICS, fleetKafkaConfig } from "./events-support.js";
-import { rejectsWith, sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
+import { createTestKeys } from "../../platform/src/testing/harness.js";
+import { count, FLEET_TOPICS, fleetKafkaConfig, fleetProcessEnv, spawnFleet } from "./events-support.js";
+import { createTestDatabaseRetrying, rejectsWith, sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
 
 interface Context {
   readonly kafka: Kafka;
@@ -170,7 +171,7 @@ test("the relay publishes with acks=all, keyed by vehicle id, the envelope in he
   }
 });
 
-test("the relay wakes on commit (NOTIFY), not on its fallback poll", async (t) => {
+test("the relay wakes on the commit of its own process, not on its fallback poll", async (t) => {
   const { kafka, prefix } = t.context;
   const h = await startFleet({ kafka: fleetKafkaConfig(prefix, { consumer: { enabled: false }, relay: { pollIntervalMs: 60_000 } }) });
   try {
@@ -248,5 +249,41 @@ test("with two relays on one database one publishes; the other takes over when i
     await admin.disconnect();
     await db.close();
     await h.stop();
+  }
+});
+
+test("a standby replica that writes wakes the active relay in another process (NOTIFY), not its fallback poll", async (t) => {
+  const { kafka, prefix } = t.context;
+  const testDb = await createTestDatabaseRetrying("fleet", "migrations/fleet");
+  const active = spawnFleet("dist/services/fleet/src/main.js", fleetProcessEnv(testDb, createTestKeys(), {
+    BROKERS: TEST_BROKERS.join(","), TOPIC_PREFIX: prefix, RELAY__POLL_INTERVAL_MS: "60000", CONSUMER__ENABLED: "false",
+  }, {}));
+  const db = createDatabase(testDb.config, "standby-writer");
+  const standby = createOutboxRelay({
+    db, connection: testDb.config, kafka: createKafka(kafkaConfigSchema.parse({ brokers: TEST_BROKERS }), "standby", pino({ level: "silent" })),
+    topicPrefix: prefix, log: pino({ level: "silent" }), registry: new Registry(), batchSize: 100, pollIntervalMs: 60_000, leaderCheckMs: 100,
+    retainPublishedHours: 1,
+  });
+  try {
+    await waitFor("the other process to hold the relay lock", async () =>
+      (await count(testDb.admin, "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'fleet-outbox-relay' AND a.datname = current_database()")) === 1);
+    standby.start();
+    await new Promise((r) => setTimeout(r, 300));
+    t.false(standby.isLeader, active.stderr());
+    const aggregateId = randomUUID();
+    const started = Date.now();
+    const [eventId] = await db.transaction((trx) => appendToOutbox(trx, {
+      schema: VehicleStateChangedSchema, message: create(VehicleStateChangedSchema, { vehicleId: aggregateId }), aggregateId,
+    }));
+    await waitFor("the other process to publish it", async () =>
+      (await count(testDb.admin, "SELECT count(*) AS n FROM outbox_events WHERE id = $1 AND published_at IS NOT NULL", [eventId])) === 1, 5_000, 10);
+    t.true(Date.now() - started < 2_000, `published ${Date.now() - started} ms after the commit`);
+    t.true((await readTopic(kafka, `${prefix}fleet.vehicle.v1`)).some((m) => m.header("event-id") === eventId));
+  } finally {
+    await standby.stop();
+    active.child.kill("SIGTERM");
+    await active.exited;
+    await db.close();
+    await testDb.drop();
   }
 });

@@ -213,9 +213,11 @@ export interface FleetProcess {
 
 /** Runs a compiled fleet entry point (main.js or a test fixture) as a child process. */
 export function spawnFleet(entry: string, env: NodeJS.ProcessEnv): FleetProcess {
-  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [entry], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  // Logs (warn and above by default): kept with stderr for failure messages.
+  child.stdout?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once("exit", (code, signal) => resolve(signal ?? code)));
   return { child, exited, stderr: () => stderr };
 }

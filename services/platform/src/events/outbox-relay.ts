@@ -333,8 +333,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     if (rows.length === 0) lastBacklog = { count: 0, oldestSeconds: 0 };
     if (rows.length === 0) return "idle";
     await publish(rows);
-    if (process.env["XDEL"]) await session.query("DELETE FROM outbox_events WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
-    else if (!process.env["XNOMARK"]) await session.query("UPDATE outbox_events SET published_at = now() WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
+    await session.query("UPDATE outbox_events SET published_at = now() WHERE id = ANY($1::uuid[])", [rows.map((r) => r.id)]);
     return rows.length === options.batchSize ? "busy" : "idle";
   };
 
