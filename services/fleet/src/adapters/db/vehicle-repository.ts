@@ -124,9 +124,11 @@ export function createVehicleRepository(db: Database): VehicleRepository {
       return rows.map(toVehicle);
     },
     async latestReading(vehicleId) {
+      // Readings taken in the same millisecond tie on recorded_at: the
+      // highest of them is the latest, never whichever has the larger id.
       const row = await q()("vehicle_odometer_readings")
         .where({ vehicle_id: vehicleId })
-        .orderBy([{ column: "recorded_at", order: "desc" }, { column: "id", order: "desc" }])
+        .orderBy([{ column: "recorded_at", order: "desc" }, { column: "reading_km", order: "desc" }])
         .first<ReadingRow | undefined>();
       return row ? toReading(row) : null;
     },
