@@ -19,6 +19,12 @@ log="$(mktemp)"
 set +e
 ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [[ $# -eq 0 ]]; then
+  say "running tests that stop shared infrastructure, alone"
+  ava --config ava.isolated.config.mjs 2>&1 | tee -a "$log"
+  isolated=${PIPESTATUS[0]}
+  [[ "$isolated" -eq 0 ]] || status="$isolated"
+fi
 set -e
 # ava prints one ✔ per passed test and one ✘ per failed one (its summary
 # omits the passed count when something failed).
