@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { context as otelContext, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import type { Consumer, EachMessagePayload, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from "kafkajs";
 import { Partitioners } from "kafkajs";
 import type { Registry } from "prom-client";
 import type { Database } from "../db.js";
@@ -83,12 +83,15 @@ class ConsumerStopping extends Error {
 }
 
 const INBOX_PURGE_EVERY_MS = 60 * 60_000;
+const COMMIT_EVERY = 100;
+const COMMIT_AFTER_MS = 1_000;
 
 /**
  * A consumer group member that applies each event's effect exactly once:
  *
- * - offsets are committed explicitly, after the event was handled (or
- *   dead-lettered), never automatically;
+ * - offsets are committed explicitly, only past events that were handled
+ *   (or dead-lettered), at the end of each fetched batch (see processBatch),
+ *   never automatically;
  * - the handler's effect and the `inbox_processed_messages` row commit in one
  *   transaction, so a redelivered event finds its row and changes nothing;
  * - transient failures are retried with exponential backoff; after
@@ -222,6 +225,35 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       offset: event.offset, reason: failure.reason, error: failure.message, attempts }, "event dead-lettered");
   };
 
+  /**
+   * For the paths that dead-letter without running a handler: an event the
+   * inbox already knows (dead-lettered before, and not sent back by the
+   * replay command) is skipped, so replaying a topic does not dead-letter it
+   * a second time.
+   */
+  const seenBefore = async (event: ConsumedEvent, replay: boolean, heartbeat: () => Promise<void>): Promise<boolean> => {
+    for (let failures = 0; ; failures++) {
+      try {
+        const { rows } = await db.knex.raw<{ rows: Array<{ outcome: string }> }>(
+          "SELECT outcome FROM inbox_processed_messages WHERE message_id = ?", [event.messageId]);
+        const outcome = rows[0]?.outcome;
+        return outcome !== undefined && !(replay && outcome === "dead_lettered");
+      } catch (err) {
+        log.warn({ err, messageId: event.messageId }, "could not read the inbox; retrying");
+        await pause(backoffMs(failures + 1), heartbeat);
+      }
+    }
+  };
+
+  /** Dead-letters an event no handler could run, unless it was dead-lettered before. */
+  const rejectUnhandled = async (
+    message: KafkaMessage, event: ConsumedEvent, envelope: ConsumedEnvelope, err: PermanentEventError, heartbeat: () => Promise<void>,
+  ): Promise<Outcome> => {
+    if (await seenBefore(event, envelope.replayOf !== undefined, heartbeat)) return "duplicate";
+    await deadLetter(message, event, err, 1, heartbeat);
+    return "dead_lettered";
+  };
+
   /** One attempt: claim the inbox row and apply the effect in one transaction. */
   const applyOnce = (handler: EventHandler, payload: MessageShape<DescMessage>, event: ConsumedEvent, replay: boolean) =>
     db.transaction(async (trx) => {
@@ -256,9 +288,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     try {
       payload = fromBinary(handler.schema, message.value ?? new Uint8Array());
     } catch (err) {
-      await deadLetter(message, event, new PermanentEventError("PAYLOAD_UNDECODABLE",
-        `payload is not a valid ${event.eventType}: ${(err as Error).message}`), 1, heartbeat);
-      return "dead_lettered";
+      return rejectUnhandled(message, event, envelope, new PermanentEventError("PAYLOAD_UNDECODABLE",
+        `payload is not a valid ${event.eventType}: ${(err as Error).message}`), heartbeat);
     }
     const parent = extractContext((key) => (key === "traceparent" ? envelope.traceparent : undefined));
     let infrastructureFailures = 0;
@@ -297,9 +328,8 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     }
   };
 
-  const processMessage = async ({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> => {
-    // Stopping: leave the rest uncommitted; it is delivered again.
-    if (stopping) return;
+  /** Handles one message (retries and dead-lettering included); undefined when the consumer stops first. */
+  const handleMessage = async (topic: string, partition: number, message: KafkaMessage, heartbeat: () => Promise<void>): Promise<Outcome | undefined> => {
     const started = performance.now();
     const envelope = readEnvelope(message.headers);
     const event: ConsumedEvent = {
@@ -316,31 +346,60 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     let outcome: Outcome;
     try {
       if (event.eventType === "") {
-        await deadLetter(message, event, new PermanentEventError("MALFORMED_ENVELOPE", "message has no event-type header"), 1, heartbeat);
-        outcome = "dead_lettered";
+        outcome = await rejectUnhandled(message, event, envelope,
+          new PermanentEventError("MALFORMED_ENVELOPE", "message has no event-type header"), heartbeat);
       } else if (!handler) {
         // Not ours (another consumer's event on a shared topic), or a type
         // newer than this build: both are skipped, and counted apart.
         outcome = eventSchemaOf(event.eventType) ? "ignored" : "unknown_type";
         if (outcome === "unknown_type") log.warn({ eventType: event.eventType, topic, messageId: event.messageId }, "skipping an unknown event type");
       } else if (envelope.schemaVersion !== undefined && envelope.schemaVersion > routingOf(handler.schema).schemaVersion) {
-        await deadLetter(message, event, new PermanentEventError("SCHEMA_VERSION_UNSUPPORTED",
+        outcome = await rejectUnhandled(message, event, envelope, new PermanentEventError("SCHEMA_VERSION_UNSUPPORTED",
           `schema version ${envelope.schemaVersion} of ${event.eventType} is newer than the ${routingOf(handler.schema).schemaVersion} this consumer handles`),
-        1, heartbeat);
-        outcome = "dead_lettered";
+        heartbeat);
       } else {
         outcome = await handleWithRetries(handler, message, event, envelope, heartbeat);
       }
     } catch (err) {
-      if (err instanceof ConsumerStopping) return;
+      if (err instanceof ConsumerStopping) return undefined;
       throw err;
     }
-    // Only now may the group move past this event.
-    await consumer?.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
-    const typeLabel = outcome === "unknown_type" ? "(unknown)" : event.eventType;
-    consumed.inc({ topic, event_type: typeLabel, outcome });
+    consumed.inc({ topic, event_type: outcome === "unknown_type" ? "(unknown)" : event.eventType, outcome });
     duration.observe({ topic }, (performance.now() - started) / 1000);
     if (outcome === "applied" && event.occurredAt) endToEnd.observe({ topic }, (Date.now() - event.occurredAt.getTime()) / 1000);
+    return outcome;
+  };
+
+  /**
+   * A partition's messages one after another. The group's offset moves only
+   * past handled messages: after the batch, or every COMMIT_EVERY messages
+   * or COMMIT_AFTER_MS within a long one (a crash replays at most that much,
+   * and the inbox skips it). Stopping, or losing the partition to a
+   * rebalance, ends the batch with the rest unhandled and uncommitted.
+   */
+  const processBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    const { topic, partition } = batch;
+    let handled: string | undefined;
+    let sinceCommit = 0;
+    let lastCommit = performance.now();
+    const commit = async (): Promise<void> => {
+      if (handled === undefined) return;
+      await consumer?.commitOffsets([{ topic, partition, offset: (BigInt(handled) + 1n).toString() }]);
+      handled = undefined;
+      sinceCommit = 0;
+      lastCommit = performance.now();
+    };
+    for (const message of batch.messages) {
+      if (stopping || !isRunning() || isStale()) break;
+      const outcome = await handleMessage(topic, partition, message, heartbeat);
+      if (outcome === undefined) break;
+      resolveOffset(message.offset);
+      handled = message.offset;
+      sinceCommit += 1;
+      if (sinceCommit >= COMMIT_EVERY || performance.now() - lastCommit >= COMMIT_AFTER_MS) await commit();
+      await heartbeat();
+    }
+    await commit();
   };
 
   const purgeInbox = async (): Promise<void> => {
@@ -375,7 +434,12 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     });
     await c.connect();
     await c.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning });
-    await c.run({ autoCommit: false, partitionsConsumedConcurrently: options.partitionsConcurrently, eachMessage: processMessage });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: options.partitionsConcurrently,
+      eachBatch: processBatch,
+    });
     log.info({ groupId: options.groupId, topics }, "event consumer running");
     const stopped = new Promise<undefined>((resolve) => (wakeSupervisor = () => resolve(undefined)));
     for (;;) {

@@ -104,7 +104,7 @@ export function toOutboxRow(event: OutboxMessage, context: { traceparent: string
     schema_version: routing.schemaVersion,
     // The binary encoding is what gets published; the JSON rendering is for
     // people reading the table (and SQL filters), never parsed back.
-    payload: process.env["XNOJSON"] ? {} : toJson(event.schema, event.message),
+    payload: toJson(event.schema, event.message),
     payload_bin: Buffer.from(toBinary(event.schema, event.message)),
     traceparent: context.traceparent,
     request_id: context.requestId,
