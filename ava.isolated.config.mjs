@@ -1,6 +1,7 @@
-// Tests that stop shared infrastructure (the Kafka broker) and so must not
-// overlap with any other test file: scripts/test.sh runs them alone, after
-// the main suite.
+// Tests with timing-sensitive fault injection on infrastructure of their own
+// (a private Kafka broker, started and stopped mid-test): a second broker JVM
+// next to the whole suite on two cores makes their deadlines flaky, so
+// scripts/test.sh runs them alone, after the main suite.
 export default {
   files: ["dist/services/fleet/test/events-broker-outage.test.js"],
   timeout: "2m",

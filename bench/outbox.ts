@@ -14,11 +14,14 @@
 //    (its inbox transaction) at half of the peak write rate, next to a
 //    baseline that produces straight to Kafka after the commit (no outbox).
 //
-// Use cases are called in-process, without gRPC, so the outbox's share of
-// the work is not diluted by transport costs.
+// Part 1 calls the use case in-process, without gRPC, so the outbox's share
+// of the work is not diluted by transport costs (the strict figure); part 1b
+// makes the same writes through fleet's gRPC API, as clients do.
 //
-//   node dist/bench/outbox.js
+//   node dist/bench/outbox.js        (or: npm run bench -- outbox)
 //   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16 node dist/bench/outbox.js
+//   BENCH_PARTS=e2e BENCH_E2E_ROUNDS=5 node dist/bench/outbox.js
+//   BENCH_TRACE=1 ...   also prints every event slower than 300 ms end to end
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create, toBinary } from "@bufbuild/protobuf";
@@ -31,19 +34,28 @@ import { OdometerReadingSchema } from "../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import { createFleetUseCases, type FleetUseCases } from "../services/fleet/src/app/fleet-use-cases.js";
 import { createEventOutbox } from "../services/fleet/src/adapters/db/event-outbox.js";
 import { createUnitOfWork, createVehicleRepository } from "../services/fleet/src/adapters/db/vehicle-repository.js";
-import { kafkaConfigSchema } from "../services/platform/src/config.js";
+import { FleetService } from "../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
+import { fleetServiceBinding } from "../services/fleet/src/adapters/grpc/fleet-handlers.js";
+import { kafkaConfigSchema, serviceConfigSchema } from "../services/platform/src/config.js";
+import { createServiceClient } from "../services/platform/src/grpc/client.js";
+import { startService } from "../services/platform/src/service-runtime.js";
 import { createDatabase, type Database } from "../services/platform/src/db.js";
 import { createEventConsumer, handleEvent } from "../services/platform/src/events/consumer.js";
 import { HEADER } from "../services/platform/src/events/envelope.js";
 import { createKafka } from "../services/platform/src/events/kafka.js";
 import { createOutboxRelay, type OutboxRelay } from "../services/platform/src/events/outbox-relay.js";
-import { createTestDatabase, type TestDatabase } from "../services/platform/src/testing/harness.js";
+import { createTestDatabase, createTestKeys, type TestDatabase } from "../services/platform/src/testing/harness.js";
 import { createTopics, deleteTopicsWithPrefix, TEST_BROKERS, uniqueTopicPrefix, waitFor } from "../services/platform/src/testing/kafka.js";
 
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 4);
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 6);
 const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 16);
+const e2eRounds = Number(process.env["BENCH_E2E_ROUNDS"] ?? 3);
 const VEHICLES_PER_WORKER = 8;
+// Which parts to run (all by default): cost,api,relay,e2e. Without "cost",
+// the peak write rate that "relay" and "e2e" are set against is measured in
+// a short phase of its own.
+const parts = new Set((process.env["BENCH_PARTS"] ?? "cost,api,relay,e2e").split(",").map((p) => p.trim()));
 
 const silent = pino({ level: "silent" });
 const median = (xs: readonly number[]): number => {
@@ -121,8 +133,10 @@ interface LoadResult {
  * Writes for `durationMs` with every writer; at `ratePerSecond` in total
  * when given (open loop: each write has its slot), else as fast as possible.
  */
+type WriteFn = (writer: Writer, i: number) => Promise<{ readingId: string; vehicleId: string; km: number }>;
+
 async function load(
-  useCases: FleetUseCases,
+  useCasesOrWrite: FleetUseCases | WriteFn,
   writers: readonly Writer[],
   durationMs: number,
   options: { ratePerSecond?: number; afterCommit?: (w: { readingId: string; vehicleId: string; km: number }, committedAt: number) => Promise<void> | void } = {},
@@ -142,7 +156,7 @@ async function load(
         return;
       }
       const t0 = performance.now();
-      const written = await write(useCases, writer, i);
+      const written = typeof useCasesOrWrite === "function" ? await useCasesOrWrite(writer, i) : await write(useCasesOrWrite, writer, i);
       const committedAt = performance.now();
       latencies.push(committedAt - t0);
       await options.afterCommit?.(written, committedAt);
@@ -188,144 +202,237 @@ async function main(): Promise<void> {
       if (committed) {
         commits.delete(readingId!);
         latencies.get(committed.mode)!.push(performance.now() - committed.at);
+        if (process.env["BENCH_TRACE"] && performance.now() - committed.at > 300) process.stderr.write(`slow ${committed.mode} ${fmt(performance.now() - committed.at)} ms committed at ${fmt(committed.at)} now ${fmt(performance.now())}\n`);
       }
     },
   });
   const handled = new Map<string, string>();
-  const commits = new Map<string, { at: number; mode: "outbox" | "direct" }>();
-  const latencies = new Map<"outbox" | "direct", number[]>([["outbox", []], ["direct", []]]);
+  const commits = new Map<string, { at: number; mode: "outbox" | "direct" | "warmup" }>();
+  const latencies = new Map<"outbox" | "direct" | "warmup", number[]>([["outbox", []], ["direct", []], ["warmup", []]]);
   try {
     process.stdout.write(`outbox benchmark: ${concurrency} writers, ${rounds} rounds of ${seconds} s per mode, Kafka ${TEST_BROKERS.join(",")}\n\n`);
     // Warm-up: connections, JIT, the relay's producer.
     await load(setup.withOutbox, writers, 1_500);
     await waitFor("warm-up to drain", async () => (await backlog()) === 0, 30_000);
 
-    // ---- 1. write cost ----
-    // Rounds of three phases: no outbox, outbox with the relay stopped (the
-    // cost of the insert alone), outbox with the relay running (the whole
-    // cost). The order rotates from round to round, so drift and neighbours
-    // on a shared machine hit every mode alike; the cost is the median of
-    // the per-round ratios to the round's own baseline.
-    type Mode = "off" | "insert" | "on";
-    const phases: Record<Mode, LoadResult[]> = { off: [], insert: [], on: [] };
-    const ratios: Record<"insert" | "on", number[]> = { insert: [], on: [] };
-    const orders: Mode[][] = [["off", "insert", "on"], ["on", "off", "insert"], ["insert", "on", "off"]];
-    for (let r = 0; r < rounds; r++) {
-      const round: Partial<Record<Mode, LoadResult>> = {};
-      for (const mode of orders[r % orders.length]!) {
-        if (mode === "insert") await relay.stop();
-        round[mode] = await load(mode === "off" ? setup.withoutOutbox : setup.withOutbox, writers, seconds * 1000);
-        if (mode === "insert") relay = newRelay();
-        // The relay catches up before the next phase, so it never runs into it.
-        await waitFor("the relay to catch up", async () => (await backlog()) === 0, 60_000, 20);
+    let peak: number | undefined;
+    if (parts.has("cost")) {
+      // ---- 1. write cost ----
+      // Rounds of three phases: no outbox, outbox with the relay stopped (the
+      // cost of the insert alone), outbox with the relay running (the whole
+      // cost). The order rotates from round to round, so drift and neighbours
+      // on a shared machine hit every mode alike; the cost is the median of
+      // the per-round ratios to the round's own baseline.
+      type Mode = "off" | "insert" | "on";
+      const phases: Record<Mode, LoadResult[]> = { off: [], insert: [], on: [] };
+      const ratios: Record<"insert" | "on", number[]> = { insert: [], on: [] };
+      const orders: Mode[][] = [["off", "insert", "on"], ["on", "off", "insert"], ["insert", "on", "off"]];
+      for (let r = 0; r < rounds; r++) {
+        const round: Partial<Record<Mode, LoadResult>> = {};
+        for (const mode of orders[r % orders.length]!) {
+          if (mode === "insert") await relay.stop();
+          round[mode] = await load(mode === "off" ? setup.withoutOutbox : setup.withOutbox, writers, seconds * 1000);
+          if (mode === "insert") relay = newRelay();
+          // The relay catches up before the next phase, so it never runs into it.
+          await waitFor("the relay to catch up", async () => (await backlog()) === 0, 60_000, 20);
+        }
+        for (const mode of ["off", "insert", "on"] as const) phases[mode].push(round[mode]!);
+        ratios.insert.push(round.insert!.perSecond / round.off!.perSecond);
+        ratios.on.push(round.on!.perSecond / round.off!.perSecond);
       }
-      for (const mode of ["off", "insert", "on"] as const) phases[mode].push(round[mode]!);
-      ratios.insert.push(round.insert!.perSecond / round.off!.perSecond);
-      ratios.on.push(round.on!.perSecond / round.off!.perSecond);
+      const rateOf = (mode: Mode) => median(phases[mode].map((x) => x.perSecond));
+      const onRate = rateOf("on");
+      const cost = 1 - median(ratios.on);
+      const row = (name: string, mode: Mode, ratio: number[] | undefined) => [
+        name, ...phases[mode].map((x) => fmt(x.perSecond)), fmt(rateOf(mode)), ratio ? fmt(median(ratio), 2) : "1",
+        fmt(median(phases[mode].map((x) => x.p50)), 2), fmt(median(phases[mode].map((x) => x.p99)), 2),
+      ];
+      process.stdout.write(`1. Write cost (RecordOdometerReading, ${concurrency} writers, ${rounds} rounds of ${seconds} s phases, rotating order)\n\n`);
+      process.stdout.write(`${table(
+        ["mode", ...phases.off.map((_, i) => `round ${i + 1}`), "median writes/s", "median ratio", "p50 ms", "p99 ms"],
+        [
+          row("outbox off (baseline)", "off", undefined),
+          row("outbox insert only (relay stopped)", "insert", ratios.insert),
+          row("outbox on, relay running", "on", ratios.on),
+        ],
+      )}\n\nthroughput cost of the outbox: ${fmt(cost * 100, 1)}% (1 - median of per-round ratios; goal <= 20%), ` +
+        `of which the insert alone ${fmt((1 - median(ratios.insert)) * 100, 1)}%\n\n`);
+
+      peak = onRate;
     }
-    const rateOf = (mode: Mode) => median(phases[mode].map((x) => x.perSecond));
-    const onRate = rateOf("on");
-    const cost = 1 - median(ratios.on);
-    const row = (name: string, mode: Mode, ratio: number[] | undefined) => [
-      name, ...phases[mode].map((x) => fmt(x.perSecond)), fmt(rateOf(mode)), ratio ? fmt(median(ratio), 2) : "1",
-      fmt(median(phases[mode].map((x) => x.p50)), 2), fmt(median(phases[mode].map((x) => x.p99)), 2),
-    ];
-    process.stdout.write(`1. Write cost (RecordOdometerReading, ${concurrency} writers, ${rounds} rounds of ${seconds} s phases, rotating order)\n\n`);
-    process.stdout.write(`${table(
-      ["mode", ...phases.off.map((_, i) => `round ${i + 1}`), "median writes/s", "median ratio", "p50 ms", "p99 ms"],
-      [
-        row("outbox off (baseline)", "off", undefined),
-        row("outbox insert only (relay stopped)", "insert", ratios.insert),
-        row("outbox on, relay running", "on", ratios.on),
-      ],
-    )}\n\nthroughput cost of the outbox: ${fmt(cost * 100, 1)}% (1 - median of per-round ratios; goal <= 20%), ` +
-      `of which the insert alone ${fmt((1 - median(ratios.insert)) * 100, 1)}%\n\n`);
-
-    // ---- 2. relay throughput ----
-    const peak = onRate;
-    await relay.stop();
-    const filled = await load(setup.withOutbox, writers, 8_000);
-    const queued = await backlog();
-    const drainStart = performance.now();
-    relay = newRelay();
-    await waitFor("the backlog to drain", async () => (await backlog()) === 0, 120_000, 20);
-    const drainRate = queued / ((performance.now() - drainStart) / 1000);
-    // Full load with the relay running; then how long until the lag is zero.
-    let maxBacklog = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        maxBacklog = Math.max(maxBacklog, await backlog());
-        await sleep(100);
-      }
-    })();
-    const loaded = await load(setup.withOutbox, writers, 10_000);
-    const loadStopped = performance.now();
-    sampling = false;
-    await sampler;
-    const backlogAtStop = await backlog();
-    await waitFor("the lag to return to zero", async () => (await backlog()) === 0, 60_000, 20);
-    const lagToZero = (performance.now() - loadStopped) / 1000;
-    process.stdout.write(`2. Relay throughput (batch 500, acks=all, idempotent producer)\n\n`);
-    process.stdout.write(`${table(
-      ["measure", "value"],
-      [
-        ["peak write rate (median, outbox on)", `${fmt(peak)} events/s`],
-        [`drain rate, ${queued} queued events, no writes`, `${fmt(drainRate)} events/s`],
-        ["drain rate / peak write rate (goal >= 1.5)", fmt(drainRate / peak, 2)],
-        ["full load for 10 s with the relay running", `${fmt(loaded.perSecond)} writes/s, backlog max ${maxBacklog}, ${backlogAtStop} at the end`],
-        ["lag back to zero after the load stops (goal <= 10 s)", `${fmt(lagToZero, 2)} s`],
-      ],
-    )}\n\n(backlog fill phase: ${filled.writes} writes at ${fmt(filled.perSecond)}/s with the relay stopped)\n\n`);
-
-    // ---- 3. end-to-end latency at half of peak ----
-    consumer.start();
-    const rate = Math.max(1, Math.round(peak / 2));
-    // Join the group and settle before measuring.
-    await load(setup.withOutbox, writers.slice(0, 2), 2_000, { ratePerSecond: 50 });
-    await waitFor("the consumer to join and catch up", async () => {
-      const [committed] = await admin.fetchOffsets({ groupId: `${prefix}bench`, topics: [topic] });
-      const ends = await admin.fetchTopicOffsets(topic);
-      return committed !== undefined && ends.every((e) => committed.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
-    }, 60_000, 200);
-    const e2e = async (mode: "outbox" | "direct"): Promise<LoadResult> => {
-      const useCases = mode === "outbox" ? setup.withOutbox : setup.withoutOutbox;
-      return load(useCases, writers, 10_000, {
-        ratePerSecond: rate,
-        afterCommit: async ({ readingId, vehicleId, km }, committedAt) => {
-          commits.set(readingId, { at: committedAt, mode });
-          if (mode === "direct") {
-            // The baseline: publish right after the commit, no outbox (and
-            // no guarantee: a crash here would lose the event).
-            const message = create(OdometerReadingRecordedSchema, {
-              reading: create(OdometerReadingSchema, { id: readingId, vehicleId, readingKm: km, recordTime: timestampFromDate(new Date()) }),
-            });
-            await producer!.send({
-              topic, acks: -1,
-              messages: [{
-                key: vehicleId, value: Buffer.from(toBinary(OdometerReadingRecordedSchema, message)),
-                headers: { [HEADER.eventId]: randomUUID(), [HEADER.eventType]: OdometerReadingRecordedSchema.typeName, [HEADER.schemaVersion]: "1" },
-              }],
-            });
-          }
-        },
+    if (parts.has("api")) {
+      // ---- 1b. the same writes through the service's API ----
+      // Two fleet gRPC servers in this process on the same database, one with
+      // the outbox and one without; clients call RecordOdometerReading with a
+      // token, as callers do. The relay runs as above.
+      const api = async (withOutbox: boolean) => {
+        const service = await startService({
+          config: apiConfig,
+          log: silent,
+          bindings: ({ db: serviceDb }) => [fleetServiceBinding(createFleetUseCases({
+            vehicles: createVehicleRepository(serviceDb),
+            uow: createUnitOfWork(serviceDb),
+            clock: { now: () => new Date() },
+            ids: { newId: randomUUID },
+            outbox: withOutbox ? createEventOutbox(serviceDb) : { append: () => Promise.resolve() },
+          }))],
+        });
+        const client = createServiceClient(FleetService, { address: `127.0.0.1:${service.grpcPort}`, deadlineMs: 10_000 });
+        const call: WriteFn = async (writer, i) => {
+          const vehicleId = writer.vehicles[i % writer.vehicles.length]!;
+          const km = writer.km.get(vehicleId)! + 10;
+          writer.km.set(vehicleId, km);
+          const { reading } = await client.recordOdometerReading({ vehicleId, readingKm: km }, { headers: { authorization: `Bearer ${token}` } });
+          return { readingId: reading!.id, vehicleId, km };
+        };
+        return { service, client, call };
+      };
+      const keys = createTestKeys();
+      const token = keys.token({ permissions: ["vehicles.record_odometer"] }, { expiresIn: 3_600 });
+      const apiConfig = serviceConfigSchema.parse({
+        service: { name: "fleet" }, grpc: { host: "127.0.0.1", port: 0 }, ops: { host: "127.0.0.1", port: 0 },
+        database: { ...setup.testDb.config, poolMax: concurrency + 4 }, auth: keys.auth, log: { level: "silent" },
       });
-    };
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-    await producer.connect();
-    const results: Array<[string, LoadResult, number[]]> = [];
-    for (const mode of ["outbox", "direct"] as const) {
-      const result = await e2e(mode);
-      await waitFor("the consumer to apply every event", () => [...commits.values()].every((c) => c.mode !== mode) || undefined, 30_000, 50)
-        .catch(() => undefined);
-      results.push([mode === "outbox" ? "outbox -> relay -> Kafka -> consumer" : "baseline: produce after commit -> Kafka -> consumer", result, latencies.get(mode)!]);
+      const apiOn = await api(true);
+      const apiOff = await api(false);
+      const apiRatios: number[] = [];
+      const apiPhases: Record<"off" | "on", LoadResult[]> = { off: [], on: [] };
+      try {
+        await load(apiOn.call, writers, 1_000);
+        for (let r = 0; r < rounds; r++) {
+          for (const mode of r % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
+            apiPhases[mode].push(await load(mode === "on" ? apiOn.call : apiOff.call, writers, seconds * 1000));
+            await waitFor("the relay to catch up", async () => (await backlog()) === 0, 60_000, 20);
+          }
+          apiRatios.push(apiPhases.on[r]!.perSecond / apiPhases.off[r]!.perSecond);
+        }
+      } finally {
+        for (const a of [apiOn, apiOff]) {
+          a.client.close();
+          await a.service.stop();
+        }
+      }
+      const apiRow = (name: string, mode: "off" | "on", ratio: number[] | undefined) => [
+        name, ...apiPhases[mode].map((x) => fmt(x.perSecond)), fmt(median(apiPhases[mode].map((x) => x.perSecond))),
+        ratio ? fmt(median(ratio), 2) : "1", fmt(median(apiPhases[mode].map((x) => x.p50)), 2), fmt(median(apiPhases[mode].map((x) => x.p99)), 2),
+      ];
+      process.stdout.write(`1b. The same writes through the gRPC API (client and server in this process, auth on; ${rounds} rounds, alternating order)\n\n`);
+      process.stdout.write(`${table(
+        ["mode", ...apiPhases.off.map((_, i) => `round ${i + 1}`), "median writes/s", "median ratio", "p50 ms", "p99 ms"],
+        [apiRow("outbox off (baseline)", "off", undefined), apiRow("outbox on, relay running", "on", apiRatios)],
+      )}\n\nthroughput cost of the outbox at the API: ${fmt((1 - median(apiRatios)) * 100, 1)}%\n\n`);
+
     }
-    process.stdout.write(`3. End-to-end latency, commit to consumer effect committed, at half of peak (${rate} writes/s, 10 s)\n\n`);
-    process.stdout.write(`${table(
-      ["path", "writes/s", "events applied", "p50 ms", "p90 ms", "p99 ms (goal < 250)", "max ms"],
-      results.map(([name, r, l]) => [name, fmt(r.perSecond), String(l.length), fmt(quantile(l, 0.5), 1), fmt(quantile(l, 0.9), 1),
-        fmt(quantile(l, 0.99), 1), fmt(Math.max(...l), 1)]),
-    )}\n`);
+    // The peak write rate with the relay running, unless part 1 measured it.
+    peak ??= (await load(setup.withOutbox, writers, seconds * 1000)).perSecond;
+    await waitFor("the relay to catch up", async () => (await backlog()) === 0, 60_000, 20);
+    if (parts.has("relay")) {
+      // ---- 2. relay throughput ----
+      await relay.stop();
+      const filled = await load(setup.withOutbox, writers, 8_000);
+      const queued = await backlog();
+      const drainStart = performance.now();
+      relay = newRelay();
+      await waitFor("the backlog to drain", async () => (await backlog()) === 0, 120_000, 20);
+      const drainRate = queued / ((performance.now() - drainStart) / 1000);
+      // Full load with the relay running; then how long until the lag is zero.
+      let maxBacklog = 0;
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          maxBacklog = Math.max(maxBacklog, await backlog());
+          await sleep(100);
+        }
+      })();
+      const loaded = await load(setup.withOutbox, writers, 10_000);
+      const loadStopped = performance.now();
+      sampling = false;
+      await sampler;
+      const backlogAtStop = await backlog();
+      await waitFor("the lag to return to zero", async () => (await backlog()) === 0, 60_000, 20);
+      const lagToZero = (performance.now() - loadStopped) / 1000;
+      process.stdout.write(`2. Relay throughput (batch 500, acks=all, idempotent producer)\n\n`);
+      process.stdout.write(`${table(
+        ["measure", "value"],
+        [
+          ["peak write rate (median, outbox on)", `${fmt(peak)} events/s`],
+          [`drain rate, ${queued} queued events, no writes`, `${fmt(drainRate)} events/s`],
+          ["drain rate / peak write rate (goal >= 1.5)", fmt(drainRate / peak, 2)],
+          ["full load for 10 s with the relay running", `${fmt(loaded.perSecond)} writes/s, backlog max ${maxBacklog}, ${backlogAtStop} at the end`],
+          ["lag back to zero after the load stops (goal <= 10 s)", `${fmt(lagToZero, 2)} s`],
+        ],
+      )}\n\n(backlog fill phase: ${filled.writes} writes at ${fmt(filled.perSecond)}/s with the relay stopped)\n\n`);
+
+    }
+    if (parts.has("e2e")) {
+      // ---- 3. end-to-end latency at half of peak ----
+      consumer.start();
+      const rate = Math.max(1, Math.round(peak / 2));
+      // Join the group and settle before measuring: warm-up writes until a
+      // whole second of them is applied (the group starts at the end of the
+      // topic once it has joined, so writes before that are never seen).
+      for (let attempt = 1; ; attempt++) {
+        for (const [id, c] of commits) if (c.mode === "warmup") commits.delete(id);
+        await load(setup.withOutbox, writers.slice(0, 2), 1_000, {
+          ratePerSecond: 50,
+          afterCommit: ({ readingId }, committedAt) => void commits.set(readingId, { at: committedAt, mode: "warmup" }),
+        });
+        const settled = await waitFor("the warm-up events", () => [...commits.values()].every((c) => c.mode !== "warmup") || undefined, 5_000, 100)
+          .then(() => true, () => false);
+        if (settled) break;
+        if (attempt >= 20) throw new Error("the consumer did not catch up");
+      }
+      const e2e = async (mode: "outbox" | "direct"): Promise<LoadResult> => {
+        const useCases = mode === "outbox" ? setup.withOutbox : setup.withoutOutbox;
+        return load(useCases, writers, 10_000, {
+          ratePerSecond: rate,
+          afterCommit: async ({ readingId, vehicleId, km }, committedAt) => {
+            commits.set(readingId, { at: committedAt, mode });
+            if (mode === "direct") {
+              // The baseline: publish right after the commit, no outbox (and
+              // no guarantee: a crash here would lose the event).
+              const message = create(OdometerReadingRecordedSchema, {
+                reading: create(OdometerReadingSchema, { id: readingId, vehicleId, readingKm: km, recordTime: timestampFromDate(new Date()) }),
+              });
+              await producer!.send({
+                topic, acks: -1,
+                messages: [{
+                  key: vehicleId, value: Buffer.from(toBinary(OdometerReadingRecordedSchema, message)),
+                  headers: { [HEADER.eventId]: randomUUID(), [HEADER.eventType]: OdometerReadingRecordedSchema.typeName, [HEADER.schemaVersion]: "1" },
+                }],
+              });
+            }
+          },
+        });
+      };
+      producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      await producer.connect();
+      // Rounds alternate which path goes first; each round's events are
+      // counted apart, and the figures quoted are medians over rounds.
+      type Path = "outbox" | "direct";
+      const perRound: Record<Path, Array<{ result: LoadResult; latencies: number[] }>> = { outbox: [], direct: [] };
+      for (let r = 0; r < e2eRounds; r++) {
+        for (const mode of (r % 2 === 0 ? ["outbox", "direct"] : ["direct", "outbox"]) as Path[]) {
+          latencies.set(mode, []);
+          const result = await e2e(mode);
+          await waitFor("the consumer to apply every event", () => [...commits.values()].every((c) => c.mode !== mode) || undefined, 30_000, 50)
+            .catch(() => undefined);
+          perRound[mode].push({ result, latencies: latencies.get(mode)! });
+        }
+      }
+      const pathRow = (name: string, mode: Path) => {
+        const rs = perRound[mode];
+        const q = (p: number) => fmt(median(rs.map((x) => quantile(x.latencies, p))), 1);
+        return [name, fmt(median(rs.map((x) => x.result.perSecond))), String(rs.reduce((n, x) => n + x.latencies.length, 0)),
+          q(0.5), q(0.9), q(0.99), rs.map((x) => fmt(quantile(x.latencies, 0.99), 0)).join(" / "),
+          fmt(Math.max(...rs.map((x) => Math.max(...x.latencies))), 1)];
+      };
+      process.stdout.write(`3. End-to-end latency, commit to consumer effect committed, at half of peak (${rate} writes/s; ${e2eRounds} rounds of 10 s per path, alternating order)\n\n`);
+      process.stdout.write(`${table(
+        ["path", "writes/s", "events applied", "p50 ms", "p90 ms", "p99 ms (goal < 250)", "p99 per round", "max ms"],
+        [pathRow("outbox -> relay -> Kafka -> consumer", "outbox"), pathRow("baseline: produce after commit -> Kafka -> consumer", "direct")],
+      )}\n\n(p50/p90/p99: medians over rounds of each round's quantile)\n`);
+    }
   } finally {
     await consumer.stop();
     await producer?.disconnect();

@@ -1,9 +1,31 @@
 #!/usr/bin/env bash
 # Runs the benchmarks in bench/ against the compiled output and the local
-# infrastructure. Figures print as a table with a same-run baseline.
+# infrastructure. Figures print as tables next to a baseline measured in the
+# same run.
+#
+#   npm run bench                 gateway-vs-direct (PostgreSQL only)
+#   npm run bench -- outbox       events backbone (PostgreSQL + Kafka)
+#   npm run bench -- jwt          JWT verification cost per algorithm
+#   npm run bench -- all
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
 ensure_dependencies
 build
-FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-postgres}" bash scripts/infra/infra.sh start >/dev/null
-node --enable-source-maps dist/bench/gateway-vs-direct.js
+which="${1:-gateway}"
+case "$which" in
+  gateway) components=postgres ;;
+  outbox | all) components="postgres kafka" ;;
+  jwt) components="" ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|all]" >&2; exit 2 ;;
+esac
+if [[ -n "$components" ]]; then
+  FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
+fi
+eval "$(bash scripts/infra/infra.sh env)"
+run() { node --enable-source-maps "dist/bench/$1.js"; echo; }
+case "$which" in
+  gateway) run gateway-vs-direct ;;
+  outbox) run outbox ;;
+  jwt) run jwt-verify ;;
+  all) run gateway-vs-direct; run outbox; run jwt-verify ;;
+esac
