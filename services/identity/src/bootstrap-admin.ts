@@ -16,6 +16,7 @@ import { createDatabase, pendingMigrations } from "../../platform/src/db.js";
 import { DomainError } from "../../platform/src/errors.js";
 import { createUserUseCases } from "./app/user-use-cases.js";
 import { createScryptPasswordHasher } from "./adapters/crypto/scrypt-password-hasher.js";
+import { createEventOutbox } from "./adapters/db/event-outbox.js";
 import { createRefreshTokenRepository } from "./adapters/db/refresh-token-repository.js";
 import { createRoleRepository } from "./adapters/db/role-repository.js";
 import { createStaffProfileRepository } from "./adapters/db/staff-profile-repository.js";
@@ -58,6 +59,9 @@ export async function bootstrapAdmin(argv: readonly string[]): Promise<string> {
       staff: createStaffProfileRepository(db),
       tokens: createRefreshTokenRepository(db),
       uow: createUnitOfWork(db),
+      // No relay in this process: the service's relay publishes these rows on
+      // its fallback poll (the commit signal reaches only relays in this process).
+      outbox: createEventOutbox(db),
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },
       hasher: createScryptPasswordHasher(config.passwords.scrypt),

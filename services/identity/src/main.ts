@@ -5,6 +5,7 @@ import type { TokenVerifier } from "../../platform/src/auth.js";
 import { repoRoot } from "../../platform/src/db.js";
 import { exitOnStartupFailure, stopOnSignals } from "../../platform/src/lifecycle.js";
 import { createLogger, type Logger } from "../../platform/src/logger.js";
+import { createEventWorkers, type EventWorkers } from "../../platform/src/events/workers.js";
 import { startService, type RunningService } from "../../platform/src/service-runtime.js";
 import { startTelemetry } from "../../platform/src/telemetry.js";
 import { createIdentityUseCases, type IdentityUseCases } from "./app/identity-use-cases.js";
@@ -12,6 +13,7 @@ import type { Clock, RateLimiter } from "./app/ports.js";
 import { createJwtSigner, loadKeyRing, type KeyRing } from "./adapters/crypto/key-ring.js";
 import { createScryptPasswordHasher } from "./adapters/crypto/scrypt-password-hasher.js";
 import { createSecrets } from "./adapters/crypto/secrets.js";
+import { createEventOutbox } from "./adapters/db/event-outbox.js";
 import { createRefreshTokenRepository, scheduleRefreshTokenPurge } from "./adapters/db/refresh-token-repository.js";
 import { createRoleRepository } from "./adapters/db/role-repository.js";
 import { createServiceClientRepository } from "./adapters/db/service-client-repository.js";
@@ -41,6 +43,8 @@ export interface IdentityOverrides {
 export interface RunningIdentity extends RunningService {
   readonly keyRing: KeyRing;
   readonly useCases: IdentityUseCases;
+  /** The outbox relay (none when Kafka is disabled); identity consumes no events. */
+  readonly events: EventWorkers;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function build(config: IdentityConfig, overrides: IdentityOverrides
     }
   };
 
+  let events: EventWorkers = { relay: undefined, consumer: undefined, all: [] };
   let service: RunningService;
   try {
     service = await startService({
@@ -103,6 +108,7 @@ export async function build(config: IdentityConfig, overrides: IdentityOverrides
             clients: createServiceClientRepository(db),
             tokens,
             uow: createUnitOfWork(db),
+            outbox: createEventOutbox(db),
             clock: overrides.clock ?? { now: () => new Date() },
             ids: { newId: randomUUID },
             hasher: createScryptPasswordHasher(config.passwords.scrypt),
@@ -119,6 +125,11 @@ export async function build(config: IdentityConfig, overrides: IdentityOverrides
           },
         );
         return [identityServiceBinding(useCases)];
+      },
+      // No event handlers: the relay alone, since identity consumes no events.
+      workers: (deps) => {
+        events = createEventWorkers(config.kafka, deps);
+        return events.all;
       },
       opsRoutes: () => [{
         path: JWKS_PATH,
@@ -138,7 +149,7 @@ export async function build(config: IdentityConfig, overrides: IdentityOverrides
     throw err;
   }
   await seedCatalog();
-  return { ...service, keyRing, useCases: useCases! };
+  return { ...service, keyRing, useCases: useCases!, events };
 }
 
 async function main(): Promise<void> {

@@ -58,6 +58,12 @@ export type ConfigOverrides = {
   scryptCost?: number;
   /** Trusted external issuers (delegated login), as in the YAML configuration. */
   externalIssuers?: readonly unknown[];
+  /**
+   * The `kafka` configuration section (see kafkaConfigSchema); without it
+   * identity runs with Kafka disabled, as every test that does not need
+   * events: its events then wait in the outbox.
+   */
+  kafka?: Record<string, unknown>;
 };
 
 function rsaPem(): string {
@@ -118,6 +124,7 @@ export async function startIdentity(
       ...overrides.rateLimits,
     },
     ...(overrides.externalIssuers ? { externalIssuers: overrides.externalIssuers } : {}),
+    ...(overrides.kafka ? { kafka: overrides.kafka } : {}),
     log: { level: "info" },
     shutdown: { graceMs: 2_000 },
   });

@@ -120,7 +120,7 @@ export function createAuthUseCases(deps: IdentityDependencies, settings: Identit
     /**
      * Needs the current password (INVALID_ARGUMENT, INVALID_CREDENTIALS when
      * wrong, counted like a failed login); revokes every session and starts
-     * a new one.
+     * a new one. Publishes no event, as resetUserPassword.
      */
     async changeOwnPassword(caller: Caller, input: { currentPassword: string; newPassword: string }): Promise<TokenSet> {
       const user = await currentUser(caller);

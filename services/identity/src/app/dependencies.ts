@@ -7,6 +7,7 @@ import type {
   Clock,
   ExternalTokenVerifier,
   IdGenerator,
+  Outbox,
   PasswordHasher,
   RateLimiter,
   RefreshTokenRepository,
@@ -25,6 +26,7 @@ export interface IdentityDependencies {
   readonly clients: ServiceClientRepository;
   readonly tokens: RefreshTokenRepository;
   readonly uow: UnitOfWork;
+  readonly outbox: Outbox;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly hasher: PasswordHasher;

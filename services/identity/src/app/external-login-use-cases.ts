@@ -29,7 +29,7 @@ export interface ExternalLoginResult {
  * adds roles (roles granted in Fleet mesh are kept, none are removed).
  */
 export function createExternalLoginUseCases(deps: IdentityDependencies, settings: IdentitySettings) {
-  const { users, roles, uow, clock, ids } = deps;
+  const { users, roles, uow, clock, ids, outbox } = deps;
   const limits = createRateLimits(deps.limiter, settings.rateLimits, deps.alerts);
   const sessions = createSessions(deps, settings);
 
@@ -56,6 +56,7 @@ export function createExternalLoginUseCases(deps: IdentityDependencies, settings
     };
     await users.insert(user, null);
     for (const role of granted) await users.addRole(user.id, role.id, now, null);
+    await outbox.append({ type: "UserRegistered", user });
     return { user, created: true };
   }
 
@@ -74,6 +75,7 @@ export function createExternalLoginUseCases(deps: IdentityDependencies, settings
           for (const role of granted.filter((r) => missing.includes(r.name))) await users.addRole(user.id, role.id, now, null);
           synced = { ...user, roles: [...user.roles, ...missing].sort(), rowVersion: user.rowVersion + 1n, updatedAt: now, updatedBy: null };
           if (!(await users.update(synced, user.rowVersion))) throw staleRowVersion("user", user.id, user.rowVersion, -1n);
+          await outbox.append({ type: "UserRolesChanged", user: synced, previousRoles: user.roles });
         }
         await users.recordLogin(user.id, now);
         const tokens = await sessions.issue(synced, now);

@@ -1,4 +1,5 @@
 import type { PagePosition } from "../../../platform/src/paging.js";
+import type { IdentityEvent } from "../domain/events.js";
 import type { ExternalIssuerPolicy } from "../domain/external-identity.js";
 import type { RefreshTokenRecord } from "../domain/refresh-token.js";
 import type { RoleDefinition } from "../domain/role-catalog.js";
@@ -102,6 +103,16 @@ export interface RefreshTokenRepository {
 /** A transaction boundary: everything `work` does commits together or not at all. */
 export interface UnitOfWork {
   run<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Identity's transactional outbox. append() must run inside `UnitOfWork.run`,
+ * after the user's row is locked (or inserted): the event then commits with
+ * the change it announces, or not at all, and one user's events are
+ * published in commit order.
+ */
+export interface Outbox {
+  append(event: IdentityEvent): Promise<void>;
 }
 
 /**

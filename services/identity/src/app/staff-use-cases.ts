@@ -4,6 +4,7 @@ import { decodePageToken, pageSize, toPage } from "../../../platform/src/paging.
 import { requireReadableStaffProfile } from "../domain/access.js";
 import {
   applyStaffPatch,
+  changedStaffFields,
   staffProfileNotFound,
   validateStaffAttributes,
   type StaffProfile,
@@ -16,7 +17,7 @@ import { actorOf, selfId, type IdentityDependencies, type Page, type PageInput }
 
 /** Staff profiles: a user has at most one; a staff member sees only their own without staff.read. */
 export function createStaffUseCases(deps: IdentityDependencies) {
-  const { users, staff, uow, clock, ids } = deps;
+  const { users, staff, uow, clock, ids, outbox } = deps;
 
   const validate = (attributes: StaffProfileAttributes): void => {
     const violations = validateStaffAttributes(attributes);
@@ -27,7 +28,10 @@ export function createStaffUseCases(deps: IdentityDependencies) {
     async createStaffProfile(caller: Caller, input: { userId: string; attributes: StaffProfileAttributes }): Promise<StaffProfile> {
       validate(input.attributes);
       return uow.run(async () => {
-        const user = await users.findById(input.userId);
+        // Locked: StaffProfileChanged belongs to the user's event stream, and
+        // one user's events take outbox sequences in commit order only when
+        // every writer locks the user row first.
+        const user = await users.findByIdForUpdate(input.userId);
         if (!user) throw userNotFound(input.userId);
         const now = clock.now();
         const profile: StaffProfile = {
@@ -42,6 +46,7 @@ export function createStaffUseCases(deps: IdentityDependencies) {
           updatedBy: actorOf(caller),
         };
         await staff.insert(profile);
+        await outbox.append({ type: "StaffProfileChanged", profile, created: true, changedFields: [] });
         return profile;
       });
     },
@@ -51,6 +56,12 @@ export function createStaffUseCases(deps: IdentityDependencies) {
       input: { id: string; expectedRowVersion: bigint; patch: StaffProfileAttributes; fields: readonly UpdatableStaffField[] },
     ): Promise<StaffProfile> {
       return uow.run(async () => {
+        // The user row first, then the profile, as createStaffProfile does
+        // (see there); a profile never changes user, so the unlocked read
+        // only finds which user to lock.
+        const found = await staff.findById(input.id);
+        if (!found) throw staffProfileNotFound(input.id);
+        await users.findByIdForUpdate(found.userId);
         const profile = await staff.findByIdForUpdate(input.id);
         if (!profile) throw staffProfileNotFound(input.id);
         if (input.expectedRowVersion !== profile.rowVersion) {
@@ -68,6 +79,7 @@ export function createStaffUseCases(deps: IdentityDependencies) {
         if (!(await staff.update(next, profile.rowVersion))) {
           throw staleRowVersion("staff_profile", profile.id, profile.rowVersion, -1n);
         }
+        await outbox.append({ type: "StaffProfileChanged", profile: next, created: false, changedFields: changedStaffFields(profile.attributes, attributes) });
         return next;
       });
     },

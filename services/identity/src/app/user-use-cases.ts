@@ -14,6 +14,7 @@ import { PERMISSIONS, ROLE_CATALOG } from "../domain/role-catalog.js";
 import type { StaffProfile } from "../domain/staff-profile.js";
 import {
   applyUserPatch,
+  changedUserFields,
   normalizeEmail,
   roleNotFound,
   staleRowVersion,
@@ -50,11 +51,11 @@ export interface BootstrapResult {
   readonly roleGranted: boolean;
 }
 
-export type UserDependencies = Pick<IdentityDependencies, "users" | "roles" | "staff" | "tokens" | "uow" | "clock" | "ids" | "hasher">;
+export type UserDependencies = Pick<IdentityDependencies, "users" | "roles" | "staff" | "tokens" | "uow" | "clock" | "ids" | "hasher" | "outbox">;
 
 /** The caller's own user, administration of users, and roles. */
 export function createUserUseCases(deps: UserDependencies) {
-  const { users, roles, staff, tokens, uow, clock, ids, hasher } = deps;
+  const { users, roles, staff, tokens, uow, clock, ids, hasher, outbox } = deps;
 
   const loadForUpdate = async (id: string): Promise<User> => {
     const user = await users.findByIdForUpdate(id);
@@ -73,6 +74,20 @@ export function createUserUseCases(deps: UserDependencies) {
       throw staleRowVersion("user", previous.id, previous.rowVersion, current?.rowVersion ?? -1n);
     }
     return next;
+  };
+
+  /** Saves an attribute change and announces it, with the paths whose value really changed. */
+  const saveAttributes = async (user: User, caller: Caller, attributes: UserAttributes): Promise<User> => {
+    const saved = await save(touched(user, caller, { attributes }), user);
+    await outbox.append({ type: "UserUpdated", user: saved, changedFields: changedUserFields(user.attributes, attributes) });
+    return saved;
+  };
+
+  /** Saves a change of the user's role names and announces it. */
+  const saveRoles = async (user: User, next: User): Promise<User> => {
+    const saved = await save(next, user);
+    await outbox.append({ type: "UserRolesChanged", user: saved, previousRoles: user.roles });
+    return saved;
   };
 
   const touched = (user: User, caller: Caller, changes: Partial<User>): User => ({
@@ -121,7 +136,7 @@ export function createUserUseCases(deps: UserDependencies) {
         const attributes = applyUserPatch(user.attributes, normalizeAttributes(input.patch), input.fields);
         const violations = validateUserAttributes(attributes);
         if (violations.length > 0) throw invalidArgument(violations);
-        return save(touched(user, caller, { attributes }), user);
+        return saveAttributes(user, caller, attributes);
       });
     },
 
@@ -155,6 +170,7 @@ export function createUserUseCases(deps: UserDependencies) {
       await uow.run(async () => {
         await users.insert(user, passwordHash);
         for (const role of granted) await users.addRole(user.id, role.id, now, actorOf(caller));
+        await outbox.append({ type: "UserRegistered", user });
       });
       return user;
     },
@@ -167,7 +183,7 @@ export function createUserUseCases(deps: UserDependencies) {
         const attributes = applyUserPatch(user.attributes, normalizeAttributes(input.patch), input.fields);
         const violations = validateUserAttributes(attributes);
         if (violations.length > 0) throw invalidArgument(violations);
-        return save(touched(user, caller, { attributes }), user);
+        return saveAttributes(user, caller, attributes);
       });
     },
 
@@ -185,6 +201,7 @@ export function createUserUseCases(deps: UserDependencies) {
         const now = clock.now();
         const disabled = await save(touched(user, caller, { status: "disabled", disableTime: now, disableReason: reason }), user);
         await tokens.revokeAllOfUser(user.id, now);
+        await outbox.append({ type: "UserDisabled", user: disabled });
         return disabled;
       });
     },
@@ -196,11 +213,17 @@ export function createUserUseCases(deps: UserDependencies) {
         await assertManageable(caller, user);
         checkVersion(user, input.expectedRowVersion, true);
         if (user.status === "active") return user;
-        return save(touched(user, caller, { status: "active", disableTime: null, disableReason: null }), user);
+        const enabled = await save(touched(user, caller, { status: "active", disableTime: null, disableReason: null }), user);
+        await outbox.append({ type: "UserEnabled", user: enabled });
+        return enabled;
       });
     },
 
-    /** Sets a password chosen by an administrator and ends every session of the user. */
+    /**
+     * Sets a password chosen by an administrator and ends every session of
+     * the user. Publishes nothing: UserUpdated announces attribute changes,
+     * and a credential change is no business of other services.
+     */
     async resetUserPassword(caller: Caller, input: { id: string; newPassword: string }): Promise<User> {
       const target = await users.findById(input.id);
       if (!target) throw userNotFound(input.id);
@@ -243,7 +266,7 @@ export function createUserUseCases(deps: UserDependencies) {
         checkVersion(user, input.expectedRowVersion, true);
         if (user.roles.includes(role!.name)) return user;
         await users.addRole(user.id, role!.id, clock.now(), actorOf(caller));
-        return save(touched(user, caller, { roles: uniqueSorted([...user.roles, role!.name]) }), user);
+        return saveRoles(user, touched(user, caller, { roles: uniqueSorted([...user.roles, role!.name]) }));
       });
     },
 
@@ -258,7 +281,7 @@ export function createUserUseCases(deps: UserDependencies) {
         const remaining = user.roles.filter((r) => r !== role!.name);
         assertKeepsRoleAdministration(caller, user.id, await roles.permissionsOf(remaining));
         await users.removeRole(user.id, role!.id);
-        return save(touched(user, caller, { roles: remaining }), user);
+        return saveRoles(user, touched(user, caller, { roles: remaining }));
       });
     },
 
@@ -292,13 +315,14 @@ export function createUserUseCases(deps: UserDependencies) {
     const existing = await users.findCredentialsByEmail(attributes.email);
     if (existing) {
       if (existing.user.roles.includes("admin")) return { user: existing.user, created: false, roleGranted: false };
-      const user = await uow.run(async () => {
+      return uow.run(async () => {
         const locked = await loadForUpdate(existing.user.id);
+        // A concurrent bootstrap granted it since the read above: nothing changes, nothing to announce.
+        if (locked.roles.includes("admin")) return { user: locked, created: false, roleGranted: false };
         await users.addRole(locked.id, admin!.id, clock.now(), null);
         const next = { ...locked, roles: uniqueSorted([...locked.roles, "admin"]), rowVersion: locked.rowVersion + 1n, updatedAt: clock.now(), updatedBy: null };
-        return save(next, locked);
+        return { user: await saveRoles(locked, next), created: false, roleGranted: true };
       });
-      return { user, created: false, roleGranted: true };
     }
     const passwordHash = await hasher.hash(password);
     const now = clock.now();
@@ -321,6 +345,7 @@ export function createUserUseCases(deps: UserDependencies) {
       await uow.run(async () => {
         await users.insert(user, passwordHash);
         await users.addRole(user.id, admin!.id, now, null);
+        await outbox.append({ type: "UserRegistered", user });
       });
     } catch (err) {
       // Two bootstraps at once: the other one created the user; make sure of the role.

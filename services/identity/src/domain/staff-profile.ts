@@ -66,6 +66,18 @@ export function applyStaffPatch(
   return next;
 }
 
+const sameMoney = (a: Money | null, b: Money | null): boolean =>
+  a === b || (a !== null && b !== null && a.amountMinor === b.amountMinor && a.currency === b.currency);
+
+/** The attributes whose value differs between `before` and `after`, as proto paths into StaffProfileAttributes. */
+export function changedStaffFields(before: StaffProfileAttributes, after: StaffProfileAttributes): UpdatableStaffField[] {
+  const changed: UpdatableStaffField[] = [];
+  if (before.staffType !== after.staffType) changed.push("staff_type");
+  if (!sameMoney(before.dailyRate, after.dailyRate)) changed.push("daily_rate");
+  if (before.licenseNumber !== after.licenseNumber) changed.push("license_number");
+  return changed;
+}
+
 export const staffProfileNotFound = (key: string): DomainError =>
   new DomainError("not_found", "STAFF_PROFILE_NOT_FOUND", `staff profile ${key} not found`);
 

@@ -81,6 +81,15 @@ export function applyUserPatch(current: UserAttributes, patch: UserAttributes, f
   return next;
 }
 
+/** The attributes whose value differs between `before` and `after`, as proto paths into UserAttributes. */
+export function changedUserFields(before: UserAttributes, after: UserAttributes): UpdatableUserField[] {
+  const changed: UpdatableUserField[] = [];
+  if (before.email !== after.email) changed.push("email");
+  if (before.displayName !== after.displayName) changed.push("display_name");
+  if (before.phoneNumber !== after.phoneNumber) changed.push("phone_number");
+  return changed;
+}
+
 export const userNotFound = (id: string): DomainError =>
   new DomainError("not_found", "USER_NOT_FOUND", `user ${id} not found`, { metadata: { user_id: id } });
 
