@@ -35,7 +35,15 @@ export const uniqueTopicPrefix = (): string => `t${randomUUID().replace(/-/g, ""
 /** Creates each topic and its `.dlq` (auto-create is off on the broker). */
 export async function createTopics(admin: Admin, topics: readonly string[], partitions = 3): Promise<void> {
   const all = topics.flatMap((t) => [t, `${t}.dlq`]);
-  await admin.createTopics({ waitForLeaders: true, topics: all.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+  // kafkajs's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION,
+  // which the broker answers while a new topic's metadata is still
+  // propagating (common when several test files create topics at once);
+  // wait for every partition to have a leader instead.
+  await admin.createTopics({ waitForLeaders: false, topics: all.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
+  await waitFor("the new topics' partition leaders", async () => {
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: all });
+    return found.length === all.length && found.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0));
+  }, 30_000, 50);
 }
 
 export async function deleteTopicsWithPrefix(admin: Admin, prefix: string): Promise<void> {
