@@ -287,3 +287,36 @@ test("a standby replica that writes wakes the active relay in another process (N
     await testDb.drop();
   }
 });
+
+test("a replica with its relay disabled still wakes the active relay of another process on each commit", async (t) => {
+  const { kafka, prefix } = t.context;
+  const testDb = await createTestDatabaseRetrying("fleet", "migrations/fleet");
+  const active = spawnFleet("dist/services/fleet/src/main.js", fleetProcessEnv(testDb, createTestKeys(), {
+    BROKERS: TEST_BROKERS.join(","), TOPIC_PREFIX: prefix, RELAY__POLL_INTERVAL_MS: "60000", CONSUMER__ENABLED: "false",
+  }, {}));
+  let writer: FleetHarness | undefined;
+  try {
+    await waitFor("the other process to hold the relay lock", async () =>
+      (await count(testDb.admin, "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'fleet-outbox-relay' AND a.datname = current_database()")) === 1);
+    writer = await startFleet({ db: testDb, kafka: fleetKafkaConfig(prefix, { relay: { enabled: false }, consumer: { enabled: false } }) });
+    t.is(writer.service.events.relay, undefined);
+    t.deepEqual(writer.service.workers.map((w) => w.name), ["outbox-commit-signal"]);
+    // Several writes: the first after a quiet spell, the rest while NOTIFYs may be in flight.
+    const vehicles: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const started = Date.now();
+      const { vehicle } = await writer.client.registerVehicle({ plateNumber: uniquePlate(), attributes: sampleAttributes }, writer.as());
+      vehicles.push(vehicle!.id);
+      await waitFor("the other process to publish the event", async () =>
+        (await count(testDb.admin, "SELECT count(*) AS n FROM outbox_events WHERE aggregate_id = $1 AND published_at IS NULL", [vehicle!.id])) === 0, 5_000, 10);
+      t.true(Date.now() - started < 2_000, `published ${Date.now() - started} ms after the call (the relay's fallback poll is 60 s)`);
+    }
+    const published = (await readTopic(kafka, `${prefix}fleet.vehicle.v1`)).filter((m) => vehicles.includes(m.key ?? ""));
+    t.deepEqual(published.map((m) => m.header("event-type")), Array(3).fill("fleetmesh.fleet.v1.VehicleRegistered"));
+  } finally {
+    await writer?.stop();
+    active.child.kill("SIGTERM");
+    await active.exited;
+    await testDb.drop();
+  }
+});

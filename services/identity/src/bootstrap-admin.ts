@@ -14,6 +14,7 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { createDatabase, pendingMigrations } from "../../platform/src/db.js";
 import { DomainError } from "../../platform/src/errors.js";
+import { createRelayNotifier } from "../../platform/src/events/outbox.js";
 import { createUserUseCases } from "./app/user-use-cases.js";
 import { createScryptPasswordHasher } from "./adapters/crypto/scrypt-password-hasher.js";
 import { createEventOutbox } from "./adapters/db/event-outbox.js";
@@ -59,14 +60,19 @@ export async function bootstrapAdmin(argv: readonly string[]): Promise<string> {
       staff: createStaffProfileRepository(db),
       tokens: createRefreshTokenRepository(db),
       uow: createUnitOfWork(db),
-      // No relay in this process: the service's relay publishes these rows on
-      // its fallback poll (the commit signal reaches only relays in this process).
+      // No relay in this process: the running service's relay is told below.
       outbox: createEventOutbox(db),
       clock: { now: () => new Date() },
       ids: { newId: randomUUID },
       hasher: createScryptPasswordHasher(config.passwords.scrypt),
     });
     const result = await users.bootstrapAdmin({ email: values.email, displayName: values["display-name"] ?? "Administrator", password });
+    if (result.created || result.roleGranted) {
+      // Wake the service's active relay now rather than at its fallback poll.
+      const relays = createRelayNotifier(db.knex);
+      relays.notify();
+      await relays.settled();
+    }
     const who = `${result.user.attributes.email} (user ${result.user.id})`;
     if (result.created) return `created administrator ${who}`;
     const status = result.user.status === "disabled" ? "; note: the user is DISABLED" : "";

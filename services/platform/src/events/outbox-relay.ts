@@ -7,11 +7,9 @@ import type { Database } from "../db.js";
 import type { Logger } from "../logger.js";
 import { HEADER, PROTOBUF_CONTENT_TYPE } from "./envelope.js";
 import { physicalTopic } from "./kafka.js";
-import { databaseKeyOf, onOutboxCommit } from "./outbox.js";
+import { createRelayNotifier, databaseKeyOf, OUTBOX_CHANNEL, onOutboxCommit } from "./outbox.js";
 import { counter, gauge, histogram, LAG_BUCKETS } from "./metrics.js";
 
-/** NOTIFY channel that wakes the active relay of a database. */
-export const OUTBOX_CHANNEL = "outbox_events";
 
 export interface OutboxRelayOptions {
   readonly db: Database;
@@ -169,24 +167,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   // Commits of outbox rows in this process (outbox.ts): the active relay
   // wakes at once; a standby one passes the news on to the active relay in
-  // another process with one NOTIFY at a time (later commits that arrive
-  // while it is in flight fold into the next one).
-  let notifying = false;
-  let notifyAgain = false;
-  const notifyLeader = (): void => {
-    if (notifying) {
-      notifyAgain = true;
-      return;
-    }
-    notifying = true;
-    db.knex.raw("SELECT pg_notify(?, '')", [OUTBOX_CHANNEL]).catch(() => undefined).finally(() => {
-      notifying = false;
-      if (notifyAgain && !stopping) {
-        notifyAgain = false;
-        notifyLeader();
-      }
-    });
-  };
+  // another process with a (coalesced) NOTIFY.
+  const notifier = createRelayNotifier(db.knex);
   let unsubscribe: (() => void) | undefined;
 
   const setLeader = (value: boolean): void => {
@@ -387,13 +369,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       if (loop) return;
       unsubscribe = onOutboxCommit(databaseKeyOf(db.knex), () => {
         if (leader) wake();
-        else if (!stopping) notifyLeader();
+        else if (!stopping) notifier.notify();
       });
       loop = run().catch((err: unknown) => log.error({ err }, "outbox relay stopped unexpectedly"));
     },
     async stop() {
       stopping = true;
       unsubscribe?.();
+      notifier.close();
       wakeWaiter?.();
       stopWaiter?.();
       if (loop) {

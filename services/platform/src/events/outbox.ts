@@ -93,6 +93,74 @@ function signalAfterCommit(trx: Knex.Transaction): void {
   );
 }
 
+/** The channel the active relay LISTENs on. */
+export const OUTBOX_CHANNEL = "outbox_events";
+
+export interface RelayNotifier {
+  /** Asks for a NOTIFY; calls while one is in flight fold into one more after it. */
+  notify(): void;
+  /** Resolves once no NOTIFY is in flight or owed (a short-lived process calls it before closing its pool). */
+  settled(): Promise<void>;
+  /** No NOTIFY after this. */
+  close(): void;
+}
+
+/**
+ * Tells the active relay of a database, in whatever process it runs, that
+ * outbox rows committed: a `NOTIFY outbox_events` on the pool, sent after
+ * the commit (never inside the writing transaction, see above) and
+ * coalesced, so a burst of commits costs a NOTIFY or two, not one each.
+ */
+export function createRelayNotifier(knex: Knex): RelayNotifier {
+  let inFlight: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+  const send = (): void => {
+    inFlight = knex.raw("SELECT pg_notify(?, '')", [OUTBOX_CHANNEL]).then(() => undefined, () => undefined).finally(() => {
+      inFlight = undefined;
+      if (again && !closed) {
+        again = false;
+        send();
+      }
+    });
+  };
+  return {
+    notify() {
+      if (closed) return;
+      if (inFlight) again = true;
+      else send();
+    },
+    async settled() {
+      while (inFlight) await inFlight;
+    },
+    close() {
+      closed = true;
+    },
+  };
+}
+
+/**
+ * For a process that writes events but runs no relay (the relay disabled in
+ * its configuration, or a command-line tool): the active relay elsewhere
+ * hears of every commit instead of waiting for its fallback poll.
+ */
+export function signalRelaysOnCommit(knex: Knex): { readonly name: string; start(): void; stop(): Promise<void> } {
+  const notifier = createRelayNotifier(knex);
+  let unsubscribe: (() => void) | undefined;
+  return {
+    name: "outbox-commit-signal",
+    start() {
+      unsubscribe ??= onOutboxCommit(databaseKeyOf(knex), () => notifier.notify());
+    },
+    async stop() {
+      unsubscribe?.();
+      unsubscribe = undefined;
+      await notifier.settled();
+      notifier.close();
+    },
+  };
+}
+
 export function toOutboxRow(event: OutboxMessage, context: { traceparent: string | null; requestId: string | null }): OutboxRow {
   const routing = routingOf(event.schema);
   return {

@@ -1,14 +1,19 @@
 import type { KafkaConfig } from "../config.js";
-import type { ServiceDependencies } from "../service-runtime.js";
+import type { BackgroundWorker, ServiceDependencies } from "../service-runtime.js";
 import { createEventConsumer, type ConsumedEvent, type EventConsumer, type EventHandler } from "./consumer.js";
 import { createKafka } from "./kafka.js";
+import { signalRelaysOnCommit } from "./outbox.js";
 import { createOutboxRelay, type OutboxRelay } from "./outbox-relay.js";
 
 export interface EventWorkers {
   readonly relay: OutboxRelay | undefined;
   readonly consumer: EventConsumer | undefined;
-  /** In start order: relay, then consumer (the runtime stops them in reverse). */
-  readonly all: ReadonlyArray<OutboxRelay | EventConsumer>;
+  /**
+   * In start order: the relay (or, with the relay disabled here, the signal
+   * that wakes the relay of another replica on each commit), then the
+   * consumer; the runtime stops them in reverse.
+   */
+  readonly all: readonly BackgroundWorker[];
 }
 
 export interface EventWorkerOptions {
@@ -65,5 +70,6 @@ export function createEventWorkers(kafkaConfig: KafkaConfig | undefined, deps: S
       ...(options.afterEffectCommitted ? { afterEffectCommitted: options.afterEffectCommitted } : {}),
     })
     : undefined;
-  return { relay, consumer, all: [...(relay ? [relay] : []), ...(consumer ? [consumer] : [])] };
+  const publishing: BackgroundWorker = relay ?? signalRelaysOnCommit(db.knex);
+  return { relay, consumer, all: [publishing, ...(consumer ? [consumer] : [])] };
 }
