@@ -155,6 +155,10 @@ test.serial("an event delivered twice (same event id) changes the vehicle once",
   t.deepEqual(await readings(fleet, vehicleId), [10, 20]);
   const metrics = await fleet.service.metrics.registry.metrics();
   t.regex(metrics, /events_consumed_total\{topic="[^"]*rental\.rental\.v1",event_type="fleetmesh\.rental\.v1\.RentalActivated",outcome="duplicate",service="fleet"\} [1-9]/);
+  // The group's only member: it joined at least once and holds partitions.
+  t.regex(metrics, /events_consumer_rebalances_total\{service="fleet"\} [1-9]/);
+  const assignedPartitions = Number(/events_consumer_assigned_partitions\{service="fleet"\} (\d+)/.exec(metrics)?.[1]);
+  t.true(assignedPartitions > 0, metrics.split("\n").filter((l) => l.includes("assigned")).join("\n"));
 });
 
 test.serial("unknown event types are skipped and counted; a newer schema version is dead-lettered; neither stops the partition", async (t) => {

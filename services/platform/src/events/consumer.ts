@@ -12,7 +12,7 @@ import { withCorrelation } from "./correlation.js";
 import { DLQ_HEADER, readEnvelope, routingOf, type ConsumedEnvelope } from "./envelope.js";
 import { classifyFailure, describeFailure, PermanentEventError } from "./failures.js";
 import { deadLetterTopic, physicalTopic } from "./kafka.js";
-import { counter, histogram, LAG_BUCKETS } from "./metrics.js";
+import { counter, gauge, histogram, LAG_BUCKETS } from "./metrics.js";
 
 /** What a handler knows about the event it handles, besides the payload. */
 export interface ConsumedEvent {
@@ -122,6 +122,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     "Time from an event's occurrence to its effect committing here", ["topic"], LAG_BUCKETS);
   const duration = histogram(options.registry, "events_handle_duration_seconds", "Time spent on one event, retries included",
     ["topic"], LAG_BUCKETS);
+  // A rebalance pauses every partition of the group while it runs: frequent
+  // ones (members crashing, handlers outliving the session timeout) show up
+  // as latency spikes that the lag histogram alone does not explain.
+  const rebalances = counter(options.registry, "events_consumer_rebalances_total", "Times this member (re)joined its consumer group", []);
+  const assigned = gauge(options.registry, "events_consumer_assigned_partitions", "Partitions currently assigned to this member", []);
 
   let stopping = false;
   let consumer: Consumer | undefined;
@@ -432,6 +437,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         else log.warn({ err: payload.error }, "event consumer failed; kafkajs restarts it");
       });
     });
+    c.on(c.events.GROUP_JOIN, ({ payload }) => {
+      rebalances.inc();
+      const partitions = Object.values(payload.memberAssignment).reduce((n, list) => n + list.length, 0);
+      assigned.set(partitions);
+      log.info({ groupId: payload.groupId, memberId: payload.memberId, leader: payload.isLeader, durationMs: payload.duration,
+        assignment: payload.memberAssignment }, "event consumer joined its group");
+    });
+    c.on(c.events.STOP, () => assigned.set(0));
     await c.connect();
     await c.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning });
     await c.run({
