@@ -190,8 +190,11 @@ async function main(): Promise<void> {
     Number((await db.knex.raw<{ rows: Array<{ n: string }> }>("SELECT count(*)::text AS n FROM outbox_events WHERE published_at IS NULL")).rows[0]!.n);
   let relay = newRelay();
   let producer: Producer | undefined;
+  const consumerRegistry = new Registry();
+  const rebalances = async (): Promise<number> =>
+    Number((await consumerRegistry.getSingleMetric("events_consumer_rebalances_total")?.get())?.values[0]?.value ?? 0);
   const consumer = createEventConsumer({
-    kafka, db: consumerPool, log: silent, registry: new Registry(), groupId: `${prefix}bench`, topicPrefix: prefix,
+    kafka, db: consumerPool, log: silent, registry: consumerRegistry, groupId: `${prefix}bench`, topicPrefix: prefix,
     handlers: [handleEvent(OdometerReadingRecordedSchema, async (m, event) => void handled.set(event.messageId, m.reading!.id))],
     maxAttempts: 3, retryInitialMs: 50, retryMaxMs: 500, partitionsConcurrently: 6, sessionTimeoutMs: 10_000, fromBeginning: false,
     inboxRetentionDays: 1,
@@ -411,6 +414,7 @@ async function main(): Promise<void> {
       // counted apart, and the figures quoted are medians over rounds.
       type Path = "outbox" | "direct";
       const perRound: Record<Path, Array<{ result: LoadResult; latencies: number[] }>> = { outbox: [], direct: [] };
+      const rebalancesBefore = await rebalances();
       for (let r = 0; r < e2eRounds; r++) {
         for (const mode of (r % 2 === 0 ? ["outbox", "direct"] : ["direct", "outbox"]) as Path[]) {
           latencies.set(mode, []);
@@ -431,7 +435,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${table(
         ["path", "writes/s", "events applied", "p50 ms", "p90 ms", "p99 ms (goal < 250)", "p99 per round", "max ms"],
         [pathRow("outbox -> relay -> Kafka -> consumer", "outbox"), pathRow("baseline: produce after commit -> Kafka -> consumer", "direct")],
-      )}\n\n(p50/p90/p99: medians over rounds of each round's quantile)\n`);
+      )}\n\n(p50/p90/p99: medians over rounds of each round's quantile; consumer group rebalances while measuring: ${(await rebalances()) - rebalancesBefore})\n`);
     }
   } finally {
     await consumer.stop();
