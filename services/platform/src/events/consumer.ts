@@ -132,7 +132,11 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   let consumer: Consumer | undefined;
   let dlqProducer: Producer | undefined;
   let supervisor: Promise<void> | undefined;
-  let wakeSupervisor: (() => void) | undefined;
+  // Resolved once by stop(): every wait of the supervisor races it, so a stop
+  // that lands while a consumer is still connecting or restarting is not
+  // missed (a per-wait callback set later would be).
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<undefined>((resolve) => (requestStop = () => resolve(undefined)));
   let lastInboxPurge = 0;
 
   const backoffMs = (attempt: number): number => {
@@ -404,7 +408,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       if (sinceCommit >= COMMIT_EVERY || performance.now() - lastCommit >= COMMIT_AFTER_MS) await commit();
       await heartbeat();
     }
-    await commit();
+    // A partition lost to a rebalance is another member's now: it starts from
+    // the last committed offset, and the inbox absorbs the repeats.
+    if (isStale()) return;
+    await commit().catch((err: unknown) => {
+      // Leaving the group anyway: the next owner re-reads these, harmlessly.
+      if (!stopping) throw err;
+      log.debug({ err, topic, partition }, "offset commit while stopping failed");
+    });
   };
 
   const purgeInbox = async (): Promise<void> => {
@@ -446,6 +457,7 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     });
     c.on(c.events.STOP, () => assigned.set(0));
     await c.connect();
+    if (stopping) return;
     await c.subscribe({ topics: [...topics], fromBeginning: options.fromBeginning });
     await c.run({
       autoCommit: false,
@@ -454,10 +466,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
       eachBatch: processBatch,
     });
     log.info({ groupId: options.groupId, topics }, "event consumer running");
-    const stopped = new Promise<undefined>((resolve) => (wakeSupervisor = () => resolve(undefined)));
     for (;;) {
       const tick = new AbortController();
-      const crash = await Promise.race([crashed, stopped, sleep(60_000, "tick" as const, { signal: tick.signal })]);
+      const crash = await Promise.race([crashed, stopRequested, sleep(60_000, "tick" as const, { signal: tick.signal })]);
       tick.abort();
       if (crash === undefined || stopping) return;
       if (crash !== "tick") throw crash;
@@ -477,13 +488,9 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
         const c = consumer;
         consumer = undefined;
         await c?.disconnect().catch(() => undefined);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoffMs(failures));
-          wakeSupervisor = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
+        const pauseOver = new AbortController();
+        await Promise.race([stopRequested, sleep(backoffMs(failures), undefined, { signal: pauseOver.signal }).catch(() => undefined)]);
+        pauseOver.abort();
       }
     }
   };
@@ -496,11 +503,13 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
     },
     async stop() {
       stopping = true;
-      // disconnect() waits for the event in hand (which gives up at its next
-      // pause) and leaves the group, so the partitions move on at once.
-      await consumer?.disconnect().catch((err: unknown) => log.warn({ err }, "event consumer disconnect failed"));
-      wakeSupervisor?.();
+      requestStop();
       await supervisor;
+      // The supervisor has returned, so this is the last consumer it made
+      // (runOnce may have connected it after stop() began). disconnect()
+      // waits for the event in hand (which gives up at its next pause) and
+      // leaves the group, so the partitions move on at once.
+      await consumer?.disconnect().catch((err: unknown) => log.warn({ err }, "event consumer disconnect failed"));
       await dlqProducer?.disconnect().catch(() => undefined);
     },
   };
