@@ -17,7 +17,7 @@ import { fleetServiceBinding } from "./adapters/grpc/fleet-handlers.js";
 import { fleetEventHandlers } from "./adapters/kafka/fleet-event-handlers.js";
 
 export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const extra = env["FLEETMESH_CONFIG_FILE"];
+  const extra = env["FLEETMESH_FLEET_CONFIG_FILE"] ?? env["FLEETMESH_CONFIG_FILE"];
   return loadConfig(serviceConfigSchema, {
     files: [resolve(repoRoot, "services/fleet/config/default.yaml"), ...(extra ? [extra] : [])],
     env,
