@@ -13,8 +13,7 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { kafkaConfigSchema } from "../services/platform/src/config.js";
-import { createKafka } from "../services/platform/src/events/kafka.js";
+import { createKafka, toolKafkaConfig } from "../services/platform/src/events/kafka.js";
 import { listDeadLetters, replayDeadLetters, type DeadLetter } from "../services/platform/src/events/operations.js";
 
 const USAGE = "usage: events-replay-dlq --topic <topic> [--topic ...] [--since ISO] [--until ISO] [--limit N] " +
@@ -56,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!values.topic?.length) throw new Error(`--topic is required\n${USAGE}`);
   const limit = values.limit === undefined ? undefined : Number(values.limit);
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new Error("--limit must be a non-negative integer");
-  const config = kafkaConfigSchema.parse({ brokers: values.brokers ?? process.env["FLEET_KAFKA_BROKERS"] ?? "127.0.0.1:59092" });
+  const config = toolKafkaConfig(process.env, values.brokers);
   const kafka = createKafka(config, "events-replay-dlq", pino({ level: "error" }, pino.destination(2)));
   const since = time("since", values.since);
   const until = time("until", values.until);

@@ -13,8 +13,7 @@
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
-import { kafkaConfigSchema } from "../services/platform/src/config.js";
-import { createKafka } from "../services/platform/src/events/kafka.js";
+import { createKafka, toolKafkaConfig } from "../services/platform/src/events/kafka.js";
 import { resetGroupOffsets, type ResetTarget } from "../services/platform/src/events/operations.js";
 
 const USAGE = "usage: events-reset-group --group <id> --topic <topic> [--topic ...] (--to ISO | --to-earliest | --to-latest) [--dry-run] [--brokers host:port,...]";
@@ -50,7 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   } else {
     target = { kind: values["to-earliest"] ? "earliest" : "latest" };
   }
-  const config = kafkaConfigSchema.parse({ brokers: values.brokers ?? process.env["FLEET_KAFKA_BROKERS"] ?? "127.0.0.1:59092" });
+  const config = toolKafkaConfig(process.env, values.brokers);
   const kafka = createKafka(config, "events-reset-group", pino({ level: "error" }, pino.destination(2)));
   const resets = await resetGroupOffsets(kafka, values.group, values.topic, target, { dryRun: values["dry-run"] });
   process.stdout.write(`${values["dry-run"] ? "would reset" : "reset"} group ${values.group}:\n  topic  partition  from -> to\n`);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TokenVerifier } from "../../platform/src/auth.js";
-import { loadConfig, serviceConfigSchema, type ServiceConfig } from "../../platform/src/config.js";
+import { loadConfig, SERVICE_SECRET_PATHS, serviceConfigSchema, type ServiceConfig } from "../../platform/src/config.js";
 import { repoRoot } from "../../platform/src/db.js";
 import { exitOnStartupFailure, stopOnSignals } from "../../platform/src/lifecycle.js";
 import type { Logger } from "../../platform/src/logger.js";
@@ -21,7 +21,7 @@ export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): ServiceCo
   return loadConfig(serviceConfigSchema, {
     files: [resolve(repoRoot, "services/fleet/config/default.yaml"), ...(extra ? [extra] : [])],
     env,
-    secretPaths: ["database.password"],
+    secretPaths: SERVICE_SECRET_PATHS,
   });
 }
 

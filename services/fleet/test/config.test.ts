@@ -37,3 +37,18 @@ test("a bad fleet configuration lists every bad key", (t) => {
   t.regex(error.message, /log\.level/);
   t.regex(error.message, /database\.password/);
 });
+
+test("the Kafka SASL password, like the database's, comes only from the environment", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "fleet-config-"));
+  try {
+    const file = join(dir, "fleet.yaml");
+    writeFileSync(file, "kafka:\n  tls:\n    enabled: true\n  sasl:\n    mechanism: scram-sha-512\n    username: fleet\n    password: in-a-file\n");
+    const error = t.throws(() => loadFleetConfig({ FLEETMESH__DATABASE__PASSWORD: "x", FLEETMESH_FLEET_CONFIG_FILE: file }));
+    t.regex(error.message, /kafka\.sasl\.password: secrets must come from the environment \(FLEETMESH__KAFKA__SASL__PASSWORD\)/);
+    writeFileSync(file, "kafka:\n  tls:\n    enabled: true\n  sasl:\n    mechanism: scram-sha-512\n    username: fleet\n");
+    const config = loadFleetConfig({ FLEETMESH__DATABASE__PASSWORD: "x", FLEETMESH_FLEET_CONFIG_FILE: file, FLEETMESH__KAFKA__SASL__PASSWORD: "from-env" });
+    t.like(config.kafka?.sasl, { mechanism: "scram-sha-512", username: "fleet", password: "from-env" });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { listOf, loadConfig, serviceConfigSchema, z } from "../../platform/src/config.js";
+import { listOf, loadConfig, SERVICE_SECRET_PATHS, serviceConfigSchema, z } from "../../platform/src/config.js";
 import { repoRoot } from "../../platform/src/db.js";
 import { roleMappingProblems } from "./domain/external-identity.js";
 
@@ -118,6 +118,6 @@ export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): Identi
   return loadConfig(identityConfigSchema, {
     files: [resolve(repoRoot, "services/identity/config/default.yaml"), ...(extra ? [extra] : [])],
     env,
-    secretPaths: ["database.password"],
+    secretPaths: SERVICE_SECRET_PATHS,
   });
 }

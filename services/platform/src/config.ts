@@ -197,6 +197,20 @@ export const kafkaConfigSchema = z.strictObject({
   topicPrefix: z.string().regex(/^[A-Za-z0-9._-]*$/).default(""),
   connectionTimeoutMs: z.coerce.number().int().min(100).default(3_000),
   requestTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+  /** TLS to the brokers (Amazon MSK: port 9094, or 9096 with SASL/SCRAM). */
+  tls: z.strictObject({
+    enabled: bool.default(false),
+    /** PEM bundle of the CAs to trust; unset trusts Node's CA store (enough for MSK). */
+    caFile: z.string().min(1).optional(),
+    /** Only for a broker whose certificate cannot be verified (never in production). */
+    rejectUnauthorized: bool.default(true),
+  }).prefault({}),
+  /** SASL authentication; the password comes from the environment only (FLEETMESH__KAFKA__SASL__PASSWORD). */
+  sasl: z.strictObject({
+    mechanism: z.enum(["scram-sha-512", "scram-sha-256", "plain"]),
+    username: z.string().min(1),
+    password: z.string().min(1),
+  }).optional(),
   relay: z.strictObject({
     enabled: bool.default(true),
     /** Outbox rows read and published per round trip. */
@@ -228,7 +242,17 @@ export const kafkaConfigSchema = z.strictObject({
     /** inbox_processed_messages rows older than this are purged; keep it above every topic's retention. */
     inboxRetentionDays: z.coerce.number().int().min(1).default(30),
   }).optional(),
+}).superRefine((kafka, ctx) => {
+  if (kafka.sasl?.mechanism === "plain" && !kafka.tls.enabled) {
+    ctx.addIssue({ code: "custom", path: ["sasl", "mechanism"], message: "plain sends the password in clear text: enable tls, or use scram-sha-512" });
+  }
+  if (kafka.tls.caFile !== undefined && !kafka.tls.enabled) {
+    ctx.addIssue({ code: "custom", path: ["tls", "caFile"], message: "is set but tls.enabled is false" });
+  }
 });
+
+/** Keys of the service schema that only the environment may set. */
+export const SERVICE_SECRET_PATHS = ["database.password", "kafka.sasl.password"] as const;
 
 /** Configuration every gRPC domain service has. */
 export const serviceConfigSchema = z.strictObject({

@@ -1,5 +1,6 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from "kafkajs";
-import type { KafkaConfig } from "../config.js";
+import { readFileSync } from "node:fs";
+import { Kafka, logLevel, type KafkaConfig as KafkaClientConfig, type LogEntry, type logCreator, type SASLOptions } from "kafkajs";
+import { kafkaConfigSchema, type KafkaConfig } from "../config.js";
 import type { Logger } from "../logger.js";
 
 /** Physical topic name: the catalog's logical name behind the configured prefix. */
@@ -51,12 +52,67 @@ const pinoLogCreator = (log: Logger): logCreator => () => ({ namespace, level, l
   log[LEVEL_NAMES[level] ?? "debug"]({ kafkajs: namespace, ...fields }, message);
 };
 
+/** kafkajs' `ssl` option from the `kafka.tls` section; the CA file is read once, here, so a bad path stops the start. */
+export function tlsOptionsOf(config: KafkaConfig): KafkaClientConfig["ssl"] {
+  const tls = config.tls;
+  if (!tls.enabled) return undefined;
+  let ca: string[] | undefined;
+  if (tls.caFile !== undefined) {
+    try {
+      ca = [readFileSync(tls.caFile, "utf8")];
+    } catch (err) {
+      throw new Error(`kafka.tls.caFile: cannot read ${tls.caFile}: ${(err as Error).message}`);
+    }
+    if (!ca[0]!.includes("-----BEGIN CERTIFICATE-----")) throw new Error(`kafka.tls.caFile: ${tls.caFile} holds no PEM certificate`);
+  }
+  return { rejectUnauthorized: tls.rejectUnauthorized, ...(ca ? { ca } : {}) };
+}
+
+/** kafkajs' `sasl` option from the `kafka.sasl` section. */
+export function saslOptionsOf(config: KafkaConfig): SASLOptions | undefined {
+  const sasl = config.sasl;
+  if (!sasl) return undefined;
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case "scram-sha-512": return { mechanism: "scram-sha-512", username, password };
+    case "scram-sha-256": return { mechanism: "scram-sha-256", username, password };
+    case "plain": return { mechanism: "plain", username, password };
+  }
+}
+
+/**
+ * The `kafka` section for operator tools (scripts/events-*.ts), from the
+ * variables the local infrastructure and the Helm topic Job use:
+ * FLEET_KAFKA_BROKERS, FLEET_KAFKA_TLS, FLEET_KAFKA_TLS_CA_FILE,
+ * FLEET_KAFKA_TLS_REJECT_UNAUTHORIZED, FLEET_KAFKA_SASL_MECHANISM,
+ * FLEET_KAFKA_SASL_USERNAME, FLEET_KAFKA_SASL_PASSWORD.
+ */
+export function toolKafkaConfig(env: NodeJS.ProcessEnv, brokers?: string): KafkaConfig {
+  const mechanism = env["FLEET_KAFKA_SASL_MECHANISM"];
+  const caFile = env["FLEET_KAFKA_TLS_CA_FILE"];
+  const rejectUnauthorized = env["FLEET_KAFKA_TLS_REJECT_UNAUTHORIZED"];
+  return kafkaConfigSchema.parse({
+    brokers: brokers ?? env["FLEET_KAFKA_BROKERS"] ?? "127.0.0.1:59092",
+    tls: {
+      // A CA file means TLS: nobody sets one for a plaintext broker.
+      enabled: env["FLEET_KAFKA_TLS"] ?? (caFile ? "true" : "false"),
+      ...(caFile ? { caFile } : {}),
+      ...(rejectUnauthorized ? { rejectUnauthorized } : {}),
+    },
+    ...(mechanism ? { sasl: { mechanism, username: env["FLEET_KAFKA_SASL_USERNAME"], password: env["FLEET_KAFKA_SASL_PASSWORD"] } } : {}),
+  });
+}
+
 /** A kafkajs client configured from the service's `kafka` section. */
 export function createKafka(config: KafkaConfig, clientId: string, log: Logger): Kafka {
   filterKafkajsTimeoutWarning();
+  const ssl = tlsOptionsOf(config);
+  const sasl = saslOptionsOf(config);
   return new Kafka({
     clientId: config.clientId ?? clientId,
     brokers: [...config.brokers],
+    ...(ssl !== undefined ? { ssl } : {}),
+    ...(sasl !== undefined ? { sasl } : {}),
     connectionTimeout: config.connectionTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     logLevel: logLevel.INFO,
