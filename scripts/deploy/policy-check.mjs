@@ -5,8 +5,8 @@
 //        --kube-version 1.30.0 --rendered default=out/default.yaml --rendered eks=out/eks.yaml
 //
 // Prints one line per check ("ok" or "FAIL"), then `policy: N passed, M failed`;
-// exits 1 on any failure. Without --rendered it renders the chart's values.yaml
-// and values-eks.yaml itself.
+// exits 1 on any failure. Without --rendered it renders the chart's values.yaml,
+// values-eks.yaml and values-eks.yaml + ci/full-values.yaml itself.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -80,13 +80,19 @@ async function schemaFor(component) {
     const name = Object.keys(mod).find((k) => k.endsWith("ConfigSchema"));
     if (name) { schema = mod[name]; source = `${own} ${name}`; }
   }
-  const entry = { loadConfig: platform.loadConfig, schema, source };
+  // The services' secret paths (database.password, kafka.sasl.password) as the processes pass them.
+  const secretPaths = component === "gateway" ? [] : [...(platform.SERVICE_SECRET_PATHS ?? ["database.password"])];
+  const entry = { loadConfig: platform.loadConfig, schema, source, secretPaths };
   schemaCache.set(component, entry);
   return entry;
 }
 
-/** Problems the process would report for this config file ([] = accepted). */
-async function validateAppConfig(component, yamlText) {
+/**
+ * Problems the process would report for this config file and the container's
+ * FLEETMESH__ environment ([] = accepted). env: {name: value}; a variable from a
+ * secretKeyRef is given a placeholder value, as the kubelet would provide one.
+ */
+async function validateAppConfig(component, yamlText, env = {}) {
   let cfg;
   try { cfg = await schemaFor(component); } catch (e) { return [`cannot load the config schema of ${component}: ${e.message}`]; }
   const dir = mkdtempSync(join(tmpdir(), "fm-config-"));
@@ -97,9 +103,8 @@ async function validateAppConfig(component, yamlText) {
     const defaults = join(repo, gateway ? "gateway/config/default.yaml" : `services/${component}/config/default.yaml`);
     cfg.loadConfig(cfg.schema, {
       files: [...(existsSync(defaults) ? [defaults] : []), file],
-      // What the Deployment provides from its Secret reference.
-      env: gateway ? {} : { FLEETMESH__DATABASE__PASSWORD: "from-a-secret-ref" },
-      secretPaths: gateway ? [] : ["database.password"],
+      env,
+      secretPaths: cfg.secretPaths,
     });
     return [];
   } catch (e) {
@@ -129,6 +134,48 @@ const matches = (selector, labels) =>
     if (e.operator === "DoesNotExist") return v === undefined;
     return false;
   });
+
+/** The container's environment as the process sees it: {name: value}, secretKeyRef values as a placeholder. */
+const envValues = (c) => Object.fromEntries((c.env ?? []).map((e) => [e.name, "value" in e ? String(e.value) : e.valueFrom?.secretKeyRef ? "from-a-secret-ref" : undefined]).filter(([, v]) => v !== undefined));
+const envEntry = (c, name) => (c.env ?? []).findLast((e) => e.name === name);
+
+/** A Deployment's config.yaml text (the ConfigMap key mounted at FLEETMESH_CONFIG_FILE), or undefined. */
+function configTextOf(d, docs) {
+  const s = d.spec.template.spec;
+  const c = s.containers[0];
+  const file = envValues(c).FLEETMESH_CONFIG_FILE;
+  const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === file);
+  const vol = (s.volumes ?? []).find((v) => v.name === mount?.name);
+  const cm = docs.find((o) => o.kind === "ConfigMap" && o.metadata?.name === vol?.configMap?.name);
+  return file ? cm?.data?.[mount?.subPath ?? "config.yaml"] : undefined;
+}
+
+/** Why `path` is not a file of a read-only Secret/ConfigMap volume mounted in the container (undefined = it is). */
+function unmountedFile(w, c, path) {
+  const mount = (c.volumeMounts ?? []).find((m) => String(path).startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+  if (!mount) return `${path} is on no mounted volume`;
+  if (mount.readOnly !== true) return `${path}: volume ${mount.name} is not mounted read-only`;
+  const vol = (podSpecOf(w).volumes ?? []).find((v) => v.name === mount.name);
+  const src = vol?.secret ?? vol?.configMap;
+  if (!src) return `${path}: volume ${mount.name} is not a Secret or ConfigMap volume`;
+  const rel = String(path).slice(mount.mountPath.replace(/\/$/, "").length + 1);
+  if (src.items && !src.items.some((i) => i.path === rel)) return `${path}: volume ${mount.name} has no item ${rel}`;
+  return undefined;
+}
+
+/** Broker ports not allowed by the egress rules of the NetworkPolicies selecting the pod (none when no policy exists). */
+function blockedPorts(docs, w, brokers) {
+  const nps = docs.filter((o) => o.kind === "NetworkPolicy");
+  if (nps.length === 0) return [];
+  const labels = w.spec?.template?.metadata?.labels;
+  const rules = nps
+    .filter((np) => (np.spec?.policyTypes ?? []).includes("Egress") && matches(np.spec?.podSelector, labels))
+    .flatMap((np) => np.spec?.egress ?? []);
+  const allows = (port) => rules.some((r) => !r.ports?.length || r.ports.some((x) => x.port === port || (x.endPort !== undefined && port >= x.port && port <= x.endPort)));
+  const ports = [...new Set(brokers.map((b) => Number(String(b).split(":").pop())))];
+  return ports.filter((port) => !allows(port));
+}
+const SASL_MECHANISMS = ["scram-sha-512", "scram-sha-256", "plain"];
 
 // Env var names (last "__" segment) and config keys (scalar leaves) that carry secrets.
 const SECRET_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?|API_?KEY|PRIVATE_?KEY|SECRET_ACCESS_KEY|AUTH)$/i;
@@ -399,18 +446,79 @@ const CHECKS = [
       const p = [];
       for (const d of deployments(docs)) {
         const component = d.metadata?.labels?.["app.kubernetes.io/component"];
-        const s = d.spec.template.spec;
-        const c = s.containers[0];
-        const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
-        const mount = (c.volumeMounts ?? []).find((m) => m.mountPath === env.FLEETMESH_CONFIG_FILE);
-        const vol = (s.volumes ?? []).find((v) => v.name === mount?.name);
-        const cm = docs.find((o) => o.kind === "ConfigMap" && o.metadata?.name === vol?.configMap?.name);
-        const text = cm?.data?.[mount?.subPath ?? "config.yaml"];
-        if (!env.FLEETMESH_CONFIG_FILE || text === undefined) { p.push(`${id(d)}: FLEETMESH_CONFIG_FILE does not point at a mounted ConfigMap key`); continue; }
-        for (const problem of await validateAppConfig(component, text)) p.push(`${id(d)} (${component}): ${problem}`);
+        const c = d.spec.template.spec.containers[0];
+        const text = configTextOf(d, docs);
+        if (text === undefined) { p.push(`${id(d)}: FLEETMESH_CONFIG_FILE does not point at a mounted ConfigMap key`); continue; }
+        // The file and the FLEETMESH__ variables together (passwords from their Secret references).
+        const env = Object.fromEntries(Object.entries(envValues(c)).filter(([k]) => k.startsWith("FLEETMESH__")));
+        for (const problem of await validateAppConfig(component, text, env)) p.push(`${id(d)} (${component}): ${problem}`);
         const jwks = (c.volumeMounts ?? []).find((m) => m.name === "jwks");
         const jwksFile = parse(text)?.auth?.jwksFile;
         if (!jwks || !String(jwksFile).startsWith(`${jwks.mountPath}/`)) p.push(`${id(d)}: auth.jwksFile ${jwksFile} is not on the mounted JWKS volume`);
+      }
+      return p;
+    },
+  },
+  {
+    key: "kafka",
+    title: "Kafka client security: services and the topic Job agree on brokers, TLS, SASL mechanism and CA; SASL passwords only from a secretKeyRef; PLAIN only over TLS; CA files on read-only mounted volumes; broker ports open in the egress policies; nothing Kafka on the gateway",
+    run(docs) {
+      const p = [];
+      const views = [];
+      const common = (w, c, v) => {
+        if (v.mechanism !== undefined && !SASL_MECHANISMS.includes(v.mechanism)) p.push(`${id(w, c)}: SASL mechanism ${v.mechanism} (allowed: ${SASL_MECHANISMS.join(", ")})`);
+        if (v.mechanism === "plain" && !v.tls) p.push(`${id(w, c)}: SASL PLAIN without TLS sends the password in clear text`);
+        if (v.mechanism !== undefined && !v.username) p.push(`${id(w, c)}: SASL without a username`);
+        if (v.caFile !== undefined) {
+          if (!v.tls) p.push(`${id(w, c)}: a CA file without TLS`);
+          const why = unmountedFile(w, c, v.caFile);
+          if (why) p.push(`${id(w, c)}: Kafka CA ${why}`);
+        }
+        const blocked = blockedPorts(docs, w, v.brokers);
+        if (blocked.length) p.push(`${id(w, c)}: broker port(s) ${blocked.join(", ")} not allowed by any egress rule (networkPolicy.kafka.ports)`);
+        views.push({ who: id(w, c), key: JSON.stringify({ brokers: [...v.brokers].sort(), tls: v.tls, mechanism: v.mechanism ?? null, ca: v.caFile !== undefined }) });
+      };
+      const passwordFromSecret = (w, c, name) => {
+        const e = envEntry(c, name);
+        if (!e) p.push(`${id(w, c)}: SASL is configured but ${name} is not set`);
+        else if (!e.valueFrom?.secretKeyRef) p.push(`${id(w, c)}: ${name} is not from a secretKeyRef`);
+      };
+      for (const d of deployments(docs)) {
+        const c = d.spec.template.spec.containers[0];
+        const gateway = d.metadata?.labels?.["app.kubernetes.io/component"] === "gateway";
+        let cfg;
+        try { cfg = parse(configTextOf(d, docs) ?? ""); } catch { cfg = undefined; /* app-config reports it */ }
+        const kafkaEnv = (c.env ?? []).map((e) => e.name).filter((n) => n.startsWith("FLEETMESH__KAFKA__") || n.startsWith("FLEET_KAFKA_"));
+        if (gateway) {
+          if (kafkaEnv.length) p.push(`${id(d, c)}: Kafka variables on the gateway (${kafkaEnv.join(", ")})`);
+          if (cfg?.kafka !== undefined) p.push(`${id(d, c)}: a kafka section in the gateway's config`);
+          if ((d.spec.template.spec.volumes ?? []).some((v) => v.name === "kafka-ca")) p.push(`${id(d)}: the Kafka CA volume on the gateway`);
+          continue;
+        }
+        const k = cfg?.kafka;
+        if (!k) {
+          if (kafkaEnv.length) p.push(`${id(d, c)}: Kafka variables (${kafkaEnv.join(", ")}) without a kafka section in config.yaml`);
+          continue;
+        }
+        if (k.sasl) passwordFromSecret(d, c, "FLEETMESH__KAFKA__SASL__PASSWORD");
+        else if (envEntry(c, "FLEETMESH__KAFKA__SASL__PASSWORD")) p.push(`${id(d, c)}: FLEETMESH__KAFKA__SASL__PASSWORD without kafka.sasl`);
+        const brokers = Array.isArray(k.brokers) ? k.brokers : String(k.brokers ?? "").split(",").filter(Boolean);
+        common(d, c, { brokers, tls: k.tls?.enabled === true, caFile: k.tls?.caFile, mechanism: k.sasl?.mechanism, username: k.sasl?.username });
+      }
+      for (const j of docs.filter((o) => o.kind === "Job" && o.spec?.template?.spec?.containers?.[0]?.args?.[0] === "create-topics")) {
+        const c = j.spec.template.spec.containers[0];
+        const env = envValues(c);
+        const tls = env.FLEET_KAFKA_TLS === "true";
+        if (env.FLEET_KAFKA_TLS !== undefined && env.FLEET_KAFKA_TLS !== "true") p.push(`${id(j, c)}: FLEET_KAFKA_TLS is '${env.FLEET_KAFKA_TLS}' (set it to true, or leave it out)`);
+        const mechanism = env.FLEET_KAFKA_SASL_MECHANISM;
+        if (mechanism !== undefined) passwordFromSecret(j, c, "FLEET_KAFKA_SASL_PASSWORD");
+        else if (envEntry(c, "FLEET_KAFKA_SASL_PASSWORD")) p.push(`${id(j, c)}: FLEET_KAFKA_SASL_PASSWORD without FLEET_KAFKA_SASL_MECHANISM`);
+        if (!env.FLEET_KAFKA_BROKERS) { p.push(`${id(j, c)}: no FLEET_KAFKA_BROKERS`); continue; }
+        common(j, c, { brokers: env.FLEET_KAFKA_BROKERS.split(",").map((b) => b.trim()).filter(Boolean), tls, caFile: env.FLEET_KAFKA_TLS_CA_FILE, mechanism, username: env.FLEET_KAFKA_SASL_USERNAME });
+      }
+      const distinct = [...new Set(views.map((v) => v.key))];
+      if (distinct.length > 1) {
+        for (const key of distinct) p.push(`Kafka clients disagree: ${views.filter((v) => v.key === key).map((v) => v.who).join(", ")} use ${key}`);
       }
       return p;
     },
@@ -455,6 +563,7 @@ const sets = args.rendered.length
       [
         { label: "default", values: [] },
         { label: "eks", values: [join(args.chart, "values-eks.yaml")] },
+        { label: "full", values: [join(args.chart, "values-eks.yaml"), join(args.chart, "ci/full-values.yaml")] },
       ].map(async ({ label, values }) => {
         const r = await render(values);
         if (r.error) throw new Error(`helm template (${label}) failed: ${r.error}`);
@@ -468,11 +577,19 @@ for (const { label, docs } of sets) await runChecks(label, docs);
 // itself (helm template fails with the given message). A self-test "passes"
 // when the bad input is caught.
 const base = sets[0].docs;
-const mutate = (fn) => {
-  const docs = structuredClone(base);
+// Kafka mutations start from the render with TLS, SASL/SCRAM and a CA bundle (values-eks.yaml + ci/full-values.yaml).
+const docsOf = (label) => {
+  const set = sets.find((x) => x.label === label);
+  if (!set) throw new Error(`the negative self-tests need the '${label}' render (--rendered ${label}=...)`);
+  return set.docs;
+};
+const mutate = (fn, from = base) => {
+  const docs = structuredClone(from);
   fn(docs);
   return docs;
 };
+const service = (docs, name) => docs.find((o) => o.kind === "Deployment" && o.metadata?.labels?.["app.kubernetes.io/component"] === name);
+const topicJob = (docs) => docs.find((o) => o.kind === "Job" && o.spec.template.spec.containers[0].args?.[0] === "create-topics");
 const firstDeployment = (docs) => docs.find((o) => o.kind === "Deployment");
 const failing = async (docs) => {
   const out = [];
@@ -496,6 +613,19 @@ const NEGATIVE = [
   { what: "values without a Secret reference", values: { components: { fleet: { database: { appPasswordSecret: { name: "" } } } } }, refused: /a Secret reference \{name, key\} is required/ },
   { what: "values with a grace period shorter than the drain", values: { components: { fleet: { terminationGracePeriodSeconds: 15 } } }, refused: /must exceed preStopSleepSeconds/ },
   { what: "values with private key material in the inline JWKS", values: { auth: { jwks: { inline: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "private" }] }) } } }, refused: /private key material/ },
+  // Kafka TLS/SASL (kafka.tls, kafka.sasl).
+  { what: "values with Kafka brokers on the TLS port but egress still on 9092", values: { kafka: { brokers: "kafka:9094", tls: { enabled: true } } }, expect: ["kafka"] },
+  { what: "values with a Kafka SASL mechanism but no username", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.username is required/ },
+  { what: "values with a Kafka SASL mechanism but no password Secret reference", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "fleetmesh", passwordSecret: { name: "" } } } }, refused: /kafka\.sasl\.passwordSecret: a Secret reference \{name, key\} is required/ },
+  { what: "values with an unsupported Kafka SASL mechanism (AWS IAM)", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "aws-msk-iam", username: "fleetmesh", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.mechanism "aws-msk-iam" is not supported/ },
+  { what: "values with Kafka SASL PLAIN without TLS", values: { kafka: { sasl: { mechanism: "plain", username: "fleetmesh", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /plain sends the password in clear text/ },
+  { what: "values with the Kafka password itself", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "fleetmesh", password: "hunter2", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.password: secrets are not accepted in values/ },
+  { what: "values with a Kafka CA bundle but TLS off", values: { kafka: { tls: { enabled: false, caSecret: { name: "kafka-ca", key: "ca.pem" } } } }, refused: /kafka\.tls\.caSecret is set but kafka\.tls\.enabled is false/ },
+  { what: "manifest with a service missing its Kafka password", docs: () => mutate((d) => { const c = service(d, "fleet").spec.template.spec.containers[0]; c.env = c.env.filter((e) => e.name !== "FLEETMESH__KAFKA__SASL__PASSWORD"); }, docsOf("full")), expect: ["kafka", "app-config"] },
+  { what: "manifest with SASL PLAIN over plaintext in the topic Job", docs: () => mutate((d) => { const c = topicJob(d).spec.template.spec.containers[0]; c.env = c.env.filter((e) => !e.name.startsWith("FLEET_KAFKA_TLS")); c.env.find((e) => e.name === "FLEET_KAFKA_SASL_MECHANISM").value = "plain"; }, docsOf("full")), expect: ["kafka"] },
+  { what: "manifest with the topic Job's Kafka CA not mounted", docs: () => mutate((d) => { const c = topicJob(d).spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "kafka-ca"); }, docsOf("full")), expect: ["kafka"] },
+  { what: "manifest with Kafka credentials on the gateway", docs: () => mutate((d) => { service(d, "gateway").spec.template.spec.containers[0].env.push({ name: "FLEETMESH__KAFKA__SASL__PASSWORD", valueFrom: { secretKeyRef: { name: "fleet-mesh-kafka", key: "password" } } }); }, docsOf("full")), expect: ["kafka"] },
+  { what: "manifest with a service on other Kafka settings than the topic Job", docs: () => mutate((d) => { const cm = d.find((o) => o.kind === "ConfigMap" && o.metadata.name === service(d, "fleet").spec.template.spec.volumes.find((v) => v.name === "config").configMap.name); const cfg = parse(cm.data["config.yaml"]); cfg.kafka.sasl.mechanism = "scram-sha-256"; cm.data["config.yaml"] = stringify(cfg); }, docsOf("full")), expect: ["kafka"] },
   // Manifests altered after rendering: the policy's own detection.
   { what: "manifest with image :latest", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = c.image.replace(/:[^:@/]+(@.*)?$/, ":latest"); }), expect: ["image-tags"] },
   { what: "manifest with an untagged image", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = "fleet-mesh"; }), expect: ["image-tags"] },
@@ -527,6 +657,82 @@ for (const [i, n] of NEGATIVE.entries()) {
   const got = await failing(docs);
   const missed = n.expect.filter((k) => !got.includes(k));
   line(missed.length === 0, label, `${n.what}: caught by ${n.expect.join(", ")}`, missed.map((k) => `check '${k}' did not fail (failing: ${got.join(", ") || "none"})`));
+}
+
+// ------------------------------------------------------ positive renders --
+// Value sets that must render, pass every check and produce the expected
+// wiring (expect returns problems; [] = as expected).
+const kafkaView = (docs) => {
+  const fleet = service(docs, "fleet");
+  const gw = service(docs, "gateway");
+  const job = topicJob(docs);
+  return {
+    cfg: parse(configTextOf(fleet, docs)).kafka,
+    svcEnv: envValues(fleet.spec.template.spec.containers[0]),
+    svcVolume: fleet.spec.template.spec.volumes.find((v) => v.name === "kafka-ca"),
+    jobEnv: envValues(job.spec.template.spec.containers[0]),
+    jobVolume: job.spec.template.spec.volumes.find((v) => v.name === "kafka-ca"),
+    gwKafka: [...gw.spec.template.spec.containers[0].env.map((e) => e.name).filter((n) => /KAFKA/.test(n)), ...(gw.spec.template.spec.volumes.some((v) => v.name === "kafka-ca") ? ["kafka-ca volume"] : [])],
+  };
+};
+const want = (cond, what) => (cond ? [] : [what]);
+const POSITIVE = [
+  {
+    what: "defaults: plaintext Kafka, no TLS or SASL anywhere",
+    values: [],
+    expect(docs) {
+      const v = kafkaView(docs);
+      return [
+        ...want(v.cfg.tls === undefined && v.cfg.sasl === undefined, `fleet config kafka has tls/sasl: ${JSON.stringify(v.cfg)}`),
+        ...want(!Object.keys(v.svcEnv).some((n) => n.startsWith("FLEETMESH__KAFKA__")) && !v.svcVolume, "fleet has Kafka env or a CA volume"),
+        ...want(Object.keys(v.jobEnv).filter((n) => n.startsWith("FLEET_KAFKA_")).sort().join() === "FLEET_KAFKA_BROKERS,FLEET_KAFKA_REPLICATION_FACTOR" && !v.jobVolume, `topic Job env: ${Object.keys(v.jobEnv)}`),
+      ];
+    },
+  },
+  {
+    what: "EKS example: MSK with TLS + SASL/SCRAM-SHA-512 on 9096, the CA from Node's store",
+    values: [join(args.chart, "values-eks.yaml")],
+    expect(docs) {
+      const v = kafkaView(docs);
+      return [
+        ...want(v.cfg.tls?.enabled === true && v.cfg.tls.caFile === undefined, `fleet kafka.tls: ${JSON.stringify(v.cfg.tls)}`),
+        ...want(v.cfg.sasl?.mechanism === "scram-sha-512" && v.cfg.sasl.username === "fleetmesh" && !("password" in v.cfg.sasl), `fleet kafka.sasl: ${JSON.stringify(v.cfg.sasl)}`),
+        ...want(v.cfg.brokers.every((b) => b.endsWith(":9096")), `fleet brokers: ${v.cfg.brokers}`),
+        ...want(v.svcEnv.FLEETMESH__KAFKA__SASL__PASSWORD === "from-a-secret-ref", "fleet: no FLEETMESH__KAFKA__SASL__PASSWORD from a Secret"),
+        ...want(v.jobEnv.FLEET_KAFKA_TLS === "true" && v.jobEnv.FLEET_KAFKA_TLS_CA_FILE === undefined, "topic Job: FLEET_KAFKA_TLS"),
+        ...want(v.jobEnv.FLEET_KAFKA_SASL_MECHANISM === "scram-sha-512" && v.jobEnv.FLEET_KAFKA_SASL_USERNAME === "fleetmesh" && v.jobEnv.FLEET_KAFKA_SASL_PASSWORD === "from-a-secret-ref", "topic Job: FLEET_KAFKA_SASL_*"),
+        ...want(v.gwKafka.length === 0, `gateway: ${v.gwKafka}`),
+      ];
+    },
+  },
+  {
+    what: "TLS only (9094) with a private CA from a ConfigMap",
+    values: [{ kafka: { brokers: "kafka:9094", tls: { enabled: true, caSecret: { kind: "ConfigMap", name: "kafka-ca", key: "ca.crt" } } }, networkPolicy: { kafka: { ports: [{ port: 9094, protocol: "TCP" }] } } }],
+    expect(docs) {
+      const v = kafkaView(docs);
+      return [
+        ...want(v.cfg.tls?.enabled === true && v.cfg.tls.caFile === "/etc/fleetmesh/kafka-ca/ca.crt" && v.cfg.sasl === undefined, `fleet kafka: ${JSON.stringify(v.cfg)}`),
+        ...want(v.svcVolume?.configMap?.name === "kafka-ca" && v.jobVolume?.configMap?.name === "kafka-ca", "the CA ConfigMap volume on fleet and the topic Job"),
+        ...want(v.jobEnv.FLEET_KAFKA_TLS_CA_FILE === "/etc/fleetmesh/kafka-ca/ca.crt" && v.jobEnv.FLEET_KAFKA_SASL_MECHANISM === undefined, "topic Job: FLEET_KAFKA_TLS_CA_FILE, no SASL"),
+        ...want(v.gwKafka.length === 0, `gateway: ${v.gwKafka}`),
+      ];
+    },
+  },
+  {
+    what: "SASL PLAIN over TLS",
+    values: [{ kafka: { brokers: "kafka:9093", tls: { enabled: true }, sasl: { mechanism: "plain", username: "fleetmesh", passwordSecret: { name: "kafka-user", key: "pw" } } }, networkPolicy: { kafka: { ports: [{ port: 9093, protocol: "TCP" }] } } }],
+    expect(docs) {
+      const v = kafkaView(docs);
+      return want(v.cfg.sasl?.mechanism === "plain" && v.jobEnv.FLEET_KAFKA_SASL_MECHANISM === "plain", `fleet kafka.sasl: ${JSON.stringify(v.cfg.sasl)}`);
+    },
+  },
+];
+const positives = await Promise.all(POSITIVE.map((x) => render(x.values)));
+for (const [i, x] of POSITIVE.entries()) {
+  const r = positives[i];
+  if (r.error) { line(false, "positive", `${x.what}: helm failed`, [r.error.split("\n").pop()]); continue; }
+  const problems = [...(await failing(r.docs)).map((k) => `check '${k}' failed`), ...x.expect(r.docs)];
+  line(problems.length === 0, "positive", `${x.what}: renders, passes every check, wired as expected`, problems);
 }
 
 console.log(`policy: ${passed} passed, ${failed} failed`);

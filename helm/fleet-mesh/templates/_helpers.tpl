@@ -212,6 +212,80 @@ Refuses plaintext secrets in free-form values: scalar keys named like secrets
 {{- end }}
 {{- end -}}
 
+{{/*
+Kafka client security shared by the services and the topic Job, from
+kafka.tls and kafka.sasl, validated (the render fails on a bad combination).
+Returns YAML with only what is switched on:
+  tls:            {enabled: true, caFile: <path>?}       services' kafka.tls
+  sasl:           {mechanism, username}                  services' kafka.sasl
+  passwordSecret: {name, key}                            the SASL password's Secret
+  ca:             {kind, name, key, mountPath}           the CA bundle to mount
+*/}}
+{{- define "fm.kafkaClient" -}}
+{{- $tls := default dict .Values.kafka.tls -}}
+{{- $sasl := default dict .Values.kafka.sasl -}}
+{{- $ca := default dict $tls.caSecret -}}
+{{- $out := dict -}}
+{{- if $tls.enabled -}}
+{{- $t := dict "enabled" true -}}
+{{- if $ca.name -}}
+{{- $kind := default "Secret" $ca.kind -}}
+{{- if not (has $kind (list "Secret" "ConfigMap")) -}}
+{{- fail (printf "kafka.tls.caSecret.kind %q: use Secret or ConfigMap" $kind) -}}
+{{- end -}}
+{{- if not $ca.key -}}
+{{- fail "kafka.tls.caSecret.key: the key holding the PEM CA bundle is required" -}}
+{{- end -}}
+{{- $_ := set $t "caFile" (printf "/etc/fleetmesh/kafka-ca/%s" $ca.key) -}}
+{{- $_ := set $out "ca" (dict "kind" $kind "name" $ca.name "key" $ca.key "mountPath" "/etc/fleetmesh/kafka-ca") -}}
+{{- end -}}
+{{- $_ := set $out "tls" $t -}}
+{{- else if $ca.name -}}
+{{- fail "kafka.tls.caSecret is set but kafka.tls.enabled is false: enable TLS (MSK: port 9094, or 9096 with SASL/SCRAM) or remove the CA" -}}
+{{- end -}}
+{{- include "fm.refuseSecretKeys" (dict "tree" (omit $sasl "passwordSecret") "where" "kafka.sasl") -}}
+{{- if $sasl.mechanism -}}
+{{- $mechanisms := list "scram-sha-512" "scram-sha-256" "plain" -}}
+{{- if not (has (toString $sasl.mechanism) $mechanisms) -}}
+{{- fail (printf "kafka.sasl.mechanism %q is not supported: use scram-sha-512 (Amazon MSK), scram-sha-256 or plain, or \"\" for no SASL (AWS IAM authentication is not supported)" (toString $sasl.mechanism)) -}}
+{{- end -}}
+{{- if not $sasl.username -}}
+{{- fail "kafka.sasl.username is required when kafka.sasl.mechanism is set" -}}
+{{- end -}}
+{{- $ref := $sasl.passwordSecret -}}
+{{- if not (and (kindIs "map" $ref) $ref.name $ref.key) -}}
+{{- fail "kafka.sasl.passwordSecret: a Secret reference {name, key} is required when kafka.sasl.mechanism is set (secrets are never taken from values)" -}}
+{{- end -}}
+{{- if and (eq $sasl.mechanism "plain") (not $tls.enabled) -}}
+{{- fail "kafka.sasl.mechanism plain sends the password in clear text: set kafka.tls.enabled, or use scram-sha-512" -}}
+{{- end -}}
+{{- $_ := set $out "sasl" (dict "mechanism" $sasl.mechanism "username" (toString $sasl.username)) -}}
+{{- $_ := set $out "passwordSecret" (dict "name" $ref.name "key" $ref.key) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* The Kafka CA bundle volume, from (fromYaml (include "fm.kafkaClient" $)).ca */}}
+{{- define "fm.kafkaCaVolume" -}}
+- name: kafka-ca
+  {{- if eq .kind "ConfigMap" }}
+  configMap:
+    name: {{ .name | quote }}
+  {{- else }}
+  secret:
+    secretName: {{ .name | quote }}
+  {{- end }}
+    items:
+      - key: {{ .key | quote }}
+        path: {{ .key | quote }}
+{{- end -}}
+
+{{- define "fm.kafkaCaVolumeMount" -}}
+- name: kafka-ca
+  mountPath: {{ .mountPath }}
+  readOnly: true
+{{- end -}}
+
 {{/* A component's config file (YAML): (dict "root" $ "c" $c). */}}
 {{- define "fm.configFile" -}}
 {{- $ := .root -}}
@@ -265,7 +339,12 @@ Refuses plaintext secrets in free-form values: scalar keys named like secrets
 {{- if $.Values.kafka.serviceConfig.enabled }}
 {{- $brokers := list }}
 {{- range splitList "," $.Values.kafka.brokers }}{{- if trim . }}{{- $brokers = append $brokers (trim .) }}{{- end }}{{- end }}
-{{- $_ := set $cfg "kafka" (dict "enabled" $.Values.kafka.serviceConfig.events "brokers" $brokers) }}
+{{- $kafka := dict "enabled" $.Values.kafka.serviceConfig.events "brokers" $brokers }}
+{{- $kc := fromYaml (include "fm.kafkaClient" $) }}
+{{- /* Only what is switched on: the defaults (no TLS, no SASL) add no keys. */}}
+{{- if $kc.tls }}{{- $_ := set $kafka "tls" $kc.tls }}{{- end }}
+{{- if $kc.sasl }}{{- $_ := set $kafka "sasl" $kc.sasl }}{{- end }}
+{{- $_ := set $cfg "kafka" $kafka }}
 {{- end }}
 {{- end }}
 {{- include "fm.mergeInto" (dict "dst" $cfg "src" (default dict $c.config)) }}
