@@ -1,9 +1,12 @@
-// Tests with timing-sensitive fault injection on infrastructure of their own
-// (a private Kafka broker, started and stopped mid-test): a second broker JVM
-// next to the whole suite on two cores makes their deadlines flaky, so
+// Tests on infrastructure of their own (a private Kafka broker, started and
+// stopped mid-test, or one that requires TLS + SASL): a second broker JVM next
+// to the whole suite on two cores makes their deadlines flaky, so
 // scripts/test.sh runs them alone, after the main suite.
 export default {
-  files: ["dist/services/fleet/test/events-broker-outage.test.js"],
+  files: [
+    "dist/services/fleet/test/events-broker-outage.test.js",
+    "dist/services/platform/test/kafka-secure-broker.test.js",
+  ],
   timeout: "2m",
   concurrency: 1,
   workerThreads: false,

@@ -28,6 +28,13 @@ FLEET_KAFKA_PORT="${FLEET_KAFKA_PORT:-59092}"
 FLEET_KAFKA_CONTROLLER_PORT="${FLEET_KAFKA_CONTROLLER_PORT:-59093}"
 FLEET_KAFKA_HEAP_OPTS="${FLEET_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 FLEET_KAFKA_READY_TIMEOUT="${FLEET_KAFKA_READY_TIMEOUT:-90}"
+# plaintext | sasl_ssl. sasl_ssl mimics Amazon MSK with SASL/SCRAM: the client
+# listener on FLEET_KAFKA_PORT requires TLS and SCRAM-SHA-512; the broker talks
+# to itself over PLAINTEXT on FLEET_KAFKA_INTERNAL_PORT (loopback only).
+FLEET_KAFKA_SECURITY="${FLEET_KAFKA_SECURITY:-plaintext}"
+FLEET_KAFKA_INTERNAL_PORT="${FLEET_KAFKA_INTERNAL_PORT:-59094}"
+FLEET_KAFKA_SASL_USERNAME="${FLEET_KAFKA_SASL_USERNAME:-fleetmesh}"
+FLEET_KAFKA_SASL_PASSWORD="${FLEET_KAFKA_SASL_PASSWORD:-fleetmesh-local-dev}"
 if [[ -n "${HOME:-}" ]]; then _default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/fleet-mesh"
 else _default_cache="$FLEET_LOCAL_DIR/cache"; fi
 FLEET_CACHE_DIR="${FLEET_CACHE_DIR:-$_default_cache}"
@@ -47,8 +54,24 @@ KAFKA_PID="$KAFKA_DIR/kafka.pid"
 KAFKA_PROPS="$KAFKA_DIR/server.properties"
 KAFKA_HOME="$FLEET_CACHE_DIR/kafka-$FLEET_KAFKA_VERSION"
 KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_TLS_DIR="$KAFKA_DIR/tls"
+KAFKA_CA_PEM="$KAFKA_TLS_DIR/ca.pem"
+KAFKA_KEYSTORE="$KAFKA_TLS_DIR/broker.p12"
+KAFKA_KEYSTORE_PASSWORD_FILE="$KAFKA_TLS_DIR/keystore.password"
+KAFKA_FORMATTED_SECURITY="$KAFKA_DIR/formatted-security"
 
 export FLEET_KAFKA_BROKERS="${FLEET_KAFKA_BROKERS:-127.0.0.1:$FLEET_KAFKA_PORT}"
+# scripts/kafka/*.mjs take their TLS/SASL settings from the environment. Point
+# them at the broker this script manages, whatever the caller's shell holds
+# (e.g. the exports of "infra.sh env" for a broker in the other mode).
+if [[ "$FLEET_KAFKA_SECURITY" == sasl_ssl ]]; then
+  export FLEET_KAFKA_TLS=true FLEET_KAFKA_TLS_CA_FILE="$KAFKA_CA_PEM" FLEET_KAFKA_SASL_MECHANISM=scram-sha-512 \
+         FLEET_KAFKA_SASL_USERNAME FLEET_KAFKA_SASL_PASSWORD
+  unset FLEET_KAFKA_TLS_REJECT_UNAUTHORIZED
+else
+  unset FLEET_KAFKA_TLS FLEET_KAFKA_TLS_CA_FILE FLEET_KAFKA_TLS_REJECT_UNAUTHORIZED FLEET_KAFKA_SASL_MECHANISM
+  export -n FLEET_KAFKA_SASL_USERNAME FLEET_KAFKA_SASL_PASSWORD
+fi
 
 # ----------------------------------------------------------------- helpers --
 if [[ -t 1 ]]; then _b=$'\e[1m'; _r=$'\e[31m'; _g=$'\e[32m'; _y=$'\e[33m'; _n=$'\e[0m'
@@ -394,18 +417,123 @@ kafka_pid_ok() {
   echo "$pid"
 }
 
-kafka_write_props() {
-  mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
-  cat >"$KAFKA_PROPS.tmp" <<EOF
-# Written by scripts/infra/infra.sh on every start. Single-node KRaft (broker+controller).
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT
+kafka_sasl_ssl() { [[ "$FLEET_KAFKA_SECURITY" == sasl_ssl ]]; }
+
+# What kafka_format records and later starts compare against: the mode, and in
+# sasl_ssl mode the SCRAM user (and a hash of its password), because both only
+# take effect when the storage is formatted.
+kafka_security_fingerprint() {
+  if kafka_sasl_ssl; then
+    printf 'sasl_ssl %s %s\n' "$FLEET_KAFKA_SASL_USERNAME" \
+      "$(printf '%s' "$FLEET_KAFKA_SASL_PASSWORD" | sha256sum | cut -c1-16)"
+  else
+    echo plaintext
+  fi
+}
+
+# Data formatted before the mode was recorded was formatted for plaintext.
+kafka_check_security() {
+  [[ -f "$KAFKA_DATA/meta.properties" ]] || return 0
+  local prev want prev_mode
+  prev=$(cat "$KAFKA_FORMATTED_SECURITY" 2>/dev/null || echo plaintext)
+  want=$(kafka_security_fingerprint)
+  [[ "$prev" == "$want" ]] && return 0
+  prev_mode=${prev%% *}
+  if [[ "$prev_mode" != "$FLEET_KAFKA_SECURITY" ]]; then
+    die "kafka: $KAFKA_DATA was formatted for FLEET_KAFKA_SECURITY=$prev_mode, not $FLEET_KAFKA_SECURITY.
+       Use FLEET_KAFKA_SECURITY=$prev_mode, or another FLEET_LOCAL_DIR for the $FLEET_KAFKA_SECURITY broker,
+       or run '$0 reset' (deletes all local data: postgres, redis and kafka) and start again."
+  fi
+  die "kafka: $KAFKA_DATA was formatted with SCRAM user '$(cut -d' ' -f2 <<<"$prev")' and another password than
+       FLEET_KAFKA_SASL_USERNAME='$FLEET_KAFKA_SASL_USERNAME' / FLEET_KAFKA_SASL_PASSWORD now give; the SCRAM user is only
+       created when the storage is formatted. Use the old values, or run '$0 reset' (deletes all local data)."
+}
+
+# Kafka's --add-scram parser splits on these characters, and the password also
+# ends up in shell export lines (infra.sh env).
+kafka_validate_sasl_user() {
+  local name val
+  for name in FLEET_KAFKA_SASL_USERNAME FLEET_KAFKA_SASL_PASSWORD; do
+    val=${!name}
+    [[ -n "$val" ]] || die "$name must not be empty"
+    [[ "$val" =~ ^[A-Za-z0-9._~@%+:/-]+$ ]] || die "$name may only contain letters, digits and . _ ~ @ % + : / -"
+  done
+}
+
+# A private CA and a broker certificate for 127.0.0.1 and localhost, made once
+# with keytool (it comes with the Java that runs Kafka). Clients trust $KAFKA_CA_PEM.
+kafka_ensure_tls() {
+  if [[ -s "$KAFKA_CA_PEM" && -s "$KAFKA_KEYSTORE" && -s "$KAFKA_KEYSTORE_PASSWORD_FILE" ]]; then return 0; fi
+  command -v keytool >/dev/null || die "kafka: keytool not found (it comes with the Java runtime); FLEET_KAFKA_SECURITY=sasl_ssl needs it"
+  local t0 tmp pass; t0=$(now_ms)
+  tmp="$KAFKA_DIR/tls.tmp.$$"
+  rm -rf "$tmp"; mkdir -p "$tmp"; chmod 700 "$tmp"
+  pass=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+  local kt=(keytool -noprompt -storetype PKCS12 -storepass "$pass")
+  if ! {
+    "${kt[@]}" -genkeypair -alias ca -keyalg RSA -keysize 2048 -validity 3650 -keystore "$tmp/ca.p12" \
+      -dname "CN=Fleet mesh local Kafka CA" -ext bc:c=ca:true -ext ku:c=keyCertSign,cRLSign &&
+    "${kt[@]}" -exportcert -rfc -alias ca -keystore "$tmp/ca.p12" -file "$tmp/ca.pem" &&
+    "${kt[@]}" -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -keystore "$tmp/broker.p12" \
+      -dname "CN=localhost" &&
+    "${kt[@]}" -certreq -alias broker -keystore "$tmp/broker.p12" -file "$tmp/broker.csr" &&
+    "${kt[@]}" -gencert -rfc -alias ca -keystore "$tmp/ca.p12" -infile "$tmp/broker.csr" -outfile "$tmp/broker.pem" \
+      -validity 3650 -ext san=ip:127.0.0.1,dns:localhost -ext ku:c=digitalSignature,keyEncipherment -ext eku=serverAuth &&
+    "${kt[@]}" -importcert -alias ca -keystore "$tmp/broker.p12" -file "$tmp/ca.pem" &&
+    "${kt[@]}" -importcert -alias broker -keystore "$tmp/broker.p12" -file "$tmp/broker.pem"
+  } >"$tmp/keytool.log" 2>&1; then
+    cat "$tmp/keytool.log" >&2; rm -rf "$tmp"
+    die "kafka: generating the TLS certificates with keytool failed (log above)"
+  fi
+  rm -f "$tmp/broker.csr" "$tmp/keytool.log"
+  ( umask 077; printf '%s\n' "$pass" >"$tmp/keystore.password" )
+  # The directory stays private (keys); clients of other users need the CA.
+  chmod 755 "$tmp"; chmod 600 "$tmp/ca.p12" "$tmp/broker.p12"; chmod 644 "$tmp/ca.pem" "$tmp/broker.pem"
+  rm -rf "$KAFKA_TLS_DIR"; mv "$tmp" "$KAFKA_TLS_DIR"
+  log "kafka: made a local CA and a broker certificate for 127.0.0.1/localhost in $(elapsed "$t0") s ($KAFKA_CA_PEM)"
+}
+
+kafka_listener_props() {
+  if kafka_sasl_ssl; then
+    local pass; pass=$(cat "$KAFKA_KEYSTORE_PASSWORD_FILE")
+    cat <<EOF
+# FLEET_KAFKA_SECURITY=sasl_ssl: clients on SASL_SSL (TLS + SCRAM-SHA-512, like
+# Amazon MSK); the broker's own traffic on PLAINTEXT listeners bound to loopback.
+listeners=SASL_SSL://127.0.0.1:$FLEET_KAFKA_PORT,INTERNAL://127.0.0.1:$FLEET_KAFKA_INTERNAL_PORT,CONTROLLER://127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$FLEET_KAFKA_PORT,INTERNAL://127.0.0.1:$FLEET_KAFKA_INTERNAL_PORT
+listener.security.protocol.map=SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=INTERNAL
+controller.listener.names=CONTROLLER
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KAFKA_KEYSTORE
+ssl.keystore.password=$pass
+ssl.key.password=$pass
+ssl.client.auth=none
+EOF
+  else
+    cat <<EOF
 listeners=PLAINTEXT://127.0.0.1:$FLEET_KAFKA_PORT,CONTROLLER://127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$FLEET_KAFKA_PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
+EOF
+  fi
+}
+
+kafka_write_props() {
+  mkdir -p "$KAFKA_DATA" "$KAFKA_LOGS"
+  local listener_props; listener_props=$(kafka_listener_props)
+  # In sasl_ssl mode the file holds the keystore password.
+  ( if kafka_sasl_ssl; then umask 077; fi
+  cat >"$KAFKA_PROPS.tmp" <<EOF
+# Written by scripts/infra/infra.sh on every start. Single-node KRaft (broker+controller).
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT
+$listener_props
 log.dirs=$KAFKA_DATA
 
 # Topics come from scripts/kafka/topics.yaml (create-topics.mjs), never auto-created.
@@ -425,6 +553,7 @@ group.initial.rebalance.delay.ms=0
 log.segment.bytes=104857600
 log.retention.check.interval.ms=60000
 EOF
+  )
   mv -f "$KAFKA_PROPS.tmp" "$KAFKA_PROPS"
 }
 
@@ -436,40 +565,56 @@ kafka_format() {
        && [[ "$(printf '%s\n%s\n' "$prev" "$FLEET_KAFKA_VERSION" | sort -V | head -n1)" != "$prev" ]]; then
       die "kafka: $KAFKA_DATA was formatted by Kafka $prev, which is newer than $FLEET_KAFKA_VERSION (no downgrades); run '$0 reset'"
     fi
+    kafka_check_security
     return 0
   fi
   local cluster_id
   cluster_id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
   [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "kafka: 'StorageTool random-uuid' returned '$cluster_id'"
-  log "kafka: formatting $KAFKA_DATA (cluster id $cluster_id)"
+  local scram=()
+  # SCRAM credentials live in the cluster metadata; formatting is the one
+  # moment they can be added without a running broker.
+  kafka_sasl_ssl && scram=(--add-scram "SCRAM-SHA-512=[name=$FLEET_KAFKA_SASL_USERNAME,password=$FLEET_KAFKA_SASL_PASSWORD]")
+  log "kafka: formatting $KAFKA_DATA (cluster id $cluster_id)$(kafka_sasl_ssl && echo ", SCRAM-SHA-512 user '$FLEET_KAFKA_SASL_USERNAME'")"
   if ! java -Dlog4j2.configurationFile="file:$KAFKA_SCRIPTS/log4j2-tools.xml" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
-        --config "$KAFKA_PROPS" --cluster-id "$cluster_id" --ignore-formatted >"$KAFKA_LOGS/format.log" 2>&1; then
+        --config "$KAFKA_PROPS" --cluster-id "$cluster_id" --ignore-formatted "${scram[@]}" >"$KAFKA_LOGS/format.log" 2>&1; then
     cat "$KAFKA_LOGS/format.log" >&2
     die "kafka: storage format failed (log above)"
   fi
   echo "$FLEET_KAFKA_VERSION" >"$formatted_with"
+  kafka_security_fingerprint >"$KAFKA_FORMATTED_SECURITY"
 }
 
 kafka_start() {
   local pid
+  # Before the "already running" shortcut: a broker in the other mode would
+  # only show up as "not answering".
+  kafka_check_security
   if pid=$(kafka_pid_ok); then
     run_node "$KAFKA_SCRIPTS/ready.mjs" --timeout "$FLEET_KAFKA_READY_TIMEOUT" --quiet \
       || die "kafka: broker process $pid is running but not answering on $FLEET_KAFKA_BROKERS (see $KAFKA_LOGS/server.log)"
-    log "kafka: already running on 127.0.0.1:$FLEET_KAFKA_PORT (pid $pid)"
+    log "kafka: already running on 127.0.0.1:$FLEET_KAFKA_PORT$(kafka_sasl_ssl && echo ' (SASL_SSL)') (pid $pid)"
     run_node "$KAFKA_SCRIPTS/create-topics.mjs" --quiet || die "kafka: topic creation failed"
     return 0
   fi
-  local p
-  for p in "$FLEET_KAFKA_PORT" "$FLEET_KAFKA_CONTROLLER_PORT"; do
-    port_open "$p" && die "kafka: port 127.0.0.1:$p is already in use by another process (set FLEET_KAFKA_PORT / FLEET_KAFKA_CONTROLLER_PORT)"
+  local p ports=("$FLEET_KAFKA_PORT" "$FLEET_KAFKA_CONTROLLER_PORT") port_vars="FLEET_KAFKA_PORT / FLEET_KAFKA_CONTROLLER_PORT"
+  if kafka_sasl_ssl; then ports+=("$FLEET_KAFKA_INTERNAL_PORT"); port_vars+=" / FLEET_KAFKA_INTERNAL_PORT"; fi
+  for p in "${ports[@]}"; do
+    port_open "$p" && die "kafka: port 127.0.0.1:$p is already in use by another process (set $port_vars)"
   done
   kafka_ensure_java
   kafka_ensure_libs
   local t0; t0=$(now_ms)
+  mkdir -p "$KAFKA_DIR"
+  kafka_sasl_ssl && kafka_ensure_tls
   kafka_write_props
   kafka_format
   rm -f "$KAFKA_PID"
-  log "kafka: starting Kafka $FLEET_KAFKA_VERSION (KRaft) on 127.0.0.1:$FLEET_KAFKA_PORT, controller 127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT"
+  if kafka_sasl_ssl; then
+    log "kafka: starting Kafka $FLEET_KAFKA_VERSION (KRaft) on 127.0.0.1:$FLEET_KAFKA_PORT (SASL_SSL, SCRAM-SHA-512), internal 127.0.0.1:$FLEET_KAFKA_INTERNAL_PORT, controller 127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT"
+  else
+    log "kafka: starting Kafka $FLEET_KAFKA_VERSION (KRaft) on 127.0.0.1:$FLEET_KAFKA_PORT, controller 127.0.0.1:$FLEET_KAFKA_CONTROLLER_PORT"
+  fi
   # shellcheck disable=SC2086
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
     java $FLEET_KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
@@ -503,8 +648,17 @@ kafka_stop() {
 
 kafka_status() {
   local pid
+  local prev_mode
+  prev_mode=$(cut -d' ' -f1 "$KAFKA_FORMATTED_SECURITY" 2>/dev/null || echo plaintext)
+  if [[ -f "$KAFKA_DATA/meta.properties" && "$prev_mode" != "$FLEET_KAFKA_SECURITY" ]]; then
+    status_line kafka down "127.0.0.1:$FLEET_KAFKA_PORT" "data formatted for FLEET_KAFKA_SECURITY=$prev_mode, not $FLEET_KAFKA_SECURITY"; return 1
+  fi
   if pid=$(kafka_pid_ok) && run_node "$KAFKA_SCRIPTS/ready.mjs" --timeout 10 --quiet >/dev/null 2>&1; then
-    status_line kafka up "127.0.0.1:$FLEET_KAFKA_PORT" "pid $pid, Kafka $FLEET_KAFKA_VERSION KRaft, controller :$FLEET_KAFKA_CONTROLLER_PORT"
+    if kafka_sasl_ssl; then
+      status_line kafka up "127.0.0.1:$FLEET_KAFKA_PORT" "pid $pid, Kafka $FLEET_KAFKA_VERSION KRaft, SASL_SSL/SCRAM-SHA-512, internal :$FLEET_KAFKA_INTERNAL_PORT, controller :$FLEET_KAFKA_CONTROLLER_PORT"
+    else
+      status_line kafka up "127.0.0.1:$FLEET_KAFKA_PORT" "pid $pid, Kafka $FLEET_KAFKA_VERSION KRaft, controller :$FLEET_KAFKA_CONTROLLER_PORT"
+    fi
   else
     status_line kafka down "127.0.0.1:$FLEET_KAFKA_PORT" "log $KAFKA_LOGS/server.log"; return 1
   fi
@@ -528,7 +682,13 @@ print_urls() {
   log "connection details:"
   component_enabled postgres && echo "  postgres  postgres://postgres:$FLEET_PG_SUPERUSER_PASSWORD@127.0.0.1:$FLEET_PG_PORT/postgres"
   component_enabled redis    && echo "  redis     redis://127.0.0.1:$FLEET_REDIS_PORT"
-  component_enabled kafka    && echo "  kafka     127.0.0.1:$FLEET_KAFKA_PORT (PLAINTEXT, Kafka $FLEET_KAFKA_VERSION)"
+  if component_enabled kafka; then
+    if kafka_sasl_ssl; then
+      echo "  kafka     127.0.0.1:$FLEET_KAFKA_PORT (SASL_SSL, SCRAM-SHA-512 user '$FLEET_KAFKA_SASL_USERNAME', CA $KAFKA_CA_PEM, Kafka $FLEET_KAFKA_VERSION)"
+    else
+      echo "  kafka     127.0.0.1:$FLEET_KAFKA_PORT (PLAINTEXT, Kafka $FLEET_KAFKA_VERSION)"
+    fi
+  fi
   echo "  env       eval \"\$($0 env)\""
   return 0
 }
@@ -540,6 +700,12 @@ cmd_env() {
   }
   component_enabled redis && echo "export REDIS_URL='redis://127.0.0.1:$FLEET_REDIS_PORT'"
   component_enabled kafka && echo "export KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT' FLEET_KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT'"
+  # The settings scripts/kafka/*.mjs, the scripts/events-*.ts tools and the Helm
+  # topic Job read; FLEET_KAFKA_SECURITY keeps later infra.sh calls in this mode.
+  if component_enabled kafka && kafka_sasl_ssl; then
+    echo "export FLEET_KAFKA_SECURITY=sasl_ssl FLEET_KAFKA_TLS=true FLEET_KAFKA_TLS_CA_FILE='$KAFKA_CA_PEM'"
+    echo "export FLEET_KAFKA_SASL_MECHANISM=scram-sha-512 FLEET_KAFKA_SASL_USERNAME='$FLEET_KAFKA_SASL_USERNAME' FLEET_KAFKA_SASL_PASSWORD='$FLEET_KAFKA_SASL_PASSWORD'"
+  fi
   return 0
 }
 
@@ -600,13 +766,15 @@ Usage: $0 <command>
   stop     stop all of them
   status   show each component's state; exits non-zero if any is down
   reset    stop and delete all local data (keeps $FLEET_LOCAL_DIR/bin and the Kafka jar cache)
-  env      print export lines (DATABASE_URL, REDIS_URL, KAFKA_BROKERS): eval "\$($0 env)"
+  env      print export lines (DATABASE_URL, REDIS_URL, KAFKA_BROKERS; Kafka TLS/SASL settings in sasl_ssl mode): eval "\$($0 env)"
   logs [c] print log file paths
 
 Environment (defaults): FLEET_LOCAL_DIR (<repo>/.local), FLEET_INFRA_COMPONENTS ("postgres redis kafka"),
   FLEET_PG_PORT (55432), FLEET_PG_SUPERUSER_PASSWORD (postgres), FLEET_PG_FAST (0),
   FLEET_REDIS_PORT (56379), FLEET_KAFKA_PORT (59092), FLEET_KAFKA_CONTROLLER_PORT (59093),
-  FLEET_KAFKA_VERSION ($FLEET_KAFKA_VERSION), FLEET_CACHE_DIR (~/.cache/fleet-mesh). See docs/local-infra.md.
+  FLEET_KAFKA_VERSION ($FLEET_KAFKA_VERSION), FLEET_CACHE_DIR (~/.cache/fleet-mesh),
+  FLEET_KAFKA_SECURITY (plaintext | sasl_ssl: TLS + SCRAM-SHA-512 like Amazon MSK), and for sasl_ssl
+  FLEET_KAFKA_INTERNAL_PORT (59094), FLEET_KAFKA_SASL_USERNAME (fleetmesh), FLEET_KAFKA_SASL_PASSWORD. See docs/local-infra.md.
 EOF
 }
 
@@ -616,6 +784,19 @@ main() {
   validate_port FLEET_REDIS_PORT "$FLEET_REDIS_PORT"
   validate_port FLEET_KAFKA_PORT "$FLEET_KAFKA_PORT"
   validate_port FLEET_KAFKA_CONTROLLER_PORT "$FLEET_KAFKA_CONTROLLER_PORT"
+  case "$FLEET_KAFKA_SECURITY" in
+    plaintext) ;;
+    sasl_ssl)
+      validate_port FLEET_KAFKA_INTERNAL_PORT "$FLEET_KAFKA_INTERNAL_PORT"
+      kafka_validate_sasl_user
+      local a b
+      for a in FLEET_KAFKA_PORT FLEET_KAFKA_CONTROLLER_PORT FLEET_KAFKA_INTERNAL_PORT; do
+        for b in FLEET_KAFKA_PORT FLEET_KAFKA_CONTROLLER_PORT FLEET_KAFKA_INTERNAL_PORT; do
+          [[ "$a" < "$b" && "${!a}" == "${!b}" ]] && die "$a and $b must differ (both are ${!a})"
+        done
+      done ;;
+    *) die "FLEET_KAFKA_SECURITY must be plaintext or sasl_ssl, got '$FLEET_KAFKA_SECURITY'" ;;
+  esac
   local cmd="${1:-}"; shift || true
   case "$cmd" in
     start) cmd_start ;;

@@ -4,7 +4,7 @@
 //   node scripts/kafka/ready.mjs [--brokers host:port,...] [--timeout 90] [--quiet]
 //
 // If FLEET_KAFKA_PID is set, gives up early when that process has exited.
-import { brokersFrom, fail, logLevel, makeKafka, parseArgs, sleep } from './client.mjs';
+import { brokersFrom, describeSecurity, fail, logLevel, makeKafka, parseArgs, sleep } from './client.mjs';
 
 const args = parseArgs(process.argv.slice(2), { booleans: ['quiet'], strings: ['brokers', 'timeout'] });
 const brokers = brokersFrom(args);
@@ -19,6 +19,17 @@ function processAlive(p) {
   } catch (e) {
     return e.code === 'EPERM';
   }
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/;
+
+/** The message of a failure that retrying will not fix, else undefined. */
+function permanentError(e) {
+  for (let c = e, depth = 0; c && depth < 5; c = c.cause ?? c.originalError, depth++) {
+    if (c.name === 'KafkaJSSASLAuthenticationError') return c.message;
+    if (typeof c.code === 'string' && TLS_CODES.test(c.code)) return `${c.code}: ${c.message}`;
+  }
+  return undefined;
 }
 
 const start = Date.now();
@@ -49,7 +60,7 @@ while (Date.now() < deadline) {
     if (!args.quiet) {
       console.log(
         `[kafka] admin API ready after ${took} s (${attempt} attempt(s)): cluster ${cluster.clusterId}, ` +
-          `brokers ${cluster.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(',')}, controller ${cluster.controller}`,
+          `brokers ${cluster.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(',')}, controller ${cluster.controller} (${describeSecurity()})`,
       );
     }
     await admin.disconnect().catch(() => {});
@@ -57,6 +68,9 @@ while (Date.now() < deadline) {
   } catch (e) {
     lastError = e?.message ?? String(e);
     await admin.disconnect().catch(() => {});
+    // Waiting cannot fix wrong credentials or an untrusted certificate.
+    const permanent = permanentError(e);
+    if (permanent) fail(`Kafka at ${brokers.join(',')} refused the connection (${describeSecurity()}): ${permanent}`);
   }
   await sleep(Math.min(1000, Math.max(0, deadline - Date.now())));
 }

@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import { brokersFrom, fail, makeKafka, parseArgs } from './client.mjs';
+import { brokersFrom, describeSecurity, fail, makeKafka, parseArgs } from './client.mjs';
 
 const { Partitioners } = kafkajs;
 const kafkajsVersion = createRequire(import.meta.url)('kafkajs/package.json').version;
@@ -101,7 +101,7 @@ try {
   await admin.deleteTopics({ topics: [topic], timeout: 15000 });
   topicCreated = false;
   step(`admin.deleteTopics: ${topic}`);
-  console.log(`[smoke] OK: kafkajs ${kafkajsVersion} works with the broker at ${brokers.join(',')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`[smoke] OK: kafkajs ${kafkajsVersion} works with the broker at ${brokers.join(',')}, ${describeSecurity()} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 } catch (e) {
   console.error(`[smoke] FAILED: ${e?.stack ?? e}`);
   if (topicCreated) await admin.deleteTopics({ topics: [topic] }).catch(() => {});

@@ -158,38 +158,77 @@ export const freePort = (): Promise<number> =>
     });
   });
 
+/** How clients reach a private broker started with `security: "sasl_ssl"`. */
+export interface PrivateBrokerSecurity {
+  /** PEM of the broker's own CA, made by infra.sh in the broker's directory. */
+  readonly tls: { readonly caFile: string };
+  readonly sasl: { readonly mechanism: "scram-sha-512"; readonly username: string; readonly password: string };
+}
+
 export interface PrivateBroker {
   readonly brokers: readonly string[];
+  /** undefined for a plaintext broker. */
+  readonly security: PrivateBrokerSecurity | undefined;
   start(): Promise<void>;
   stop(): Promise<void>;
   /** Stops the broker and deletes its data. Safe to call twice. */
   destroy(): Promise<void>;
 }
 
+export interface PrivateBrokerOptions {
+  /**
+   * "sasl_ssl": like Amazon MSK with SASL/SCRAM, the client port requires TLS
+   * (a CA of the broker's own) and SCRAM-SHA-512 (FLEET_KAFKA_SECURITY in
+   * scripts/infra/infra.sh). Default "plaintext".
+   */
+  readonly security?: "plaintext" | "sasl_ssl";
+}
+
+/** `count` distinct free ports. */
+async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}
+
 /**
- * A Kafka broker of its own for a test that stops and restarts one, so the
- * shared broker other tests (and developers) use keeps running. Started and
- * stopped by scripts/infra/infra.sh with its own data directory and ports.
+ * A Kafka broker of its own for a test that stops and restarts one, or that
+ * needs one set up differently from the shared broker other tests (and
+ * developers) use, which keeps running. Started and stopped by
+ * scripts/infra/infra.sh with its own data directory and ports.
  */
-export async function createPrivateBroker(): Promise<PrivateBroker> {
+export async function createPrivateBroker(options: PrivateBrokerOptions = {}): Promise<PrivateBroker> {
+  const mode = options.security ?? "plaintext";
   const dir = mkdtempSync(join(tmpdir(), "fleetmesh-kafka-"));
-  const port = await freePort();
-  let controllerPort = await freePort();
-  while (controllerPort === port) controllerPort = await freePort();
-  const env = {
+  const [port, controllerPort, internalPort] = (await freePorts(3)) as [number, number, number];
+  const security: PrivateBrokerSecurity | undefined = mode === "sasl_ssl"
+    ? {
+      tls: { caFile: join(dir, "kafka", "tls", "ca.pem") },
+      sasl: { mechanism: "scram-sha-512", username: "fleetmesh-test", password: `pw-${randomUUID()}` },
+    }
+    : undefined;
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     FLEET_LOCAL_DIR: dir,
     FLEET_INFRA_COMPONENTS: "kafka",
+    // Explicit either way: a developer's shell may hold the sasl_ssl exports of `infra.sh env`.
+    FLEET_KAFKA_SECURITY: mode,
     FLEET_KAFKA_PORT: String(port),
     FLEET_KAFKA_CONTROLLER_PORT: String(controllerPort),
     FLEET_KAFKA_BROKERS: `127.0.0.1:${port}`,
     FLEET_KAFKA_HEAP_OPTS: "-Xms128m -Xmx384m",
   };
+  if (security) {
+    env["FLEET_KAFKA_INTERNAL_PORT"] = String(internalPort);
+    env["FLEET_KAFKA_SASL_USERNAME"] = security.sasl.username;
+    env["FLEET_KAFKA_SASL_PASSWORD"] = security.sasl.password;
+  }
   const infra = (command: string) =>
     promisify(execFile)("bash", [join(repoRoot, "scripts/infra/infra.sh"), command], { env, cwd: repoRoot, timeout: 120_000 });
   let destroyed = false;
   return {
     brokers: [`127.0.0.1:${port}`],
+    security,
     start: async () => {
       await infra("start");
     },
