@@ -6,6 +6,7 @@ export default {
   files: [
     "dist/services/fleet/test/events-broker-outage.test.js",
     "dist/services/platform/test/kafka-secure-broker.test.js",
+    "dist/services/fleet/test/events-secure-broker.test.js",
   ],
   timeout: "2m",
   concurrency: 1,

@@ -70,7 +70,11 @@ export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 30_000)
   await admin.connect();
   const ends = new Map<number, bigint>();
   try {
-    for (const p of await admin.fetchTopicOffsets(topic)) ends.set(p.partition, BigInt(p.high));
+    // A broker that has just started can answer NOT_LEADER_FOR_PARTITION for
+    // a moment after its metadata already names it leader; kafkajs' admin
+    // does not retry that here.
+    const offsets = await waitFor(`the end offsets of ${topic}`, () => admin.fetchTopicOffsets(topic), 15_000, 200);
+    for (const p of offsets) ends.set(p.partition, BigInt(p.high));
   } finally {
     await admin.disconnect();
   }
