@@ -20,7 +20,7 @@ set +e
 ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $# -eq 0 ]]; then
-  say "running tests that stop shared infrastructure, alone"
+  say "running tests with a private broker of their own, alone"
   ava --config ava.isolated.config.mjs 2>&1 | tee -a "$log"
   isolated=${PIPESTATUS[0]}
   [[ "$isolated" -eq 0 ]] || status="$isolated"
