@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import anyTest, { type TestFn } from "ava";
-import { Partitioners, type Admin, type Kafka } from "kafkajs";
+import { Partitioners } from "kafkajs";
 import { VehicleStateChangedSchema } from "../../../gen/fleetmesh/fleet/v1/events_pb.js";
 import { VehicleStatus } from "../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import { RentalActivatedSchema } from "../../../gen/fleetmesh/rental/v1/events_pb.js";
 import {
-  createTopics, deleteTopicsWithPrefix, groupLag, readTopic, testKafka, uniqueTopicPrefix, waitFor,
+  groupLag, openKafkaTestContext, readTopic, waitFor, type KafkaTestContext,
 } from "../../platform/src/testing/kafka.js";
 import {
   count, FLEET_TOPICS, fleetKafkaConfig, insertVehicle, maintenanceCancelled, maintenanceCompleted, MaintenanceStatus,
@@ -15,10 +15,7 @@ import {
 } from "./events-support.js";
 import { startFleet, type FleetHarness } from "./support.js";
 
-interface Context {
-  readonly kafka: Kafka;
-  readonly admin: Admin;
-  readonly prefix: string;
+interface Context extends KafkaTestContext {
   readonly source: EventSource;
   readonly fleet: FleetHarness;
 }
@@ -26,21 +23,16 @@ interface Context {
 const test = anyTest as TestFn<Context>;
 
 test.before(async (t) => {
-  const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  const prefix = uniqueTopicPrefix();
-  await createTopics(admin, FLEET_TOPICS.map((topic) => `${prefix}${topic}`));
-  const source = await startEventSource(prefix);
-  const fleet = await startFleet({ kafka: fleetKafkaConfig(prefix) });
-  t.context = { kafka, admin, prefix, source, fleet };
+  const kafka = await openKafkaTestContext(FLEET_TOPICS);
+  const source = await startEventSource(kafka.prefix);
+  const fleet = await startFleet({ kafka: fleetKafkaConfig(kafka.prefix) });
+  t.context = { ...kafka, close: kafka.close, source, fleet };
 });
 
 test.after.always(async (t) => {
   await t.context.fleet?.stop();
   await t.context.source?.stop();
-  await deleteTopicsWithPrefix(t.context.admin, t.context.prefix);
-  await t.context.admin.disconnect();
+  await t.context.close();
 });
 
 const stateChanges = async (h: FleetHarness, vehicleId: string) =>

@@ -5,7 +5,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
-import type { Admin, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { RentalActivatedSchema } from "../../../gen/fleetmesh/rental/v1/events_pb.js";
@@ -14,15 +14,12 @@ import { createEventConsumer, handleEvent, type EventConsumer, type EventConsume
 import { PermanentEventError } from "../../platform/src/events/failures.js";
 import type { TestDatabase } from "../../platform/src/testing/harness.js";
 import {
-  createTopics, deleteTopicsWithPrefix, groupLag, readTopic, testKafka, TEST_BROKERS, uniqueTopicPrefix, waitFor,
+  groupLag, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext,
 } from "../../platform/src/testing/kafka.js";
 import { rentalActivated, startEventSource, type EventSource } from "./events-support.js";
 import { createTestDatabaseRetrying } from "./support.js";
 
-interface Context {
-  readonly kafka: Kafka;
-  readonly admin: Admin;
-  readonly prefix: string;
+interface Context extends KafkaTestContext {
   readonly testDb: TestDatabase;
   readonly db: Database;
   readonly source: EventSource;
@@ -68,11 +65,8 @@ const recordingHandler = (db: Database, failing: Map<string, number>, blocked: S
   });
 
 test.before(async (t) => {
-  const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  const prefix = uniqueTopicPrefix();
-  await createTopics(admin, [`${prefix}rental.rental.v1`]);
+  const kafkaContext = await openKafkaTestContext(["rental.rental.v1"]);
+  const { kafka, admin, prefix } = kafkaContext;
   const testDb = await createTestDatabaseRetrying("fleet", "migrations/fleet");
   await testDb.admin.query(`CREATE TABLE test_effects (message_id text PRIMARY KEY, rental_id text NOT NULL);
     GRANT SELECT, INSERT ON test_effects TO ${testDb.config.user}`);
@@ -83,7 +77,7 @@ test.before(async (t) => {
   const consumer = createEventConsumer(consumerOptions({ kafka, db, registry }, prefix, [recordingHandler(db, failing, blocked)]));
   consumer.start();
   const source = await startEventSource(prefix);
-  t.context = { kafka, admin, prefix, testDb, db, source, consumer, registry, failing, blocked };
+  t.context = { kafka, admin, prefix, close: kafkaContext.close, testDb, db, source, consumer, registry, failing, blocked };
 });
 
 test.after.always(async (t) => {
@@ -92,8 +86,7 @@ test.after.always(async (t) => {
   await c.source?.stop();
   await c.db?.close();
   await c.testDb?.drop();
-  await deleteTopicsWithPrefix(c.admin, c.prefix);
-  await c.admin.disconnect();
+  await c.close();
 });
 
 test("a poison message goes to the dead-letter topic after the configured attempts, and later messages are processed", async (t) => {

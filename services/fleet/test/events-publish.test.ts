@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import anyTest, { type TestFn } from "ava";
-import type { Admin, Kafka } from "kafkajs";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import {
@@ -18,32 +17,20 @@ import { createOutboxRelay } from "../../platform/src/events/outbox-relay.js";
 import { createKafka } from "../../platform/src/events/kafka.js";
 import { kafkaConfigSchema } from "../../platform/src/config.js";
 import {
-  createTopics, deleteTopicsWithPrefix, readTopic, testKafka, TEST_BROKERS, uniqueTopicPrefix, waitFor,
+  createTopics, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext,
 } from "../../platform/src/testing/kafka.js";
 import { createTestKeys } from "../../platform/src/testing/harness.js";
 import { count, FLEET_TOPICS, fleetKafkaConfig, fleetProcessEnv, spawnFleet } from "./events-support.js";
 import { createTestDatabaseRetrying, rejectsWith, sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
 
-interface Context {
-  readonly kafka: Kafka;
-  readonly admin: Admin;
-  readonly prefix: string;
-}
-
-const test = anyTest as TestFn<Context>;
+const test = anyTest as TestFn<KafkaTestContext>;
 
 test.before(async (t) => {
-  const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  const prefix = uniqueTopicPrefix();
-  await createTopics(admin, FLEET_TOPICS.map((topic) => `${prefix}${topic}`));
-  t.context = { kafka, admin, prefix };
+  t.context = await openKafkaTestContext(FLEET_TOPICS);
 });
 
 test.after.always(async (t) => {
-  await deleteTopicsWithPrefix(t.context.admin, t.context.prefix);
-  await t.context.admin.disconnect();
+  await t.context.close();
 });
 
 interface OutboxRowView {

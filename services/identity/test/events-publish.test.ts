@@ -3,7 +3,6 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
-import type { Admin, Kafka } from "kafkajs";
 import {
   StaffProfileChangedSchema,
   UserDisabledSchema,
@@ -15,7 +14,7 @@ import {
 import { StaffType } from "../../../gen/fleetmesh/identity/v1/staff_profile_pb.js";
 import { UserStatus } from "../../../gen/fleetmesh/identity/v1/user_pb.js";
 import {
-  createTopics, deleteTopicsWithPrefix, readTopic, testKafka, TEST_BROKERS, uniqueTopicPrefix, waitFor, type ReadMessage,
+  createTopics, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext, type ReadMessage,
 } from "../../platform/src/testing/kafka.js";
 import { createUserUseCases } from "../src/app/user-use-cases.js";
 import { createScryptPasswordHasher } from "../src/adapters/crypto/scrypt-password-hasher.js";
@@ -32,11 +31,7 @@ import { PASSWORD, rejectsWith, startIdentity, uniqueEmail, type IdentityHarness
 // publishes it to identity.user.v1 (under a per-test topic prefix), keyed by
 // the user id.
 
-interface Context {
-  readonly kafka: Kafka;
-  readonly admin: Admin;
-  readonly prefix: string;
-}
+type Context = KafkaTestContext;
 
 const test = anyTest as TestFn<Context>;
 
@@ -44,15 +39,11 @@ const TOPIC = "identity.user.v1";
 const USER = "fleetmesh.identity.v1.";
 
 test.before(async (t) => {
-  const kafka = testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
-  t.context = { kafka, admin, prefix: uniqueTopicPrefix() };
+  t.context = await openKafkaTestContext();
 });
 
 test.after.always(async (t) => {
-  await deleteTopicsWithPrefix(t.context.admin, t.context.prefix);
-  await t.context.admin.disconnect();
+  await t.context.close();
 });
 
 /** Identity publishing to its own topic (`<file prefix><n>.identity.user.v1`), so a test counts only its own messages. */

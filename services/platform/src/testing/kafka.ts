@@ -33,6 +33,34 @@ export function testKafka(brokers: readonly string[] = TEST_BROKERS, clientId = 
 export const uniqueTopicPrefix = (): string => `t${randomUUID().replace(/-/g, "").slice(0, 10)}.`;
 
 /** Creates each topic and its `.dlq` (auto-create is off on the broker). */
+/** A test file's view of the local broker: its own topic prefix, and an admin client. */
+export interface KafkaTestContext {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  /** Put in front of every topic the file uses, so files never read each other's messages. */
+  readonly prefix: string;
+  /** Deletes the prefix's topics and disconnects (a test.after.always hook). */
+  close(): Promise<void>;
+}
+
+/** Connects, picks a fresh topic prefix and creates `topics` (and their dead-letter topics) under it. */
+export async function openKafkaTestContext(topics: readonly string[] = [], brokers: readonly string[] = TEST_BROKERS): Promise<KafkaTestContext> {
+  const kafka = testKafka(brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  const prefix = uniqueTopicPrefix();
+  if (topics.length > 0) await createTopics(admin, topics.map((topic) => `${prefix}${topic}`));
+  return {
+    kafka,
+    admin,
+    prefix,
+    async close() {
+      await deleteTopicsWithPrefix(admin, prefix);
+      await admin.disconnect();
+    },
+  };
+}
+
 export async function createTopics(admin: Admin, topics: readonly string[], partitions = 3): Promise<void> {
   const all = topics.flatMap((t) => [t, `${t}.dlq`]);
   // kafkajs's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION,
