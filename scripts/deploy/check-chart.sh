@@ -5,7 +5,8 @@
 #   2. hadolint on the Dockerfile; the Docker build context (.dockerignore) matches
 #      what scripts/deploy/build-image-context.sh stages; shellcheck of these
 #      scripts when shellcheck is installed
-#   3. helm lint --strict with values.yaml, values-eks.yaml and ci/full-values.yaml
+#   3. helm lint --strict with values.yaml, values-eks.yaml, ci/full-values.yaml
+#      and ci/jwks-identity-values.yaml (the value sets below)
 #   4. helm template with each value set (into .local/deploy-check/)
 #   5. kubeconform -strict of every rendered object against the Kubernetes JSON
 #      schemas of each version in FLEET_K8S_VERSIONS (no missing schema allowed;
@@ -79,8 +80,9 @@ declare -A SETS=(
   [default]=""
   [eks]="-f $CHART/values-eks.yaml"
   [full]="-f $CHART/values-eks.yaml -f $CHART/ci/full-values.yaml"
+  [jwks]="-f $CHART/values-eks.yaml -f $CHART/ci/full-values.yaml -f $CHART/ci/jwks-identity-values.yaml"
 )
-ORDER=(default eks full)
+ORDER=(default eks full jwks)
 
 step "helm lint"
 for s in "${ORDER[@]}"; do

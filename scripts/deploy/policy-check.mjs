@@ -6,7 +6,8 @@
 //
 // Prints one line per check ("ok" or "FAIL"), then `policy: N passed, M failed`;
 // exits 1 on any failure. Without --rendered it renders the chart's values.yaml,
-// values-eks.yaml and values-eks.yaml + ci/full-values.yaml itself.
+// values-eks.yaml, values-eks.yaml + ci/full-values.yaml and that plus
+// ci/jwks-identity-values.yaml itself.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -176,6 +177,77 @@ function blockedPorts(docs, w, brokers) {
   return ports.filter((port) => !allows(port));
 }
 const SASL_MECHANISMS = ["scram-sha-512", "scram-sha-256", "plain"];
+
+// ------------------------------------------------- JWKS and pod-to-pod traffic --
+const JWKS_PATH = "/.well-known/jwks.json";
+const componentOf = (o) => o.spec?.template?.metadata?.labels?.["app.kubernetes.io/component"] ?? o.metadata?.labels?.["app.kubernetes.io/component"];
+
+/** The rendered Service a URL host names (name, name.ns, name.ns.svc, name.ns.svc.<domain>), or undefined. */
+function serviceOfHost(docs, host) {
+  const [name, ns, svc] = String(host).split(".");
+  if (svc !== undefined && svc !== "svc") return undefined;
+  return docs.find((o) => o.kind === "Service" && o.metadata?.name === name && (ns === undefined || o.metadata?.namespace === ns));
+}
+
+/**
+ * The Deployment and container port a connection to port `port` of Service
+ * `svc` lands on: the pods' own port for a headless Service (its DNS name gives
+ * pod addresses), else the Service port's targetPort (a name or a number).
+ * Undefined when nothing listens there.
+ */
+function serviceTarget(docs, svc, port) {
+  const selector = svc.spec?.selector ?? {};
+  if (Object.keys(selector).length === 0) return undefined;
+  const sp = (svc.spec?.ports ?? []).find((x) => x.port === port);
+  const headless = svc.spec?.clusterIP === "None";
+  if (!headless && !sp) return undefined;
+  const wanted = headless
+    ? (x) => x.containerPort === port
+    : (x) => (typeof sp.targetPort === "string" ? x.name === sp.targetPort : x.containerPort === (sp.targetPort ?? sp.port));
+  for (const d of deployments(docs)) {
+    if (!matches({ matchLabels: selector }, d.spec?.template?.metadata?.labels)) continue;
+    for (const c of d.spec.template.spec.containers ?? []) {
+      const cp = (c.ports ?? []).find(wanted);
+      if (cp) return { deployment: d, port: cp };
+    }
+  }
+  return undefined;
+}
+
+/** A NetworkPolicy peer selects pods with `labels` in namespace `ns` (ipBlocks never match pods: conservative). */
+const peerSelects = (peer, policyNs, labels, ns) =>
+  !peer.ipBlock &&
+  (peer.namespaceSelector ? matches(peer.namespaceSelector, { "kubernetes.io/metadata.name": ns }) : ns === policyNs) &&
+  (peer.podSelector ? matches(peer.podSelector, labels) : true);
+const portAdmits = (ports, cp) =>
+  !ports?.length ||
+  ports.some((x) => (x.protocol ?? "TCP") === (cp.protocol ?? "TCP") &&
+    (x.port === undefined || x.port === cp.containerPort || x.port === cp.name ||
+      (x.endPort !== undefined && typeof x.port === "number" && cp.containerPort >= x.port && cp.containerPort <= x.endPort)));
+
+/**
+ * Problems with a connection from Deployment `from` to container port `cp` of
+ * Deployment `to` under the rendered NetworkPolicies (none when no policy
+ * isolates them): the egress of `from` and the ingress of `to` must both admit it.
+ */
+function blockedConnection(docs, from, to, cp) {
+  const p = [];
+  const nps = docs.filter((o) => o.kind === "NetworkPolicy");
+  const fromLabels = from.spec?.template?.metadata?.labels;
+  const toLabels = to.spec?.template?.metadata?.labels;
+  const fromNs = from.metadata?.namespace;
+  const toNs = to.metadata?.namespace;
+  const selecting = (type, labels, ns) => nps.filter((np) => (np.spec?.policyTypes ?? []).includes(type) && np.metadata?.namespace === ns && matches(np.spec?.podSelector, labels));
+  const egress = selecting("Egress", fromLabels, fromNs);
+  if (egress.length && !egress.some((np) => (np.spec?.egress ?? []).some((r) => (r.to ?? []).some((peer) => peerSelects(peer, np.metadata?.namespace, toLabels, toNs)) && portAdmits(r.ports, cp)))) {
+    p.push(`no egress rule of ${id(from)} reaches ${id(to)} port ${cp.name ?? ""} ${cp.containerPort}`);
+  }
+  const ingress = selecting("Ingress", toLabels, toNs);
+  if (ingress.length && !ingress.some((np) => (np.spec?.ingress ?? []).some((r) => (r.from ?? []).some((peer) => peerSelects(peer, np.metadata?.namespace, fromLabels, fromNs)) && portAdmits(r.ports, cp)))) {
+    p.push(`no ingress rule of ${id(to)} admits ${id(from)} on port ${cp.name ?? ""} ${cp.containerPort}`);
+  }
+  return p;
+}
 
 // Env var names (last "__" segment) and config keys (scalar leaves) that carry secrets.
 const SECRET_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?|API_?KEY|PRIVATE_?KEY|SECRET_ACCESS_KEY|AUTH)$/i;
@@ -452,11 +524,59 @@ const CHECKS = [
         // The file and the FLEETMESH__ variables together (passwords from their Secret references).
         const env = Object.fromEntries(Object.entries(envValues(c)).filter(([k]) => k.startsWith("FLEETMESH__")));
         for (const problem of await validateAppConfig(component, text, env)) p.push(`${id(d)} (${component}): ${problem}`);
-        const jwks = (c.volumeMounts ?? []).find((m) => m.name === "jwks");
-        const jwksFile = parse(text)?.auth?.jwksFile;
-        if (!jwks || !String(jwksFile).startsWith(`${jwks.mountPath}/`)) p.push(`${id(d)}: auth.jwksFile ${jwksFile} is not on the mounted JWKS volume`);
       }
       return p;
+    },
+  },
+  {
+    key: "jwks",
+    title: "token verification keys: every process reads the same JWKS, either auth.jwksFile on its mounted JWKS volume, or auth.jwksUrl; a URL into the release is identity's /.well-known/jwks.json on its Service's ops port, admitted by the NetworkPolicies (the process's egress, identity's ingress); a URL elsewhere has its port open in the egress policies",
+    run(docs) {
+      const p = [];
+      const sources = [];
+      for (const d of deployments(docs)) {
+        const c = d.spec.template.spec.containers[0];
+        let auth;
+        try { auth = parse(configTextOf(d, docs) ?? "")?.auth; } catch { auth = undefined; /* app-config reports it */ }
+        if (!auth) { p.push(`${id(d)}: no auth section in config.yaml`); continue; }
+        if (auth.jwksUrl === undefined) {
+          // A file: on the read-only JWKS volume (the process's default.yaml path does not exist in the image).
+          const jwks = (c.volumeMounts ?? []).find((m) => m.name === "jwks");
+          if (!jwks || !String(auth.jwksFile).startsWith(`${jwks.mountPath}/`)) p.push(`${id(d)}: auth.jwksFile ${auth.jwksFile} is not on the mounted JWKS volume`);
+          else {
+            const why = unmountedFile(d, c, auth.jwksFile);
+            if (why) p.push(`${id(d)}: auth.jwksFile ${why}`);
+          }
+          sources.push({ who: id(d), key: `jwksFile ${auth.jwksFile}` });
+          continue;
+        }
+        sources.push({ who: id(d), key: `jwksUrl ${auth.jwksUrl}` });
+        let url;
+        try { url = new URL(auth.jwksUrl); } catch { p.push(`${id(d)}: auth.jwksUrl ${auth.jwksUrl} is not a URL`); continue; }
+        const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+        const svc = serviceOfHost(docs, url.hostname);
+        if (!svc) {
+          // Outside the release (auth.jwks.url): only the egress can be checked.
+          if (blockedPorts(docs, d, [`${url.hostname}:${port}`]).length) p.push(`${id(d)}: auth.jwksUrl ${auth.jwksUrl}: port ${port} not allowed by any egress rule (networkPolicy.extraEgress)`);
+          continue;
+        }
+        const target = serviceTarget(docs, svc, port);
+        if (!target) { p.push(`${id(d)}: auth.jwksUrl ${auth.jwksUrl}: Service/${svc.metadata.name} leads to no container port ${port}`); continue; }
+        if (componentOf(target.deployment) !== "identity" || target.port.name !== "ops" || url.protocol !== "http:" || url.pathname !== JWKS_PATH) {
+          p.push(`${id(d)}: auth.jwksUrl ${auth.jwksUrl} points into the release at ${componentOf(target.deployment)}'s ${target.port.name ?? target.port.containerPort} port (${url.protocol.slice(0, -1)}, ${url.pathname}), not at identity's ops port (http, ${JWKS_PATH})`);
+          continue;
+        }
+        for (const why of blockedConnection(docs, d, target.deployment, target.port)) p.push(`${id(d)}: auth.jwksUrl: ${why}`);
+      }
+      const distinct = [...new Set(sources.map((x) => x.key))];
+      if (distinct.length > 1) {
+        for (const key of distinct) p.push(`processes read different JWKS: ${sources.filter((x) => x.key === key).map((x) => x.who).join(", ")} use ${key}`);
+      }
+      return p;
+    },
+    summary(docs) {
+      const keys = [...new Set(deployments(docs).map((d) => { try { const a = parse(configTextOf(d, docs) ?? "")?.auth; return a?.jwksUrl ?? a?.jwksFile; } catch { return undefined; } }))];
+      return `${deployments(docs).length} processes read ${keys.join(", ")}`;
     },
   },
   {
@@ -564,6 +684,7 @@ const sets = args.rendered.length
         { label: "default", values: [] },
         { label: "eks", values: [join(args.chart, "values-eks.yaml")] },
         { label: "full", values: [join(args.chart, "values-eks.yaml"), join(args.chart, "ci/full-values.yaml")] },
+        { label: "jwks", values: [join(args.chart, "values-eks.yaml"), join(args.chart, "ci/full-values.yaml"), join(args.chart, "ci/jwks-identity-values.yaml")] },
       ].map(async ({ label, values }) => {
         const r = await render(values);
         if (r.error) throw new Error(`helm template (${label}) failed: ${r.error}`);
@@ -591,6 +712,12 @@ const mutate = (fn, from = base) => {
 const service = (docs, name) => docs.find((o) => o.kind === "Deployment" && o.metadata?.labels?.["app.kubernetes.io/component"] === name);
 const topicJob = (docs) => docs.find((o) => o.kind === "Job" && o.spec.template.spec.containers[0].args?.[0] === "create-topics");
 const firstDeployment = (docs) => docs.find((o) => o.kind === "Deployment");
+// Token keys (auth.jwks.source identity): the render with every process on identity's JWKS endpoint.
+const configMapOf = (docs, name) => docs.find((o) => o.kind === "ConfigMap" && o.metadata.name === service(docs, name).spec.template.spec.volumes.find((v) => v.name === "config").configMap.name);
+const editConfig = (docs, name, fn) => { const cm = configMapOf(docs, name); const cfg = parse(cm.data["config.yaml"]); fn(cfg); cm.data["config.yaml"] = stringify(cfg); };
+const policyOf = (docs, name) => docs.find((o) => o.kind === "NetworkPolicy" && o.metadata?.labels?.["app.kubernetes.io/component"] === name);
+const opsPortOf = (docs, name) => docs.find((o) => o.kind === "Service" && o.metadata?.labels?.["app.kubernetes.io/component"] === name).spec.ports.find((x) => x.name === "ops").port;
+const isJwksIngress = (r) => (r.ports ?? []).some((x) => x.port === "ops") && (r.from ?? []).every((peer) => peer.podSelector && !peer.namespaceSelector);
 const failing = async (docs) => {
   const out = [];
   for (const c of CHECKS) if ((await c.run(docs)).length > 0) out.push(c.key);
@@ -626,6 +753,20 @@ const NEGATIVE = [
   { what: "manifest with the topic Job's Kafka CA not mounted", docs: () => mutate((d) => { const c = topicJob(d).spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "kafka-ca"); }, docsOf("full")), expect: ["kafka"] },
   { what: "manifest with Kafka credentials on the gateway", docs: () => mutate((d) => { service(d, "gateway").spec.template.spec.containers[0].env.push({ name: "FLEETMESH__KAFKA__SASL__PASSWORD", valueFrom: { secretKeyRef: { name: "fleet-mesh-kafka", key: "password" } } }); }, docsOf("full")), expect: ["kafka"] },
   { what: "manifest with a service on other Kafka settings than the topic Job", docs: () => mutate((d) => { const cm = d.find((o) => o.kind === "ConfigMap" && o.metadata.name === service(d, "fleet").spec.template.spec.volumes.find((v) => v.name === "config").configMap.name); const cfg = parse(cm.data["config.yaml"]); cfg.kafka.sasl.mechanism = "scram-sha-256"; cm.data["config.yaml"] = stringify(cfg); }, docsOf("full")), expect: ["kafka"] },
+  // Token verification keys (auth.jwks).
+  { what: "values with auth.jwks.source identity but identity not enabled and no url", values: { auth: { jwks: { source: "identity" } } }, refused: /auth\.jwks\.source identity .* components\.identity is not enabled/ },
+  { what: "values with an unknown auth.jwks.source", values: { auth: { jwks: { source: "configmap" } } }, refused: /auth\.jwks\.source "configmap": use file .* or identity/ },
+  { what: "values with auth.jwks.url but source file", values: { auth: { jwks: { url: "https://identity.example.com/.well-known/jwks.json" } } }, refused: /auth\.jwks\.url is read only with auth\.jwks\.source: identity/ },
+  { what: "values with an inline JWKS and source identity", values: { components: { identity: { enabled: true } }, auth: { jwks: { source: "identity", inline: JSON.stringify({ keys: [] }) } } }, refused: /auth\.jwks\.inline is a JWKS file, which source: identity does not read/ },
+  { what: "values with credentials in auth.jwks.url", values: { auth: { jwks: { source: "identity", url: "https://fleet:hunter2@identity.example.com/.well-known/jwks.json" } } }, refused: /auth\.jwks\.url .*without credentials/ },
+  { what: "values with a JWKS re-read period under 10 s", values: { components: { identity: { enabled: true } }, auth: { jwks: { source: "identity", cacheSec: 5 } } }, refused: /auth\.jwks\.cacheSec 5 .*at least 10/ },
+  { what: "values with an external auth.jwks.url whose port no egress rule opens", values: { auth: { jwks: { source: "identity", url: "https://identity.example.com/.well-known/jwks.json" } } }, expect: ["jwks"] },
+  { what: "manifest with fleet's jwksUrl at its own ops port", docs: () => mutate((d) => { editConfig(d, "fleet", (cfg) => { cfg.auth.jwksUrl = cfg.auth.jwksUrl.replace("-identity.", "-fleet.").replace(`:${opsPortOf(d, "identity")}/`, `:${opsPortOf(d, "fleet")}/`); }); }, docsOf("jwks")), expect: ["jwks"] },
+  { what: "manifest with the gateway's jwksUrl at identity's gRPC port", docs: () => mutate((d) => { editConfig(d, "gateway", (cfg) => { cfg.auth.jwksUrl = cfg.auth.jwksUrl.replace(`:${opsPortOf(d, "identity")}/`, `:${service(d, "identity").spec.template.spec.containers[0].ports.find((x) => x.name === "grpc").containerPort}/`); }); }, docsOf("jwks")), expect: ["jwks"] },
+  { what: "manifest with fleet's egress to identity's JWKS missing", docs: () => mutate((d) => { const np = policyOf(d, "fleet"); np.spec.egress = np.spec.egress.filter((r) => !(r.ports ?? []).some((x) => x.port === opsPortOf(d, "identity"))); }, docsOf("jwks")), expect: ["jwks"] },
+  { what: "manifest with identity's JWKS ingress missing", docs: () => mutate((d) => { const np = policyOf(d, "identity"); np.spec.ingress = np.spec.ingress.filter((r) => !isJwksIngress(r)); }, docsOf("jwks")), expect: ["jwks"] },
+  { what: "manifest with identity's JWKS ingress not admitting the gateway", docs: () => mutate((d) => { const r = policyOf(d, "identity").spec.ingress.find(isJwksIngress); r.from = r.from.filter((peer) => peer.podSelector.matchLabels["app.kubernetes.io/component"] !== "gateway"); }, docsOf("jwks")), expect: ["jwks"] },
+  { what: "manifest with the JWKS file volume not mounted", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "jwks"); }), expect: ["jwks"] },
   // Manifests altered after rendering: the policy's own detection.
   { what: "manifest with image :latest", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = c.image.replace(/:[^:@/]+(@.*)?$/, ":latest"); }), expect: ["image-tags"] },
   { what: "manifest with an untagged image", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = "fleet-mesh"; }), expect: ["image-tags"] },
@@ -727,6 +868,77 @@ const POSITIVE = [
     },
   },
 ];
+// Token keys: what every process reads, and how the pods reach identity's JWKS.
+const jwksView = (docs) => {
+  const byProcess = deployments(docs).map((d) => ({
+    d,
+    auth: parse(configTextOf(d, docs)).auth,
+    volume: d.spec.template.spec.volumes.find((v) => v.name === "jwks"),
+    mount: d.spec.template.spec.containers[0].volumeMounts.find((m) => m.name === "jwks"),
+  }));
+  const identity = service(docs, "identity");
+  return {
+    byProcess,
+    identity,
+    jwksConfigMaps: docs.filter((o) => o.kind === "ConfigMap" && o.metadata?.labels?.["app.kubernetes.io/component"] === "jwks"),
+    // Egress rules of any policy towards identity's pods, and identity's ingress rules from pods of the release.
+    toIdentity: identity ? docs.filter((o) => o.kind === "NetworkPolicy").flatMap((np) => (np.spec.egress ?? []).filter((r) => (r.to ?? []).some((peer) => peer.podSelector && matches(peer.podSelector, identity.spec.template.metadata.labels)))) : [],
+    identityFromPods: identity ? (policyOf(docs, "identity")?.spec.ingress ?? []).filter((r) => (r.from ?? []).some((peer) => peer.podSelector && !peer.namespaceSelector)) : [],
+  };
+};
+POSITIVE.push(
+  {
+    what: "defaults: every process reads the JWKS file from the fleet-mesh-jwks ConfigMap, no jwksUrl",
+    values: [],
+    expect(docs) {
+      const v = jwksView(docs);
+      return v.byProcess.flatMap(({ d, auth, volume, mount }) => [
+        ...want(auth.jwksFile === "/etc/fleetmesh/jwks/jwks.json" && auth.jwksUrl === undefined && auth.jwksCacheSec === undefined, `${id(d)}: auth ${JSON.stringify(auth)}`),
+        ...want(volume?.configMap?.name === "fleet-mesh-jwks" && mount?.mountPath === "/etc/fleetmesh/jwks" && mount.readOnly === true, `${id(d)}: JWKS volume ${JSON.stringify(volume)} mount ${JSON.stringify(mount)}`),
+      ]);
+    },
+  },
+  {
+    what: "token keys from identity's JWKS endpoint (values-eks + full + auth.jwks.source identity): every process on identity's Service ops port, no ConfigMap, only the ops port opened, only from the release's processes",
+    values: [join(args.chart, "values-eks.yaml"), join(args.chart, "ci/full-values.yaml"), join(args.chart, "ci/jwks-identity-values.yaml")],
+    expect(docs) {
+      const v = jwksView(docs);
+      if (!v.identity) return ["identity not rendered"];
+      const svc = docs.find((o) => o.kind === "Service" && o.metadata?.labels?.["app.kubernetes.io/component"] === "identity");
+      const ops = opsPortOf(docs, "identity");
+      const url = `http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${ops}${JWKS_PATH}`;
+      const opsPort = v.identity.spec.template.spec.containers[0].ports.find((x) => x.name === "ops");
+      const processes = new Set(v.byProcess.map(({ d }) => componentOf(d)));
+      const admitted = v.identityFromPods.filter(isJwksIngress).flatMap((r) => r.from.map((peer) => peer.podSelector.matchLabels?.["app.kubernetes.io/component"]));
+      return [
+        ...want(v.byProcess.length >= 6, `${v.byProcess.length} processes (expected the gateway and five services)`),
+        ...v.byProcess.flatMap(({ d, auth, volume, mount }) => [
+          ...want(auth.jwksUrl === url && auth.jwksFile === undefined, `${id(d)}: auth.jwksUrl ${auth.jwksUrl}, jwksFile ${auth.jwksFile} (expected ${url} only)`),
+          ...want(!volume && !mount, `${id(d)}: still mounts the JWKS ConfigMap`),
+          ...blockedConnection(docs, d, v.identity, opsPort),
+        ]),
+        ...want(v.jwksConfigMaps.length === 0, `JWKS ConfigMap rendered: ${v.jwksConfigMaps.map((o) => o.metadata.name)}`),
+        ...want(opsPort.containerPort === ops, `identity's Service ops port ${ops} is not its container's ops port ${opsPort.containerPort}`),
+        // Tight: identity's ops port admits exactly the release's processes (not the hook Jobs), on that port only.
+        ...want(admitted.length === processes.size && [...processes].every((x) => admitted.includes(x)), `identity's ops port admits ${admitted} (expected ${[...processes]})`),
+        ...v.identityFromPods.filter(isJwksIngress).flatMap((r) => want(r.ports.length === 1 && r.from.every((peer) => peer.podSelector.matchLabels?.["app.kubernetes.io/instance"] === args.release && !peer.ipBlock), `identity's JWKS ingress rule is wider than the ops port from the release's pods: ${JSON.stringify(r)}`)),
+        ...v.toIdentity.filter((r) => r.ports.some((x) => x.port === ops)).flatMap((r) => want(r.ports.length === 1, `an egress rule to identity's ops port opens more: ${JSON.stringify(r.ports)}`)),
+        ...docs.filter((o) => o.kind === "Job").flatMap((j) => want(blockedConnection(docs, j, v.identity, opsPort).length > 0, `${id(j)} may reach identity's ops port`)),
+      ];
+    },
+  },
+  {
+    what: "token keys from an identity outside the release (auth.jwks.url, its port in networkPolicy.extraEgress, cacheSec/minRefreshSec)",
+    values: [{ auth: { jwks: { source: "identity", url: "https://identity.example.com/.well-known/jwks.json", cacheSec: 120, minRefreshSec: 15 } }, networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: "203.0.113.0/24" } }], ports: [{ port: 443, protocol: "TCP" }] }] } }],
+    expect(docs) {
+      const v = jwksView(docs);
+      return [
+        ...v.byProcess.flatMap(({ d, auth, volume }) => want(auth.jwksUrl === "https://identity.example.com/.well-known/jwks.json" && auth.jwksCacheSec === 120 && auth.jwksMinRefreshSec === 15 && auth.jwksFile === undefined && !volume, `${id(d)}: auth ${JSON.stringify(auth)}, JWKS volume ${Boolean(volume)}`)),
+        ...want(v.jwksConfigMaps.length === 0, "JWKS ConfigMap rendered"),
+      ];
+    },
+  },
+);
 const positives = await Promise.all(POSITIVE.map((x) => render(x.values)));
 for (const [i, x] of POSITIVE.entries()) {
   const r = positives[i];

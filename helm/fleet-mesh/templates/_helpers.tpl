@@ -161,7 +161,54 @@ Refuses plaintext secrets in free-form values: scalar keys named like secrets
 {{- if regexMatch "(?i)(password|passwd|secret|token|credentials?|api_?key|private_?key|secret_access_key|auth)$" $last -}}true{{- end -}}
 {{- end -}}
 
-{{/* The JWKS ConfigMap name (existing, or created from auth.jwks.inline). */}}
+{{/*
+Where every process reads the token verification keys (auth.jwks), validated
+(the render fails on a bad combination). Returns YAML:
+  source: file        the JWKS file from a ConfigMap (fm.jwksConfigMap), mounted
+                      in every process as auth.jwksFile
+  source: identity    url: identity's JWKS endpoint, set as auth.jwksUrl (which
+                      wins over the jwksFile every default.yaml sets);
+                      inRelease: true when it is this release's identity Service
+                      (its ops port), which the NetworkPolicies then admit
+*/}}
+{{- define "fm.jwks" -}}
+{{- $j := .Values.auth.jwks -}}
+{{- $source := toString (default "file" $j.source) -}}
+{{- $url := toString (default "" $j.url) -}}
+{{- $out := dict "source" $source -}}
+{{- if eq $source "file" -}}
+{{- if $url -}}
+{{- fail "auth.jwks.url is read only with auth.jwks.source: identity: set source: identity, or remove url" -}}
+{{- end -}}
+{{- else if eq $source "identity" -}}
+{{- if $j.inline -}}
+{{- fail "auth.jwks.inline is a JWKS file, which source: identity does not read: remove inline (the keys come from identity's JWKS endpoint), or use source: file" -}}
+{{- end -}}
+{{- if or (lt (int (default 0 $j.cacheSec)) 0) (and $j.cacheSec (lt (int $j.cacheSec) 10)) (lt (int (default 0 $j.minRefreshSec)) 0) -}}
+{{- fail (printf "auth.jwks.cacheSec %v / minRefreshSec %v: cacheSec is 0 (the default, 300 s) or at least 10; minRefreshSec is 0 (30 s) or positive" (default 0 $j.cacheSec) (default 0 $j.minRefreshSec)) -}}
+{{- end -}}
+{{- if $url -}}
+{{- if not (regexMatch "^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^ ]*)?$" $url) -}}
+{{- fail (printf "auth.jwks.url %q: an http(s) URL of a JWKS document without credentials, e.g. https://identity.example.com/.well-known/jwks.json" $url) -}}
+{{- end -}}
+{{- $_ := set $out "url" $url -}}
+{{- $_ := set $out "inRelease" false -}}
+{{- else -}}
+{{- $id := dict -}}
+{{- if hasKey .Values.components "identity" -}}{{- $id = fromYaml (include "fm.component" (dict "root" . "name" "identity")) -}}{{- end -}}
+{{- if not $id.enabled -}}
+{{- fail "auth.jwks.source identity reads the JWKS of this release's identity service, but components.identity is not enabled: enable it, set auth.jwks.url (an identity elsewhere), or use source: file" -}}
+{{- end -}}
+{{- $_ := set $out "url" (printf "http://%s:%d/.well-known/jwks.json" (include "fm.serviceHost" (dict "root" . "name" "identity")) (int $id.opsPort)) -}}
+{{- $_ := set $out "inRelease" true -}}
+{{- end -}}
+{{- else -}}
+{{- fail (printf "auth.jwks.source %q: use file (a JWKS ConfigMap) or identity (identity's JWKS endpoint)" $source) -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}
+
+{{/* The JWKS ConfigMap name (existing, or created from auth.jwks.inline); source: file only. */}}
 {{- define "fm.jwksConfigMap" -}}
 {{- if .Values.auth.jwks.inline -}}
 {{- printf "%s-jwks" (include "fm.fullname" .) -}}
@@ -298,8 +345,16 @@ Returns YAML with only what is switched on:
       "audience" $.Values.auth.audience
       "algorithms" $.Values.auth.algorithms
       "clockToleranceSec" $.Values.auth.clockToleranceSec }}
-{{- /* A file: every process's defaults set auth.jwksFile, and a config file cannot unset it for jwksUrl. */}}
+{{- $jwks := fromYaml (include "fm.jwks" $) }}
+{{- if eq $jwks.source "identity" }}
+{{- /* Identity's endpoint: jwksUrl wins over the jwksFile every default.yaml sets (re-read every jwksCacheSec). */}}
+{{- $_ := set $auth "jwksUrl" $jwks.url }}
+{{- with $.Values.auth.jwks.cacheSec }}{{- $_ := set $auth "jwksCacheSec" (int .) }}{{- end }}
+{{- with $.Values.auth.jwks.minRefreshSec }}{{- $_ := set $auth "jwksMinRefreshSec" (int .) }}{{- end }}
+{{- else }}
+{{- /* A file from the JWKS ConfigMap, read once at start-up. */}}
 {{- $_ := set $auth "jwksFile" (printf "/etc/fleetmesh/jwks/%s" $.Values.auth.jwks.key) }}
+{{- end }}
 {{- $telemetry := dict "exporter" $.Values.telemetry.exporter }}
 {{- if $.Values.telemetry.otlpEndpoint }}{{- $_ := set $telemetry "otlpEndpoint" $.Values.telemetry.otlpEndpoint }}{{- end }}
 {{- $cfg := dict
