@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the container image definition and the Helm chart, offline:
 #
-#   1. tools: helm, kubeconform, Kubernetes JSON schemas, hadolint (scripts/deploy/tools.sh; cached)
+#   1. tools: helm, kubeconform, Kubernetes JSON schemas, the Prometheus
+#      Operator's CRD schemas, hadolint, promtool (scripts/deploy/tools.sh; cached)
 #   2. hadolint on the Dockerfile; the Docker build context (.dockerignore) matches
 #      what scripts/deploy/build-image-context.sh stages; shellcheck of these
 #      scripts when shellcheck is installed
@@ -9,14 +10,20 @@
 #      and ci/jwks-identity-values.yaml (the value sets below)
 #   4. helm template with each value set (into .local/deploy-check/)
 #   5. kubeconform -strict of every rendered object against the Kubernetes JSON
-#      schemas of each version in FLEET_K8S_VERSIONS (no missing schema allowed;
-#      only the ExternalSecret CRD is skipped, explicitly)
-#   6. the policy tests (scripts/deploy/policy-check.mjs), negative self-tests included
+#      schemas of each version in FLEET_K8S_VERSIONS and the monitoring.coreos.com
+#      CRD schemas (PodMonitor, PrometheusRule; no missing schema allowed; only
+#      the ExternalSecret CRD is skipped, explicitly)
+#   6. the policy tests (scripts/deploy/policy-check.mjs), negative self-tests
+#      included; with promtool, the rendered alert rules through `promtool check
+#      rules` and the unit tests of scripts/deploy/alert-tests.yaml
 #
 #   bash scripts/deploy/check-chart.sh
 #
-# Needs: Go (first run builds helm and kubeconform), python3 with pip (first run
-# fetches two wheels from PyPI), and `npm ci` done (Node 24, yaml, tsx).
+# Needs: Go (first run builds helm, kubeconform and promtool, the latter in a
+# few minutes, and downloads the prometheus-operator module for its CRDs),
+# python3 with pip (first run fetches two wheels from PyPI), and `npm ci` done
+# (Node 24, yaml, tsx). FLEET_SKIP_PROMTOOL=1 neither builds nor runs promtool
+# (the policy's own checks of the alert expressions still run).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
@@ -45,6 +52,7 @@ step "tools"
 bash scripts/deploy/tools.sh install
 bash scripts/deploy/tools.sh versions
 SCHEMA_LOCATION="$(bash scripts/deploy/tools.sh schemas)"
+CRD_SCHEMA_LOCATION="$(bash scripts/deploy/tools.sh crd-schemas)"
 
 step "Dockerfile and scripts"
 if [[ "${FLEET_SKIP_HADOLINT:-}" == 1 ]]; then
@@ -105,12 +113,12 @@ for s in "${ORDER[@]}"; do
   fi
 done
 
-step "kubeconform (strict, offline schemas, Kubernetes $FLEET_K8S_VERSIONS)"
+step "kubeconform (strict, offline schemas, Kubernetes $FLEET_K8S_VERSIONS, monitoring.coreos.com CRDs)"
 for v in $FLEET_K8S_VERSIONS; do
   for s in "${ORDER[@]}"; do
     [[ -s "$OUT/$s.yaml" ]] || { bad "kubeconform $v ($s values): nothing rendered"; continue; }
     if out="$("$BIN/kubeconform" -strict -summary -kubernetes-version "$v" -schema-location "$SCHEMA_LOCATION" \
-                -skip "$SKIP_KINDS" "$OUT/$s.yaml" 2>&1)"; then
+                -schema-location "$CRD_SCHEMA_LOCATION" -skip "$SKIP_KINDS" "$OUT/$s.yaml" 2>&1)"; then
       # Only the explicitly skipped CRD kinds may be skipped.
       skipped="$(sed -n 's/.*Skipped: \([0-9]*\).*/\1/p' <<<"$out")"
       expected="$(grep -cE "^kind: ($(tr ',' '|' <<<"$SKIP_KINDS"))$" "$OUT/$s.yaml" || true)"
@@ -125,6 +133,8 @@ done
 step "policy tests"
 policy_args=()
 for s in "${ORDER[@]}"; do [[ -s "$OUT/$s.yaml" ]] && policy_args+=(--rendered "$s=$OUT/$s.yaml"); done
+if [[ "${FLEET_SKIP_PROMTOOL:-}" == 1 ]]; then echo "skip promtool (FLEET_SKIP_PROMTOOL=1)"
+else policy_args+=(--promtool "$BIN/promtool"); fi
 if "$node" scripts/deploy/policy-check.mjs --helm "$BIN/helm" --chart "$CHART" --kube-version "$KUBE_VERSION_MIN" \
      --release "$RELEASE" --namespace "$NAMESPACE" "${policy_args[@]}"; then
   ok "policy tests"

@@ -7,7 +7,9 @@
 // Prints one line per check ("ok" or "FAIL"), then `policy: N passed, M failed`;
 // exits 1 on any failure. Without --rendered it renders the chart's values.yaml,
 // values-eks.yaml, values-eks.yaml + ci/full-values.yaml and that plus
-// ci/jwks-identity-values.yaml itself.
+// ci/jwks-identity-values.yaml itself. With --promtool <path>, every rendered
+// PrometheusRule's spec also goes through `promtool check rules` and the alert
+// unit tests of scripts/deploy/alert-tests.yaml (`promtool test rules`).
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -15,9 +17,11 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, parseAllDocuments, stringify } from "yaml";
+import { status as grpcStatus } from "@grpc/grpc-js";
+import { exposedSeries, metricsFromCode, metricsFromSources, promqlRefs, readSources, TARGET_LABELS } from "./metrics-catalog.mjs";
 
 // ------------------------------------------------------------------ args --
-const args = { rendered: [], helm: ".local/bin/helm", chart: "helm/fleet-mesh", kubeVersion: "1.30.0", release: "fleet-mesh", namespace: "fleet-mesh" };
+const args = { rendered: [], helm: ".local/bin/helm", chart: "helm/fleet-mesh", kubeVersion: "1.30.0", release: "fleet-mesh", namespace: "fleet-mesh", promtool: undefined };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const v = process.argv[++i];
@@ -28,6 +32,7 @@ for (let i = 2; i < process.argv.length; i++) {
   else if (a === "--kube-version") args.kubeVersion = v;
   else if (a === "--release") args.release = v;
   else if (a === "--namespace") args.namespace = v;
+  else if (a === "--promtool") args.promtool = v;
   else throw new Error(`unknown option ${a}`);
 }
 
@@ -261,6 +266,119 @@ const SECRET_VALUE = [
   [/\b(password|passwd|secret|token)\s*[=:]\s*\S+/i, "an inline password/token assignment"],
 ];
 const looksSecret = (s) => SECRET_VALUE.find(([re]) => re.test(String(s)))?.[1];
+
+// ------------------------------------------------------------ monitoring --
+// The metrics the code registers (services/platform/src, gateway/src): the
+// only names and labels an alert expression may use (scripts/deploy/metrics-catalog.mjs).
+const catalog = metricsFromCode(repo);
+const GRPC_CODE_NAMES = Object.keys(grpcStatus).filter((k) => Number.isNaN(Number(k)));
+const SEVERITIES = ["critical", "warning", "info"];
+const RUNBOOK_DOC = "docs/operations.md";
+/** GitHub's anchors of a Markdown file's headings. */
+const anchorsOf = (file) => {
+  let fenced = false;
+  const headings = readFileSync(join(repo, file), "utf8").split("\n").filter((l) => {
+    if (/^\s*(```|~~~)/.test(l)) fenced = !fenced;
+    return !fenced && /^#{1,6} /.test(l);
+  });
+  return new Set(headings.map((l) => l.replace(/^#+ /, "").trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-")));
+};
+const RUNBOOK_ANCHORS = anchorsOf(RUNBOOK_DOC);
+/** Seconds of a Prometheus duration ("1h30m", "30s"), or undefined. */
+const durationSeconds = (d) => {
+  const m = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(String(d));
+  if (!m || d === "" || String(d) === "undefined") return String(d) === "0" ? 0 : undefined;
+  const [y, w, dd, h, mi, s, ms] = m.slice(1).map((x) => Number(x ?? 0));
+  return y * 31536000 + w * 604800 + dd * 86400 + h * 3600 + mi * 60 + s + ms / 1000;
+};
+/**
+ * Label values the code writes as literals only (e.g. db_pool_connections'
+ * state): {metric: {label: Set}}. A label also written from a variable
+ * (topic, reason) has no fixed set. `code` holds gRPC status names (GrpcStatus[code]).
+ */
+function literalLabelValues(cat) {
+  const out = {};
+  const sources = new Map(readSources(repo).map((f) => [f.path, f.text]));
+  for (const [name, m] of cat.metrics) {
+    const text = sources.get(m.file) ?? "";
+    for (const label of m.labels) {
+      const uses = [...text.matchAll(new RegExp(`\\b${label}:\\s*([^,}\\s]+)`, "g"))].map((x) => x[1]);
+      if (uses.length && uses.every((u) => /^"[^"]*"$/.test(u))) (out[name] ??= {})[label] = new Set(uses.map((u) => u.slice(1, -1)));
+    }
+    if (m.labels.includes("code")) (out[name] ??= {}).code = new Set(GRPC_CODE_NAMES);
+  }
+  return out;
+}
+const LABEL_VALUES = literalLabelValues(catalog);
+const baseMetric = (series) => series.replace(/_(bucket|sum|count)$/, "");
+
+/** Problems of one PromQL expression against the code's metrics; ns: the namespace every selector must be scoped to (undefined: any). */
+function exprProblems(expr, cat, ns) {
+  const p = [];
+  let refs;
+  try { refs = promqlRefs(expr); } catch (e) { return [`cannot read ${JSON.stringify(expr)}: ${e.message}`]; }
+  const series = exposedSeries(cat);
+  const known = new Set(TARGET_LABELS);
+  if (refs.selectors.length === 0) p.push(`reads no metric: ${JSON.stringify(expr)}`);
+  for (const sel of refs.selectors) {
+    if (!sel.metric) { p.push(`a selector without a metric name: ${JSON.stringify(sel.matchers)}`); continue; }
+    const labels = series.get(sel.metric);
+    if (!labels) { p.push(`reads ${sel.metric}, which the code does not register (${SOURCE_HINT})`); continue; }
+    for (const l of labels) known.add(l);
+    for (const m of sel.matchers) {
+      if (m.label === "__name__") continue;
+      if (!labels.includes(m.label) && !TARGET_LABELS.includes(m.label)) { p.push(`${sel.metric}: matches on label ${m.label}, which it does not have (${[...labels, ...TARGET_LABELS].join(", ")})`); continue; }
+      const values = LABEL_VALUES[baseMetric(sel.metric)]?.[m.label] ?? (cat.metrics.has(sel.metric) ? LABEL_VALUES[sel.metric]?.[m.label] : undefined);
+      if (values && (m.op === "=" || m.op === "=~")) {
+        const wanted = m.op === "=" ? [m.value] : m.value.split("|");
+        const unknown = wanted.filter((v) => !values.has(v));
+        if (unknown.length) p.push(`${sel.metric}: ${m.label}${m.op}${JSON.stringify(m.value)}: the code never sets ${m.label} to ${unknown.join(", ")} (it writes ${[...values].join(", ")})`);
+      }
+    }
+    const scoped = sel.matchers.some((m) => m.label === "namespace" && m.op === "=" && m.value === ns);
+    if (ns !== undefined && !scoped) p.push(`${sel.metric}: not scoped to the release's namespace (no namespace="${ns}" matcher)`);
+  }
+  // (With an unknown metric its labels are unknown too: that problem is reported above.)
+  const allKnown = refs.selectors.every((sel) => series.has(sel.metric));
+  if (allKnown) for (const l of refs.grouping) if (!known.has(l)) p.push(`groups by label ${l}, which none of its metrics has`);
+  return p;
+}
+const SOURCE_HINT = "services/platform/src, gateway/src";
+
+/** Problems of a PrometheusRule: its alerts' labels, annotations and runbooks, and every expression against the code's metrics. */
+function ruleProblems(rule, cat = catalog) {
+  const p = [];
+  const where = `PrometheusRule/${rule.metadata?.name}`;
+  if (rule.apiVersion !== "monitoring.coreos.com/v1") p.push(`${where}: apiVersion ${rule.apiVersion}`);
+  if (cat.metrics.size === 0) p.push(`no metric registration found in ${SOURCE_HINT} (scripts/deploy/metrics-catalog.mjs no longer reads the code)`);
+  for (const problem of cat.problems) p.push(`metrics in the code: ${problem}`);
+  const groups = rule.spec?.groups ?? [];
+  if (groups.length === 0) p.push(`${where}: no rule groups`);
+  const groupNames = groups.map((g) => g.name);
+  for (const g of new Set(groupNames)) if (groupNames.filter((x) => x === g).length > 1) p.push(`${where}: group ${g} twice`);
+  const alerts = groups.flatMap((g) => (g.rules ?? []).map((r) => ({ g, r })));
+  const names = alerts.map(({ r }) => r.alert ?? r.record);
+  for (const n of new Set(names)) if (names.filter((x) => x === n).length > 1) p.push(`${where}: ${n} defined twice`);
+  for (const { g, r } of alerts) {
+    const who = `${where} ${g.name}/${r.alert ?? r.record}`;
+    if (!r.alert && !r.record) { p.push(`${who}: neither alert nor record`); continue; }
+    for (const x of exprProblems(r.expr ?? "", cat, rule.metadata?.namespace)) p.push(`${who}: ${x}`);
+    if (!r.alert) continue;
+    if (!SEVERITIES.includes(r.labels?.severity)) p.push(`${who}: severity label ${JSON.stringify(r.labels?.severity)} (one of ${SEVERITIES.join(", ")})`);
+    for (const a of ["summary", "description"]) if (!String(r.annotations?.[a] ?? "").trim()) p.push(`${who}: no ${a} annotation`);
+    if (r.for !== undefined && durationSeconds(r.for) === undefined) p.push(`${who}: for ${JSON.stringify(r.for)} is not a duration`);
+    const runbook = r.annotations?.runbook_url;
+    let url;
+    try { url = new URL(runbook); } catch { p.push(`${who}: runbook_url ${JSON.stringify(runbook)} is not a URL`); continue; }
+    const anchor = decodeURIComponent(url.hash.slice(1));
+    if (url.protocol !== "https:" || !url.pathname.endsWith(`/${RUNBOOK_DOC}`)) p.push(`${who}: runbook_url ${runbook} is not an https link to ${RUNBOOK_DOC}`);
+    else if (!RUNBOOK_ANCHORS.has(anchor)) p.push(`${who}: runbook_url ${runbook}: ${RUNBOOK_DOC} has no heading with anchor #${anchor}`);
+  }
+  return p;
+}
+
+/** A NetworkPolicy peer that is one of the release's own pods (so not a scraper). */
+const releasePeer = (peer) => !peer.ipBlock && !peer.namespaceSelector && peer.podSelector?.matchLabels?.["app.kubernetes.io/instance"] === args.release;
 
 // Every check returns a list of problems (strings); empty = pass.
 const CHECKS = [
@@ -644,6 +762,70 @@ const CHECKS = [
     },
   },
   {
+    key: "monitoring",
+    title: "PodMonitors scrape /metrics on the ops port of every Deployment exactly once (the port its config serves), never a hook Job; the NetworkPolicies admit scrapers from outside the release (networkPolicy.metricsFrom) on that port; no ServiceMonitor",
+    run(docs) {
+      const p = [];
+      for (const sm of docs.filter((o) => o.kind === "ServiceMonitor")) p.push(`ServiceMonitor/${sm.metadata?.name}: its service target label (the Service's name) would replace the processes' own service label; use a PodMonitor`);
+      const pms = docs.filter((o) => o.kind === "PodMonitor");
+      if (pms.length === 0) return p;
+      const endpoints = pms.flatMap((pm) => {
+        if (pm.apiVersion !== "monitoring.coreos.com/v1") p.push(`PodMonitor/${pm.metadata?.name}: apiVersion ${pm.apiVersion}`);
+        const nsSel = pm.spec?.namespaceSelector;
+        const inNs = (o) => (nsSel?.any === true) || (nsSel?.matchNames ? nsSel.matchNames.includes(o.metadata?.namespace) : o.metadata?.namespace === pm.metadata?.namespace);
+        const eps = pm.spec?.podMetricsEndpoints ?? [];
+        if (eps.length === 0) p.push(`PodMonitor/${pm.metadata?.name}: no podMetricsEndpoints`);
+        return eps.map((ep, i) => ({ pm, ep, where: `PodMonitor/${pm.metadata?.name} endpoint ${i}`, selects: (w) => inNs(w) && matches(pm.spec?.selector, w.spec?.template?.metadata?.labels) }));
+      });
+      for (const { ep, where } of endpoints) {
+        if ((ep.path ?? "/metrics") !== "/metrics") p.push(`${where}: path ${ep.path}; the processes serve /metrics`);
+        if ((ep.scheme ?? "http") !== "http") p.push(`${where}: scheme ${ep.scheme}; the ops port is plain HTTP`);
+        const interval = durationSeconds(ep.interval ?? "30s");
+        const timeout = durationSeconds(ep.scrapeTimeout ?? "10s");
+        if (interval === undefined || timeout === undefined) p.push(`${where}: interval ${ep.interval} / scrapeTimeout ${ep.scrapeTimeout} are not durations`);
+        else if (timeout > interval) p.push(`${where}: scrapeTimeout ${ep.scrapeTimeout} is longer than interval ${ep.interval}`);
+      }
+      const nps = docs.filter((o) => o.kind === "NetworkPolicy");
+      for (const d of deployments(docs)) {
+        const c = d.spec.template.spec.containers[0];
+        const portOf = (ep) => (c.ports ?? []).find((x) => (ep.port !== undefined && x.name === ep.port) || (ep.portNumber !== undefined && x.containerPort === ep.portNumber));
+        const scraped = endpoints.filter((e) => e.selects(d) && portOf(e.ep));
+        if (scraped.length !== 1) { p.push(`${id(d)}: scraped by ${scraped.length} PodMonitor endpoints (${scraped.map((e) => e.where).join(", ") || "none selects its pods and names one of its ports"})`); continue; }
+        const cp = portOf(scraped[0].ep);
+        let ops;
+        try { ops = parse(configTextOf(d, docs) ?? "")?.ops?.port; } catch { ops = undefined; /* app-config reports it */ }
+        if (cp.name !== "ops") p.push(`${id(d)}: scraped on port ${cp.name ?? cp.containerPort}, not ops (where /metrics is served)`);
+        else if (ops !== undefined && cp.containerPort !== ops) p.push(`${id(d)}: scraped on ${cp.containerPort}, but its config serves the ops port on ${ops}`);
+        // Isolated by an ingress policy: some rule must admit that port from a peer outside the release's own pods.
+        const ingress = nps.filter((np) => (np.spec?.policyTypes ?? []).includes("Ingress") && np.metadata?.namespace === d.metadata?.namespace && matches(np.spec?.podSelector, d.spec.template.metadata.labels));
+        if (ingress.length && !ingress.some((np) => (np.spec?.ingress ?? []).some((r) => portAdmits(r.ports, cp) && (r.from ?? []).some((peer) => !releasePeer(peer))))) {
+          p.push(`${id(d)}: no ingress rule admits a scraper on port ${cp.name ?? ""} ${cp.containerPort} (networkPolicy.metricsFrom)`);
+        }
+      }
+      for (const j of docs.filter((o) => o.kind === "Job")) {
+        const hit = endpoints.find((e) => e.selects(j));
+        if (hit) p.push(`${id(j)}: selected by ${hit.where} (hook Jobs serve no metrics)`);
+      }
+      return p;
+    },
+    summary(docs) {
+      const pms = docs.filter((o) => o.kind === "PodMonitor");
+      return pms.length ? `${pms.length} PodMonitor, ${deployments(docs).length} processes scraped on ops` : "no PodMonitor rendered";
+    },
+  },
+  {
+    key: "alerts",
+    title: `PrometheusRule alerts: a severity label, summary and description, a runbook_url to an existing heading of ${RUNBOOK_DOC}; expressions read only metrics and labels the code registers (${SOURCE_HINT}), code values that are gRPC status names, and only the release's namespace`,
+    run(docs) {
+      return docs.filter((o) => o.kind === "PrometheusRule").flatMap((r) => ruleProblems(r));
+    },
+    summary(docs) {
+      const rules = docs.filter((o) => o.kind === "PrometheusRule");
+      const alerts = rules.flatMap((r) => (r.spec?.groups ?? []).flatMap((g) => g.rules ?? [])).filter((r) => r.alert);
+      return rules.length ? `${alerts.length} alerts on ${new Set(alerts.flatMap((r) => promqlRefs(r.expr).selectors.map((x) => baseMetric(x.metric)))).size} of the code's ${catalog.metrics.size} metrics` : "no PrometheusRule rendered";
+    },
+  },
+  {
     key: "service-accounts",
     title: "ServiceAccounts do not mount API tokens (pods and accounts)",
     run(docs) {
@@ -718,6 +900,21 @@ const editConfig = (docs, name, fn) => { const cm = configMapOf(docs, name); con
 const policyOf = (docs, name) => docs.find((o) => o.kind === "NetworkPolicy" && o.metadata?.labels?.["app.kubernetes.io/component"] === name);
 const opsPortOf = (docs, name) => docs.find((o) => o.kind === "Service" && o.metadata?.labels?.["app.kubernetes.io/component"] === name).spec.ports.find((x) => x.name === "ops").port;
 const isJwksIngress = (r) => (r.ports ?? []).some((x) => x.port === "ops") && (r.from ?? []).every((peer) => peer.podSelector && !peer.namespaceSelector);
+// Monitoring (ci/full-values.yaml): the PodMonitor, the PrometheusRule and one alert of it.
+const podMonitorOf = (docs) => docs.find((o) => o.kind === "PodMonitor");
+const ruleOf = (docs) => docs.find((o) => o.kind === "PrometheusRule");
+const alertOf = (docs, name) => ruleOf(docs).spec.groups.flatMap((g) => g.rules).find((r) => r.alert === name);
+const editExpr = (docs, name, from, to) => {
+  const r = alertOf(docs, name);
+  if (!r.expr.includes(from)) throw new Error(`${name}: ${from} not in ${r.expr}`);
+  r.expr = r.expr.replaceAll(from, to);
+};
+/** The code's metrics after a textual change to one source file (a rename in the code). */
+const catalogWith = (path, from, to) => metricsFromSources(readSources(repo).map((f) => {
+  if (f.path !== path) return f;
+  if (!f.text.includes(from)) throw new Error(`${path}: ${from} not found`);
+  return { path, text: f.text.replaceAll(from, to) };
+}));
 const failing = async (docs) => {
   const out = [];
   for (const c of CHECKS) if ((await c.run(docs)).length > 0) out.push(c.key);
@@ -775,12 +972,44 @@ const NEGATIVE = [
   { what: "manifest with a password env value", docs: () => mutate((d) => { firstDeployment(d).spec.template.spec.containers[0].env.push({ name: "FLEETMESH__DATABASE__PASSWORD", value: "hunter2" }); }), expect: ["secrets"] },
   { what: "manifest with a hook-less migration Job", docs: () => mutate((d) => { delete d.find((o) => o.kind === "Job").metadata.annotations; }), expect: ["hooks"] },
   { what: "manifest with an allow-all egress rule", docs: () => mutate((d) => { d.find((o) => o.kind === "NetworkPolicy" && (o.spec.egress ?? []).length).spec.egress.push({ ports: [{ port: 443 }] }); }), expect: ["network-policy"] },
+  // Monitoring (monitoring.podMonitor, monitoring.prometheusRule).
+  { what: "values with a PodMonitor and network policies but no metricsFrom", values: { monitoring: { podMonitor: { enabled: true } }, networkPolicy: { metricsFrom: [] } }, refused: /empty networkPolicy\.metricsFrom/ },
+  { what: "values with an alert the chart does not have", values: { monitoring: { prometheusRule: { enabled: true, alerts: { OutboxBacklogAgeing: { enabled: true } } } } }, refused: /alerts\.OutboxBacklogAgeing: no such alert/ },
+  { what: "values with a consume-lag threshold at the histogram's largest bucket", values: { monitoring: { prometheusRule: { enabled: true, alerts: { EventsConsumeLagHigh: { threshold: 60 } } } } }, refused: /EventsConsumeLagHigh\.threshold 60 must be below 60 s/ },
+  { what: "values with Connect code names in RpcServerErrorsHigh.codes", values: { monitoring: { prometheusRule: { enabled: true, alerts: { RpcServerErrorsHigh: { codes: ["Internal"] } } } } }, refused: /Internal is not a gRPC status name/ },
+  { what: "values with an alert's for not a duration", values: { monitoring: { prometheusRule: { enabled: true, alerts: { DbPoolExhausted: { for: "5 minutes" } } } } }, refused: /DbPoolExhausted\.for "5 minutes": a Prometheus duration/ },
+  { what: "values with a threshold given as a string", values: { monitoring: { prometheusRule: { enabled: true, alerts: { OutboxBacklogAging: { threshold: "60" } } } } }, refused: /OutboxBacklogAging\.threshold 60: a number is required/ },
+  { what: "manifest with an alert on a metric the code does not register", docs: () => mutate((d) => editExpr(d, "OutboxBacklogAging", "outbox_oldest_unpublished_seconds", "outbox_oldest_unpublished_age_seconds"), docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with an alert grouping by a label its metric lacks", docs: () => mutate((d) => editExpr(d, "RpcLatencyHigh", "by (namespace, service, le)", "by (namespace, service, partition, le)"), docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with an alert matching on a label its metric lacks", docs: () => mutate((d) => editExpr(d, "DbPoolExhausted", 'state="waiting"', 'status="waiting"'), docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with a db_pool_connections state the code never writes", docs: () => mutate((d) => editExpr(d, "DbPoolExhausted", 'state="waiting"', 'state="pending"'), docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with Connect code names (Internal) in RpcServerErrorsHigh", docs: () => mutate((d) => editExpr(d, "RpcServerErrorsHigh", "INTERNAL", "Internal"), docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with an expression not scoped to the release's namespace", docs: () => mutate((d) => editExpr(d, "OutboxNoActiveRelay", `namespace="${args.namespace}",`, ""), docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with an alert without a severity label", docs: () => mutate((d) => { delete alertOf(d, "EventsDeadLettered").labels.severity; }, docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with an alert without a description", docs: () => mutate((d) => { delete alertOf(d, "EventsDeadLettered").annotations.description; }, docsOf("full")), expect: ["alerts"] },
+  { what: "manifest with an alert without a runbook_url", docs: () => mutate((d) => { delete alertOf(d, "OutboxPublishFailing").annotations.runbook_url; }, docsOf("full")), expect: ["alerts"] },
+  { what: `manifest with a runbook_url anchor ${RUNBOOK_DOC} does not have`, docs: () => mutate((d) => { alertOf(d, "OutboxPublishFailing").annotations.runbook_url += "-typo"; }, docsOf("full")), expect: ["alerts"] },
+  { what: "code with outbox_oldest_unpublished_seconds renamed (alerts unchanged)", check: () => ruleProblems(ruleOf(docsOf("full")), catalogWith("services/platform/src/events/outbox-relay.ts", '"outbox_oldest_unpublished_seconds"', '"outbox_oldest_unpublished_age_seconds"')) },
+  { what: "code with events_dead_lettered_total's reason label renamed (alerts unchanged)", check: () => ruleProblems(ruleOf(docsOf("full")), catalogWith("services/platform/src/events/consumer.ts", '["topic", "reason"]', '["topic", "cause"]')) },
+  { what: "code whose metric registrations can no longer be read", check: () => ruleProblems(ruleOf(docsOf("full")), metricsFromSources([])) },
+  { what: "manifest with the PodMonitor on the grpc port", docs: () => mutate((d) => { podMonitorOf(d).spec.podMetricsEndpoints[0].port = "grpc"; }, docsOf("full")), expect: ["monitoring"] },
+  { what: "manifest with the PodMonitor not selecting the gateway", docs: () => mutate((d) => { const e = podMonitorOf(d).spec.selector.matchExpressions[0]; e.values = e.values.filter((v) => v !== "gateway"); }, docsOf("full")), expect: ["monitoring"] },
+  { what: "manifest with a PodMonitor that selects the hook Jobs", docs: () => mutate((d) => { delete podMonitorOf(d).spec.selector.matchExpressions; }, docsOf("full")), expect: ["monitoring"] },
+  { what: "manifest with a second PodMonitor scraping the same pods", docs: () => mutate((d) => { d.push({ ...structuredClone(podMonitorOf(d)), metadata: { ...podMonitorOf(d).metadata, name: "again" } }); }, docsOf("full")), expect: ["monitoring"] },
+  { what: "manifest with a scrapeTimeout longer than the interval", docs: () => mutate((d) => { Object.assign(podMonitorOf(d).spec.podMetricsEndpoints[0], { interval: "10s", scrapeTimeout: "30s" }); }, docsOf("full")), expect: ["monitoring"] },
+  { what: "manifest with fleet's ingress from the scrapers (metricsFrom) missing", docs: () => mutate((d) => { const np = policyOf(d, "fleet"); np.spec.ingress = np.spec.ingress.filter((r) => (r.from ?? []).every(releasePeer)); }, docsOf("full")), expect: ["monitoring"] },
+  { what: "manifest with a ServiceMonitor", docs: () => mutate((d) => { d.push({ apiVersion: "monitoring.coreos.com/v1", kind: "ServiceMonitor", metadata: { name: "fleet", namespace: args.namespace }, spec: { selector: {}, endpoints: [{ port: "ops" }] } }); }, docsOf("full")), expect: ["monitoring"] },
 ];
 
 // Render every bad value set at once (helm runs in parallel), then judge in order.
 const rendered = await Promise.all(NEGATIVE.map((n) => (n.values ? render([n.values]) : undefined)));
 for (const [i, n] of NEGATIVE.entries()) {
   const label = "negative";
+  if (n.check) {
+    const got = n.check();
+    line(got.length > 0, label, `${n.what}: caught by alerts`, got.length ? [] : ["no problem reported"]);
+    continue;
+  }
   if (n.refused) {
     const r = rendered[i];
     const ok = r.error !== undefined && n.refused.test(r.error);
@@ -939,12 +1168,149 @@ POSITIVE.push(
     },
   },
 );
+// Monitoring: what the Prometheus Operator gets.
+const ALERTS = ["OutboxBacklogAging", "OutboxNoActiveRelay", "OutboxPublishFailing", "EventsDeadLettered", "DeadLetterPublishFailing", "EventsConsumeLagHigh", "ConsumerRebalancingOften", "RpcServerErrorsHigh", "RpcLatencyHigh", "DbPoolExhausted"];
+const monitoringView = (docs) => {
+  const pm = podMonitorOf(docs);
+  const rule = ruleOf(docs);
+  const alerts = rule ? rule.spec.groups.flatMap((g) => g.rules).filter((r) => r.alert) : [];
+  return {
+    pm,
+    rule,
+    alerts,
+    names: alerts.map((r) => r.alert).sort(),
+    scraped: pm ? deployments(docs).filter((d) => matches(pm.spec.selector, d.spec.template.metadata.labels)).map(componentOf).sort() : [],
+    processes: deployments(docs).map(componentOf).sort(),
+  };
+};
+POSITIVE.push(
+  {
+    what: "defaults: no PodMonitor, no PrometheusRule",
+    values: [],
+    expect: (docs) => want(!docs.some((o) => o.apiVersion?.startsWith("monitoring.coreos.com/")), "monitoring.coreos.com objects rendered"),
+  },
+  {
+    what: "monitoring as with kube-prometheus-stack (values-eks + full): a PodMonitor with the release label on the ops port of all six processes, a PrometheusRule with the ten alerts, runbooks at their own headings",
+    values: [join(args.chart, "values-eks.yaml"), join(args.chart, "ci/full-values.yaml")],
+    expect(docs) {
+      const v = monitoringView(docs);
+      if (!v.pm || !v.rule) return ["PodMonitor or PrometheusRule not rendered"];
+      const ep = v.pm.spec.podMetricsEndpoints;
+      return [
+        ...want(v.pm.metadata.labels.release === "kube-prometheus-stack" && v.rule.metadata.labels.release === "kube-prometheus-stack", "release: kube-prometheus-stack missing on the PodMonitor or the PrometheusRule"),
+        ...want(v.processes.length === 6 && v.scraped.join() === v.processes.join(), `scraped ${v.scraped}, processes ${v.processes}`),
+        ...want(ep.length === 1 && ep[0].port === "ops" && ep[0].path === "/metrics" && ep[0].interval === "30s", `podMetricsEndpoints ${JSON.stringify(ep)}`),
+        ...want(v.names.join() === [...ALERTS].sort().join(), `alerts ${v.names}`),
+        ...v.alerts.flatMap((r) => want(r.annotations.runbook_url === `https://github.com/fleet-mesh/fleet-mesh/blob/main/${RUNBOOK_DOC}#${r.alert.toLowerCase()}`, `${r.alert}: runbook_url ${r.annotations.runbook_url}`)),
+        ...want(alertOf(docs, "OutboxBacklogAging").expr.endsWith("> 60") && alertOf(docs, "OutboxBacklogAging").for === "5m" && alertOf(docs, "OutboxBacklogAging").labels.severity === "critical", "OutboxBacklogAging: not > 60 for 5m, critical"),
+        ...want(alertOf(docs, "DeadLetterPublishFailing").labels.severity === "critical" && alertOf(docs, "EventsDeadLettered").labels.severity === "warning", "dead-letter alert severities"),
+      ];
+    },
+  },
+  {
+    what: "monitoring tuned: 15 s scrapes, a team label on every alert, a threshold and for changed, one alert off, fewer error codes",
+    values: [{ monitoring: { podMonitor: { enabled: true, interval: "15s", scrapeTimeout: "5s" }, prometheusRule: { enabled: true, alertLabels: { team: "fleet" }, alerts: { ConsumerRebalancingOften: { enabled: false }, OutboxBacklogAging: { threshold: 120, for: "10m" }, RpcServerErrorsHigh: { codes: ["INTERNAL", "UNAVAILABLE"] } } } } }],
+    expect(docs) {
+      const v = monitoringView(docs);
+      if (!v.pm || !v.rule) return ["PodMonitor or PrometheusRule not rendered"];
+      const ep = v.pm.spec.podMetricsEndpoints[0];
+      const aging = alertOf(docs, "OutboxBacklogAging");
+      return [
+        ...want(ep.interval === "15s" && ep.scrapeTimeout === "5s", `interval ${ep.interval}, scrapeTimeout ${ep.scrapeTimeout}`),
+        ...want(v.scraped.join() === v.processes.join(), `scraped ${v.scraped}, processes ${v.processes}`),
+        ...want(v.names.length === 9 && !v.names.includes("ConsumerRebalancingOften"), `alerts ${v.names}`),
+        ...v.alerts.flatMap((r) => want(r.labels.team === "fleet" && SEVERITIES.includes(r.labels.severity), `${r.alert}: labels ${JSON.stringify(r.labels)}`)),
+        ...want(aging.expr.endsWith("> 120") && aging.for === "10m", `OutboxBacklogAging: ${aging.expr} for ${aging.for}`),
+        ...want(alertOf(docs, "RpcServerErrorsHigh").expr.includes('code=~"INTERNAL|UNAVAILABLE"'), `RpcServerErrorsHigh: ${alertOf(docs, "RpcServerErrorsHigh").expr}`),
+      ];
+    },
+  },
+);
 const positives = await Promise.all(POSITIVE.map((x) => render(x.values)));
 for (const [i, x] of POSITIVE.entries()) {
   const r = positives[i];
   if (r.error) { line(false, "positive", `${x.what}: helm failed`, [r.error.split("\n").pop()]); continue; }
   const problems = [...(await failing(r.docs)).map((k) => `check '${k}' failed`), ...x.expect(r.docs)];
   line(problems.length === 0, "positive", `${x.what}: renders, passes every check, wired as expected`, problems);
+}
+
+// ------------------------------------------------------------- promtool --
+// The rendered alert rules through promtool: `check rules` (syntax, lint) and
+// `test rules` with scripts/deploy/alert-tests.yaml (each alert's expression
+// on series shaped like the code's, firing where it should and nowhere else).
+const run = async (cmd, argv) => {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(cmd, argv, { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 });
+    return { ok: true, out: `${stdout}${stderr}` };
+  } catch (e) {
+    return { ok: false, out: `${e.stdout ?? ""}${e.stderr ?? e.message}` };
+  }
+};
+const TESTS_FILE = "scripts/deploy/alert-tests.yaml";
+/** A promtool unit test file: one test per alert of the rule, on its fixture. */
+function unitTestsFor(rule, fixtures) {
+  const alerts = rule.spec.groups.flatMap((g) => g.rules).filter((r) => r.alert);
+  return {
+    missing: alerts.filter((r) => !fixtures[r.alert]).map((r) => r.alert),
+    count: alerts.filter((r) => fixtures[r.alert]).length,
+    text: stringify({
+      rule_files: [],
+      evaluation_interval: "1m",
+      fuzzy_compare: true,
+      tests: alerts.filter((r) => fixtures[r.alert]).map((r) => ({
+        name: r.alert,
+        interval: "1m",
+        input_series: fixtures[r.alert].input_series,
+        promql_expr_test: [{ expr: r.expr, eval_time: fixtures[r.alert].eval_time, exp_samples: fixtures[r.alert].exp_samples }],
+      })),
+    }),
+  };
+}
+if (args.promtool) {
+  const fixtures = parse(readFileSync(join(repo, TESTS_FILE), "utf8"));
+  const dir = mkdtempSync(join(tmpdir(), "fm-rules-"));
+  try {
+    const fixtureProblems = Object.entries(fixtures).flatMap(([alert, f]) => [
+      ...want(ALERTS.includes(alert), `${alert}: no such alert`),
+      ...(f.input_series ?? []).flatMap((x) => exprProblems(x.series, catalog, undefined).map((pr) => `${alert}: ${pr}`)),
+      ...want((f.input_series ?? []).some((x) => x.series.includes(`namespace="${args.namespace}"`)) && f.exp_samples?.length > 0, `${alert}: no series in ${args.namespace} or nothing expected`),
+    ]);
+    line(fixtureProblems.length === 0, "promtool", `${TESTS_FILE}: ${Object.keys(fixtures).length} tests; every input series is a metric with labels the code registers`, fixtureProblems);
+    for (const { label, docs } of sets) {
+      for (const r of docs.filter((o) => o.kind === "PrometheusRule")) {
+        const rulesFile = join(dir, `${label}-${r.metadata.name}.rules.yaml`);
+        writeFileSync(rulesFile, stringify(r.spec));
+        const n = r.spec.groups.flatMap((g) => g.rules).length;
+        const checked = await run(args.promtool, ["check", "rules", "--lint=all", "--lint-fatal", rulesFile]);
+        line(checked.ok, "promtool", `${label}: promtool check rules --lint=all on PrometheusRule/${r.metadata.name} (${n} rules)`, checked.ok ? [] : checked.out.trim().split("\n"));
+        const t = unitTestsFor(r, fixtures);
+        const testFile = join(dir, `${label}-${r.metadata.name}.test.yaml`);
+        writeFileSync(testFile, t.text);
+        const tested = await run(args.promtool, ["test", "rules", testFile]);
+        line(tested.ok && t.missing.length === 0, "promtool", `${label}: promtool test rules: ${t.count} alert expressions on ${TESTS_FILE}`, [...t.missing.map((a) => `${a}: no test in ${TESTS_FILE}`), ...(tested.ok ? [] : tested.out.trim().split("\n"))]);
+      }
+    }
+    // The unit tests can fail: a raised threshold no longer fires on its test's series.
+    const full = sets.find((x) => x.label === "full");
+    if (full && ruleOf(full.docs)) {
+      const raised = mutate((d) => {
+        editExpr(d, "OutboxBacklogAging", "> 60", "> 600");
+        for (const g of ruleOf(d).spec.groups) g.rules = g.rules.filter((r) => r.alert === "OutboxBacklogAging");
+      }, full.docs);
+      const testFile = join(dir, "negative.test.yaml");
+      writeFileSync(testFile, unitTestsFor(ruleOf(raised), fixtures).text);
+      const tested = await run(args.promtool, ["test", "rules", testFile]);
+      // And check rules can fail: an expression that does not parse.
+      const broken = mutate((d) => editExpr(d, "DbPoolExhausted", "max by (namespace, service, pool) (", "max by (namespace, service, pool) (("), full.docs);
+      const brokenFile = join(dir, "negative.rules.yaml");
+      writeFileSync(brokenFile, stringify(ruleOf(broken).spec));
+      const checked = await run(args.promtool, ["check", "rules", "--lint=all", "--lint-fatal", brokenFile]);
+      line(!checked.ok && /DbPoolExhausted|parse error|unclosed/i.test(checked.out), "negative", "DbPoolExhausted with an unbalanced parenthesis: caught by promtool check rules", checked.ok ? ["promtool accepted it"] : []);
+      line(!tested.ok && /outbox_oldest_unpublished_seconds.*> 600/.test(tested.out), "negative", "OutboxBacklogAging with its threshold raised to 600: caught by promtool test rules", tested.ok ? ["the unit tests passed"] : []);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 console.log(`policy: ${passed} passed, ${failed} failed`);

