@@ -51,6 +51,7 @@ const seconds = Number(process.env["BENCH_SECONDS"] ?? 4);
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 6);
 const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 16);
 const e2eRounds = Number(process.env["BENCH_E2E_ROUNDS"] ?? 3);
+const trace = process.env["BENCH_TRACE"] === "1";
 const VEHICLES_PER_WORKER = 8;
 // Which parts to run (all by default): cost,api,relay,e2e. Without "cost",
 // the peak write rate that "relay" and "e2e" are set against is measured in
@@ -204,8 +205,9 @@ async function main(): Promise<void> {
       const committed = readingId ? commits.get(readingId) : undefined;
       if (committed) {
         commits.delete(readingId!);
-        latencies.get(committed.mode)!.push(performance.now() - committed.at);
-        if (process.env["BENCH_TRACE"] && performance.now() - committed.at > 300) process.stderr.write(`slow ${committed.mode} ${fmt(performance.now() - committed.at)} ms committed at ${fmt(committed.at)} now ${fmt(performance.now())}\n`);
+        const latency = performance.now() - committed.at;
+        latencies.get(committed.mode)!.push(latency);
+        if (trace && latency > 300) process.stderr.write(`slow ${committed.mode} ${fmt(latency)} ms, committed at ${fmt(committed.at)}\n`);
       }
     },
   });

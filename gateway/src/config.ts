@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import {
   authConfigSchema,
+  configFilesOf,
   listenConfigSchema,
   loadConfig,
   logConfigSchema,
@@ -35,10 +36,8 @@ export const gatewayConfigSchema = z.strictObject({
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
 
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  // A per-process name first: `npm run up` gives every process one environment.
-  const extra = env["FLEETMESH_GATEWAY_CONFIG_FILE"] ?? env["FLEETMESH_CONFIG_FILE"];
   return loadConfig(gatewayConfigSchema, {
-    files: [resolve(repoRoot, "gateway/config/default.yaml"), ...(extra ? [extra] : [])],
+    files: configFilesOf(resolve(repoRoot, "gateway/config/default.yaml"), "gateway", env),
     env,
   });
 }

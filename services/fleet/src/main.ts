@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TokenVerifier } from "../../platform/src/auth.js";
-import { loadConfig, SERVICE_SECRET_PATHS, serviceConfigSchema, type ServiceConfig } from "../../platform/src/config.js";
+import { configFilesOf, loadConfig, SERVICE_SECRET_PATHS, serviceConfigSchema, type ServiceConfig } from "../../platform/src/config.js";
 import { repoRoot } from "../../platform/src/db.js";
 import { exitOnStartupFailure, stopOnSignals } from "../../platform/src/lifecycle.js";
 import type { Logger } from "../../platform/src/logger.js";
@@ -17,9 +17,8 @@ import { fleetServiceBinding } from "./adapters/grpc/fleet-handlers.js";
 import { fleetEventHandlers } from "./adapters/kafka/fleet-event-handlers.js";
 
 export function loadFleetConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const extra = env["FLEETMESH_FLEET_CONFIG_FILE"] ?? env["FLEETMESH_CONFIG_FILE"];
   return loadConfig(serviceConfigSchema, {
-    files: [resolve(repoRoot, "services/fleet/config/default.yaml"), ...(extra ? [extra] : [])],
+    files: configFilesOf(resolve(repoRoot, "services/fleet/config/default.yaml"), "fleet", env),
     env,
     secretPaths: SERVICE_SECRET_PATHS,
   });

@@ -26,7 +26,7 @@ test.before(async (t) => {
   const kafka = await openKafkaTestContext(FLEET_TOPICS);
   const source = await startEventSource(kafka.prefix);
   const fleet = await startFleet({ kafka: fleetKafkaConfig(kafka.prefix) });
-  t.context = { ...kafka, close: kafka.close, source, fleet };
+  t.context = { ...kafka, source, fleet };
 });
 
 test.after.always(async (t) => {

@@ -66,7 +66,7 @@ const recordingHandler = (db: Database, failing: Map<string, number>, blocked: S
 
 test.before(async (t) => {
   const kafkaContext = await openKafkaTestContext(["rental.rental.v1"]);
-  const { kafka, admin, prefix } = kafkaContext;
+  const { kafka, prefix } = kafkaContext;
   const testDb = await createTestDatabaseRetrying("fleet", "migrations/fleet");
   await testDb.admin.query(`CREATE TABLE test_effects (message_id text PRIMARY KEY, rental_id text NOT NULL);
     GRANT SELECT, INSERT ON test_effects TO ${testDb.config.user}`);
@@ -77,7 +77,7 @@ test.before(async (t) => {
   const consumer = createEventConsumer(consumerOptions({ kafka, db, registry }, prefix, [recordingHandler(db, failing, blocked)]));
   consumer.start();
   const source = await startEventSource(prefix);
-  t.context = { kafka, admin, prefix, close: kafkaContext.close, testDb, db, source, consumer, registry, failing, blocked };
+  t.context = { ...kafkaContext, testDb, db, source, consumer, registry, failing, blocked };
 });
 
 test.after.always(async (t) => {

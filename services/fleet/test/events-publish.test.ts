@@ -20,6 +20,7 @@ import {
   createTopics, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext,
 } from "../../platform/src/testing/kafka.js";
 import { createTestKeys } from "../../platform/src/testing/harness.js";
+import { readOutboxRows } from "../../platform/src/testing/outbox.js";
 import { count, FLEET_TOPICS, fleetKafkaConfig, fleetProcessEnv, spawnFleet } from "./events-support.js";
 import { createTestDatabaseRetrying, rejectsWith, sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
 
@@ -33,23 +34,7 @@ test.after.always(async (t) => {
   await t.context.close();
 });
 
-interface OutboxRowView {
-  id: string;
-  event_type: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  topic: string;
-  schema_version: number;
-  payload: Record<string, unknown>;
-  payload_bin: Buffer;
-  request_id: string | null;
-}
-
-const outboxRows = async (h: FleetHarness, aggregateId: string): Promise<OutboxRowView[]> =>
-  (await h.db.admin.query<OutboxRowView>(
-    "SELECT id, event_type, aggregate_type, aggregate_id, topic, schema_version, payload, payload_bin, request_id FROM outbox_events WHERE aggregate_id = $1 ORDER BY sequence",
-    [aggregateId],
-  )).rows;
+const outboxRows = (h: FleetHarness, aggregateId: string) => readOutboxRows(h.db.admin, aggregateId);
 
 test("every mutating use case writes its event to the outbox with the change, carrying the request id", async (t) => {
   const h = await startFleet();

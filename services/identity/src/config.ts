@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { listOf, loadConfig, SERVICE_SECRET_PATHS, serviceConfigSchema, z } from "../../platform/src/config.js";
+import { configFilesOf, listOf, loadConfig, SERVICE_SECRET_PATHS, serviceConfigSchema, z } from "../../platform/src/config.js";
 import { repoRoot } from "../../platform/src/db.js";
 import { roleMappingProblems } from "./domain/external-identity.js";
 
@@ -113,10 +113,8 @@ export const identityConfigSchema = serviceConfigSchema.extend({
 export type IdentityConfig = z.output<typeof identityConfigSchema>;
 
 export function loadIdentityConfig(env: NodeJS.ProcessEnv = process.env): IdentityConfig {
-  // A per-service name first: `npm run up` gives every process one environment.
-  const extra = env["FLEETMESH_IDENTITY_CONFIG_FILE"] ?? env["FLEETMESH_CONFIG_FILE"];
   return loadConfig(identityConfigSchema, {
-    files: [resolve(repoRoot, "services/identity/config/default.yaml"), ...(extra ? [extra] : [])],
+    files: configFilesOf(resolve(repoRoot, "services/identity/config/default.yaml"), "identity", env),
     env,
     secretPaths: SERVICE_SECRET_PATHS,
   });

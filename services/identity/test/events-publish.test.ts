@@ -16,6 +16,7 @@ import { UserStatus } from "../../../gen/fleetmesh/identity/v1/user_pb.js";
 import {
   createTopics, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext, type ReadMessage,
 } from "../../platform/src/testing/kafka.js";
+import { readOutboxRows } from "../../platform/src/testing/outbox.js";
 import { createUserUseCases } from "../src/app/user-use-cases.js";
 import { createScryptPasswordHasher } from "../src/adapters/crypto/scrypt-password-hasher.js";
 import { createEventOutbox } from "../src/adapters/db/event-outbox.js";
@@ -65,25 +66,7 @@ async function withPublishingIdentity(t: ExecutionContext<Context>, run: (h: Ide
   }
 }
 
-interface OutboxRowView {
-  id: string;
-  event_type: string;
-  aggregate_type: string;
-  aggregate_id: string;
-  topic: string;
-  schema_version: number;
-  payload: Record<string, unknown>;
-  payload_bin: Buffer;
-  request_id: string | null;
-  published_at: Date | null;
-}
-
-const outboxRows = async (h: IdentityHarness, aggregateId?: string): Promise<OutboxRowView[]> =>
-  (await h.db.admin.query<OutboxRowView>(
-    `SELECT id, event_type, aggregate_type, aggregate_id, topic, schema_version, payload, payload_bin, request_id, published_at
-       FROM outbox_events ${aggregateId ? "WHERE aggregate_id = $1" : ""} ORDER BY sequence`,
-    aggregateId ? [aggregateId] : [],
-  )).rows;
+const outboxRows = (h: IdentityHarness, aggregateId?: string) => readOutboxRows(h.db.admin, aggregateId);
 
 const outboxCount = async (h: IdentityHarness): Promise<number> =>
   Number((await h.db.admin.query<{ n: string }>("SELECT count(*) AS n FROM outbox_events")).rows[0]!.n);

@@ -51,6 +51,17 @@ export interface LoadConfigOptions {
 }
 
 /**
+ * A process's configuration files: its YAML defaults, then the extra file
+ * named by FLEETMESH_<PROCESS>_CONFIG_FILE, else by FLEETMESH_CONFIG_FILE.
+ * The per-process name wins because `npm run up` gives every process one
+ * environment, where a key only one process knows would stop the others.
+ */
+export function configFilesOf(defaultsFile: string, processName: string, env: NodeJS.ProcessEnv): string[] {
+  const extra = env[`FLEETMESH_${processName.toUpperCase()}_CONFIG_FILE`] ?? env["FLEETMESH_CONFIG_FILE"];
+  return [defaultsFile, ...(extra ? [extra] : [])];
+}
+
+/**
  * Reads YAML defaults, applies environment overrides and validates the result
  * once. Throws a ConfigError listing every bad key, so a misconfigured process
  * stops with one message instead of failing later.

@@ -5,11 +5,12 @@ import {
   rolesToAdd,
   type ExternalIdentity,
 } from "../domain/external-identity.js";
-import { staleRowVersion, userDisabled, userNotFound, type User } from "../domain/user.js";
+import { newUser, staleRowVersion, userDisabled, userNotFound, type User } from "../domain/user.js";
 import type { IdentityDependencies, IdentitySettings } from "./dependencies.js";
 import type { Role } from "./ports.js";
 import { createRateLimits } from "./rate-limits.js";
 import { createSessions, type TokenSet } from "./sessions.js";
+import { registerUser } from "./user-registration.js";
 
 export interface ExternalLoginResult {
   readonly tokens: TokenSet;
@@ -39,24 +40,15 @@ export function createExternalLoginUseCases(deps: IdentityDependencies, settings
     if (existing) return { user: existing, created: false };
     // Provisioning a user with no role would only create an account that can do nothing.
     if (!autoProvision || granted.length === 0) throw externalUserNotProvisioned(issuer);
-    const user: User = {
+    const user = newUser({
       id: ids.newId(),
       attributes: { email: identity.email, displayName: identity.displayName, phoneNumber: null },
-      status: "active",
       roles: granted.map((r) => r.name).sort(),
       hasPassword: false,
-      lastLoginTime: null,
-      disableTime: null,
-      disableReason: null,
-      rowVersion: 1n,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: null,
-      updatedBy: null,
-    };
-    await users.insert(user, null);
-    for (const role of granted) await users.addRole(user.id, role.id, now, null);
-    await outbox.append({ type: "UserRegistered", user });
+      at: now,
+      by: null,
+    });
+    await registerUser(deps, user, null, granted);
     return { user, created: true };
   }
 

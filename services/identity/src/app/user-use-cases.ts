@@ -15,6 +15,7 @@ import type { StaffProfile } from "../domain/staff-profile.js";
 import {
   applyUserPatch,
   changedUserFields,
+  newUser,
   normalizeEmail,
   roleNotFound,
   staleRowVersion,
@@ -29,6 +30,7 @@ import {
 } from "../domain/user.js";
 import { actorOf, selfId, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
 import type { Role } from "./ports.js";
+import { registerUser } from "./user-registration.js";
 
 export interface UserPatch {
   readonly id: string;
@@ -151,27 +153,10 @@ export function createUserUseCases(deps: UserDependencies) {
       const granted = await resolveRoles(roleNames);
       assertMayGrantRoles(caller, granted);
       const passwordHash = password === null ? null : await hasher.hash(password);
-      const now = clock.now();
-      const user: User = {
-        id: ids.newId(),
-        attributes,
-        status: "active",
-        roles: roleNames,
-        hasPassword: passwordHash !== null,
-        lastLoginTime: null,
-        disableTime: null,
-        disableReason: null,
-        rowVersion: 1n,
-        createdAt: now,
-        updatedAt: now,
-        createdBy: actorOf(caller),
-        updatedBy: actorOf(caller),
-      };
-      await uow.run(async () => {
-        await users.insert(user, passwordHash);
-        for (const role of granted) await users.addRole(user.id, role.id, now, actorOf(caller));
-        await outbox.append({ type: "UserRegistered", user });
+      const user = newUser({
+        id: ids.newId(), attributes, roles: roleNames, hasPassword: passwordHash !== null, at: clock.now(), by: actorOf(caller),
       });
+      await uow.run(() => registerUser(deps, user, passwordHash, granted));
       return user;
     },
 
@@ -325,28 +310,9 @@ export function createUserUseCases(deps: UserDependencies) {
       });
     }
     const passwordHash = await hasher.hash(password);
-    const now = clock.now();
-    const user: User = {
-      id: ids.newId(),
-      attributes,
-      status: "active",
-      roles: ["admin"],
-      hasPassword: true,
-      lastLoginTime: null,
-      disableTime: null,
-      disableReason: null,
-      rowVersion: 1n,
-      createdAt: now,
-      updatedAt: now,
-      createdBy: null,
-      updatedBy: null,
-    };
+    const user = newUser({ id: ids.newId(), attributes, roles: ["admin"], hasPassword: true, at: clock.now(), by: null });
     try {
-      await uow.run(async () => {
-        await users.insert(user, passwordHash);
-        await users.addRole(user.id, admin!.id, now, null);
-        await outbox.append({ type: "UserRegistered", user });
-      });
+      await uow.run(() => registerUser(deps, user, passwordHash, [admin!]));
     } catch (err) {
       // Two bootstraps at once: the other one created the user; make sure of the role.
       if (retry && err instanceof DomainError && err.reason === "EMAIL_TAKEN") return bootstrapAdmin(input, false);

@@ -29,6 +29,33 @@ export interface User {
   readonly updatedBy: string | null;
 }
 
+/** A user as first saved: active, at row version 1, never logged in. */
+export function newUser(input: {
+  readonly id: string;
+  readonly attributes: UserAttributes;
+  /** Role names, sorted. */
+  readonly roles: readonly string[];
+  readonly hasPassword: boolean;
+  readonly at: Date;
+  readonly by: string | null;
+}): User {
+  return {
+    id: input.id,
+    attributes: input.attributes,
+    status: "active",
+    roles: input.roles,
+    hasPassword: input.hasPassword,
+    lastLoginTime: null,
+    disableTime: null,
+    disableReason: null,
+    rowVersion: 1n,
+    createdAt: input.at,
+    updatedAt: input.at,
+    createdBy: input.by,
+    updatedBy: input.by,
+  };
+}
+
 export const MAX_EMAIL = 254;
 export const MAX_DISPLAY_NAME = 200;
 export const MAX_DISABLE_REASON = 500;
