@@ -38,7 +38,11 @@ export async function build(
 ): Promise<RunningGateway> {
   const log = overrides.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
-  const verifier = "verifier" in overrides ? overrides.verifier : config.auth.enabled ? createTokenVerifier(config.auth) : undefined;
+  const verifier = "verifier" in overrides
+    ? overrides.verifier
+    : config.auth.enabled
+      ? createTokenVerifier(config.auth, undefined, (err) => log.error({ err: err.message }, "token keys refused: the JWKS holds private key material"))
+      : undefined;
   const routed: Array<{ name: string; service: DescService; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
   const route = (name: string, service: DescService, peer: GatewayConfig["upstreams"]["fleet"]): void => {
     if (!peer?.enabled) return;
@@ -48,14 +52,17 @@ export async function build(
   route("identity", IdentityService, config.upstreams.identity);
   const identity = routed.find((r) => r.name === "identity")?.client as ServiceClient<typeof IdentityService> | undefined;
   const tokenEndpoint = identity ? createTokenEndpoint(identity, log) : undefined;
+  // The key set the gateway verifies with, which is what identity publishes
+  // (its JWKS endpoint, or in development the file written from the same key),
+  // re-served with public members only.
   const jwksEndpoint = createJwksEndpoint(async () => {
     if (config.auth.jwksUrl) {
       const res = await fetch(config.auth.jwksUrl, { signal: AbortSignal.timeout(2_000) });
       if (!res.ok) throw new Error(`jwks ${res.status}`);
-      return res.text();
+      return { document: await res.json(), source: config.auth.jwksUrl };
     }
-    return readFile(config.auth.jwksFile!, "utf8");
-  });
+    return { document: JSON.parse(await readFile(config.auth.jwksFile!, "utf8")), source: config.auth.jwksFile! };
+  }, log);
 
   const connectHandler = connectNodeAdapter({
     routes: (router) => {

@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import type { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { publicJwksOf, UnsafeJwksError } from "../../services/platform/src/auth.js";
 import { REQUEST_ID_HEADER } from "../../services/platform/src/context.js";
 import { GrpcCallError, type ServiceClient } from "../../services/platform/src/grpc/client.js";
 import { findDetail } from "../../services/platform/src/grpc/status.js";
@@ -219,18 +220,28 @@ export function createTokenEndpoint(identity: ServiceClient<typeof IdentityServi
   };
 }
 
-/** Serves the key set tokens are verified with, cached briefly. */
-export function createJwksEndpoint(source: () => Promise<string>) {
+/**
+ * Serves the key set tokens are verified with, cached briefly. Only public
+ * members are ever written out; a source holding private key material is
+ * refused (503, logged) rather than stripped, since it means the key leaked.
+ */
+export function createJwksEndpoint(source: () => Promise<{ document: unknown; source: string }>, log: Logger) {
   let cached: { body: string; at: number } | undefined;
   return async (_req: Request, res: Response): Promise<void> => {
     try {
-      if (!cached || Date.now() - cached.at > 60_000) cached = { body: await source(), at: Date.now() };
+      if (!cached || Date.now() - cached.at > 60_000) {
+        const fetched = await source();
+        cached = { body: JSON.stringify(publicJwksOf(fetched.document, fetched.source)), at: Date.now() };
+      }
       res.setHeader("content-type", "application/json");
       res.setHeader("cache-control", "public, max-age=300");
       res.statusCode = 200;
       res.end(cached.body);
-    } catch {
+    } catch (err) {
+      if (err instanceof UnsafeJwksError) log.error({ err: err.message }, "JWKS not served: it holds private key material");
+      else log.warn({ err }, "JWKS source unavailable");
       res.statusCode = 503;
+      res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ error: "jwks unavailable" }));
     }
   };

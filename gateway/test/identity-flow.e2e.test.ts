@@ -141,3 +141,11 @@ test("fleet refuses tokens that identity did not sign", async (t) => {
   t.is(err?.code, GrpcStatus.UNAUTHENTICATED);
   direct.close();
 });
+
+test("the gateway's JWKS is what identity publishes, public members only", async (t) => {
+  const mesh = t.context;
+  const published = await (await fetch(mesh.jwksUrl)).json();
+  const served = (await (await fetch(`${mesh.baseUrl}/.well-known/jwks.json`)).json()) as { keys: Array<Record<string, unknown>> };
+  t.deepEqual(served, published);
+  for (const key of served.keys) t.deepEqual(Object.keys(key).sort(), ["alg", "e", "kid", "kty", "n", "use"]);
+});

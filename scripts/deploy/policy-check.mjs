@@ -937,6 +937,7 @@ const NEGATIVE = [
   { what: "values without a Secret reference", values: { components: { fleet: { database: { appPasswordSecret: { name: "" } } } } }, refused: /a Secret reference \{name, key\} is required/ },
   { what: "values with a grace period shorter than the drain", values: { components: { fleet: { terminationGracePeriodSeconds: 15 } } }, refused: /must exceed preStopSleepSeconds/ },
   { what: "values with private key material in the inline JWKS", values: { auth: { jwks: { inline: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "private" }] }) } } }, refused: /private key material/ },
+  { what: "values with the RSA primes (no d) in the inline JWKS", values: { auth: { jwks: { inline: JSON.stringify({ keys: [{ kty: "RSA", n: "n", e: "AQAB", qi: "x" }] }) } } }, refused: /private key material \(qi\)/ },
   // Kafka TLS/SASL (kafka.tls, kafka.sasl).
   { what: "values with Kafka brokers on the TLS port but egress still on 9092", values: { kafka: { brokers: "kafka:9094", tls: { enabled: true } } }, expect: ["kafka"] },
   { what: "values with a Kafka SASL mechanism but no username", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.username is required/ },

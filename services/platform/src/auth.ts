@@ -49,11 +49,68 @@ export function loadJwks(file: string): JwksDocument {
   return JSON.parse(readFileSync(file, "utf8")) as JwksDocument;
 }
 
-function keysOf(jwks: JwksDocument): Map<string, KeyObject> {
+/**
+ * JWK members that are private key material (RFC 7518 §6.2.2, §6.4): any one
+ * of them in a published key set leaks the signing key (RSA's primes alone
+ * rebuild `d`), so a key set holding one is refused whole, never filtered.
+ */
+export const PRIVATE_JWK_MEMBERS = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"] as const;
+
+/** The public members each key type may publish; everything else is dropped when re-serving. */
+const PUBLIC_JWK_MEMBERS: Readonly<Record<string, readonly string[]>> = {
+  RSA: ["kty", "n", "e"],
+  EC: ["kty", "crv", "x", "y"],
+  OKP: ["kty", "crv", "x"],
+};
+const JWK_METADATA_MEMBERS = ["kid", "alg", "use", "key_ops"] as const;
+
+/** Why a key set is not fit to verify with or to publish. */
+export class UnsafeJwksError extends Error {
+  override readonly name = "UnsafeJwksError";
+}
+
+/**
+ * Refuses a key set that carries private key material or symmetric keys,
+ * naming the offending key and members so an operator can fix the source.
+ */
+export function assertPublicJwks(jwks: unknown, source: string): asserts jwks is JwksDocument {
+  const keys = (jwks as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new UnsafeJwksError(`${source}: not a JWKS (no "keys" array)`);
+  keys.forEach((jwk: Record<string, unknown>, i) => {
+    const name = typeof jwk?.["kid"] === "string" ? `key ${jwk["kid"]}` : `key #${i + 1}`;
+    const leaked = PRIVATE_JWK_MEMBERS.filter((m) => jwk !== null && typeof jwk === "object" && m in jwk);
+    if (leaked.length > 0) {
+      throw new UnsafeJwksError(
+        `${source}: ${name} carries private key material (${leaked.join(", ")}); a JWKS must hold public keys only — ` +
+          "publish the output of the identity service's /.well-known/jwks.json or regenerate the file",
+      );
+    }
+    if (typeof jwk?.["kty"] !== "string" || !(jwk["kty"] in PUBLIC_JWK_MEMBERS)) {
+      throw new UnsafeJwksError(`${source}: ${name} has key type ${String(jwk?.["kty"])}; only asymmetric public keys (RSA, EC, OKP) are accepted`);
+    }
+  });
+}
+
+/**
+ * The same key set with public members only: what may be served to anyone.
+ * Throws {@link UnsafeJwksError} rather than silently stripping a leaked key.
+ */
+export function publicJwksOf(jwks: unknown, source: string): JwksDocument {
+  assertPublicJwks(jwks, source);
+  return {
+    keys: jwks.keys.map((jwk) => {
+      const record = jwk as Readonly<Record<string, unknown>>;
+      const allowed = [...PUBLIC_JWK_MEMBERS[jwk.kty as string]!, ...JWK_METADATA_MEMBERS];
+      return Object.fromEntries(allowed.filter((m) => record[m] !== undefined).map((m) => [m, record[m]])) as JsonWebKey;
+    }),
+  };
+}
+
+function keysOf(jwks: JwksDocument, source: string): Map<string, KeyObject> {
+  assertPublicJwks(jwks, source);
   const keys = new Map<string, KeyObject>();
   for (const jwk of jwks.keys) {
-    // Only public signing keys: a JWKS entry with private parts is ignored.
-    if (!jwk.kid || jwk.d !== undefined || (jwk.use !== undefined && jwk.use !== "sig")) continue;
+    if (!jwk.kid || (jwk.use !== undefined && jwk.use !== "sig")) continue;
     keys.set(jwk.kid, createPublicKey({ key: jwk, format: "jwk" }));
   }
   return keys;
@@ -69,12 +126,12 @@ interface KeyStore {
   key(kid: string): Promise<KeyObject | undefined>;
 }
 
-function staticKeyStore(jwks: JwksDocument): KeyStore {
-  const keys = keysOf(jwks);
+function staticKeyStore(jwks: JwksDocument, source: string): KeyStore {
+  const keys = keysOf(jwks, source);
   return { key: (kid) => Promise.resolve(keys.get(kid)) };
 }
 
-function remoteKeyStore(url: string, cacheSec: number, minRefreshSec: number): KeyStore {
+function remoteKeyStore(url: string, cacheSec: number, minRefreshSec: number, onRefused: (err: Error) => void): KeyStore {
   let keys = new Map<string, KeyObject>();
   let fetchedAt = 0;
   let inFlight: Promise<void> | undefined;
@@ -82,9 +139,11 @@ function remoteKeyStore(url: string, cacheSec: number, minRefreshSec: number): K
     (inFlight ??= (async () => {
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-        if (res.ok) keys = keysOf((await res.json()) as JwksDocument);
-      } catch {
-        // Keep the keys we have; the next refresh may succeed.
+        if (res.ok) keys = keysOf((await res.json()) as JwksDocument, url);
+      } catch (err) {
+        // Keep the keys we have; the next refresh may succeed. A key set with
+        // private members is reported: it means the source is misconfigured.
+        if (err instanceof UnsafeJwksError) onRefused(err);
       } finally {
         fetchedAt = Date.now();
         inFlight = undefined;
@@ -115,6 +174,8 @@ export interface JwtVerifierOptions {
   readonly jwksFile?: string | undefined;
   readonly jwksCacheSec?: number | undefined;
   readonly jwksMinRefreshSec?: number | undefined;
+  /** Told when a fetched key set is refused (private members); the previous keys stay in use. */
+  readonly onJwksRefused?: ((err: Error) => void) | undefined;
 }
 
 export interface JwtVerifier {
@@ -146,11 +207,12 @@ export function decodeUnverified(token: string): jwt.Jwt | null {
  * x5c) are refused, never fetched. Interpreting the claims is the caller's job.
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  // A static key set with private members throws here, so the process refuses to start.
   const store = options.jwks
-    ? staticKeyStore(options.jwks)
+    ? staticKeyStore(options.jwks, "the configured JWKS")
     : options.jwksUrl
-      ? remoteKeyStore(options.jwksUrl, options.jwksCacheSec ?? 300, options.jwksMinRefreshSec ?? 30)
-      : staticKeyStore(loadJwks(options.jwksFile!));
+      ? remoteKeyStore(options.jwksUrl, options.jwksCacheSec ?? 300, options.jwksMinRefreshSec ?? 30, options.onJwksRefused ?? (() => {}))
+      : staticKeyStore(loadJwks(options.jwksFile!), options.jwksFile!);
   const algorithms = [...options.algorithms] as jwt.Algorithm[];
   const audience = (typeof options.audience === "string" ? options.audience : [...options.audience]) as string | [string, ...string[]];
   return {
@@ -192,8 +254,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
  * {@link createJwtVerifier}) and turns their claims into the Caller. The
  * same code runs in the gateway and every service.
  */
-export function createTokenVerifier(config: AuthConfig, jwks?: JwksDocument): TokenVerifier {
-  const jwtVerifier = createJwtVerifier({ ...config, jwks });
+export function createTokenVerifier(
+  config: AuthConfig,
+  jwks?: JwksDocument,
+  onJwksRefused?: (err: Error) => void,
+): TokenVerifier {
+  const jwtVerifier = createJwtVerifier({ ...config, jwks, onJwksRefused });
   // Verified tokens, keyed by the whole token string: a hit skips the
   // signature check (the dominant per-request cost) but never the expiry.
   const verified = new Map<string, { caller: Caller; expiresAtMs: number }>();

@@ -15,6 +15,8 @@ export const REDACTED_PATHS = [
   "secret",
   "*.secret",
   "clientSecret",
+  "privateKey",
+  "*.privateKey",
   "*.clientSecret",
   "token",
   "*.token",

@@ -64,7 +64,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   registerPoolGauges(metrics, config.database.database, () => db.poolStats());
   const deps: ServiceDependencies = { config, db, log, metrics };
 
-  const verifier = options.verifier ?? (config.auth.enabled ? createTokenVerifier(config.auth) : undefined);
+  const verifier = options.verifier ?? (config.auth.enabled
+    ? createTokenVerifier(config.auth, undefined, (err) => log.error({ err: err.message }, "token keys refused: the JWKS holds private key material"))
+    : undefined);
   const server = createGrpcServer({
     bindings: options.bindings(deps),
     log,

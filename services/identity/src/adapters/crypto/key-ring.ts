@@ -6,6 +6,7 @@
 import { createHash, createPrivateKey, createPublicKey, randomUUID, type JsonWebKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import jwt from "jsonwebtoken";
+import { publicJwksOf } from "../../../../platform/src/auth.js";
 import type { AccessTokenSigner } from "../../app/ports.js";
 
 export interface PublicJwk extends JsonWebKey {
@@ -45,7 +46,9 @@ export function keyRingFromPem(pem: string, source = "signing keys"): KeyRing {
   });
   const kids = new Set(keys.map((k) => k.kid));
   if (kids.size !== keys.length) throw new Error(`${source}: the same key appears twice`);
-  return { current: { kid: keys[0]!.kid, privateKey: keys[0]!.privateKey }, jwks: { keys: keys.map((k) => k.jwk) } };
+  // Through the same gate as every served key set, so a change here can never publish a private member.
+  const jwks = publicJwksOf({ keys: keys.map((k) => k.jwk) }, source) as KeyRing["jwks"];
+  return { current: { kid: keys[0]!.kid, privateKey: keys[0]!.privateKey }, jwks };
 }
 
 export const loadKeyRing = (file: string): KeyRing => keyRingFromPem(readFileSync(file, "utf8"), file);
