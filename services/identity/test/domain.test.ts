@@ -45,10 +45,17 @@ test("the catalog lists exactly the permissions declared in proto/, and admin ho
 
 test("the seeded roles are the ones a rental company needs", (t) => {
   t.deepEqual(ROLE_CATALOG.map((r) => r.name), [
-    "admin", "fleet_manager", "rental_agent", "mechanic", "accountant", "driver", "customer", "partner",
+    "admin", "fleet_manager", "rental_agent", "mechanic", "accountant", "driver", "customer", "partner", "mesh_service",
   ]);
   t.is(roleDefinition("partner")?.kind, "service");
+  t.is(roleDefinition("mesh_service")?.kind, "service");
   t.is(roleDefinition("customer")?.kind, "customer");
+});
+
+test("the mesh's own service role only reads", (t) => {
+  const permissions = roleDefinition("mesh_service")!.permissions;
+  t.true(permissions.length > 0);
+  for (const p of permissions) t.regex(p, /\.read$/, `mesh_service holds ${p}`);
 });
 
 test("least privilege: spot checks of what roles must NOT hold", (t) => {

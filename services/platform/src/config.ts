@@ -263,7 +263,21 @@ export const kafkaConfigSchema = z.strictObject({
 });
 
 /** Keys of the service schema that only the environment may set. */
-export const SERVICE_SECRET_PATHS = ["database.password", "kafka.sasl.password"] as const;
+export const SERVICE_SECRET_PATHS = ["database.password", "kafka.sasl.password", "serviceCredential.clientSecret"] as const;
+
+/**
+ * The service's own identity for calls it makes as itself (consumers,
+ * scheduled jobs): a service client of identity holding the `mesh_service`
+ * role. The secret comes from the environment only.
+ */
+export const serviceCredentialConfigSchema = z.strictObject({
+  /** The peer (a key of `peers`) that issues tokens: identity. */
+  issuer: z.string().min(1).default("identity"),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  /** Renew the token this long before it expires. */
+  refreshBeforeExpirySec: z.coerce.number().int().min(5).max(3_600).default(60),
+});
 
 /** Configuration every gRPC domain service has. */
 export const serviceConfigSchema = z.strictObject({
@@ -277,6 +291,14 @@ export const serviceConfigSchema = z.strictObject({
   shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),
   idempotency: z.strictObject({ ttlHours: z.coerce.number().int().min(1).default(24) }).default({ ttlHours: 24 }),
   kafka: kafkaConfigSchema.optional(),
+  /** Services this one calls, by name (fleet, identity, rental, ...). */
+  peers: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/), peerConfigSchema).default({}),
+  serviceCredential: serviceCredentialConfigSchema.optional(),
+}).superRefine((config, ctx) => {
+  const issuer = config.serviceCredential?.issuer;
+  if (issuer !== undefined && !config.peers[issuer]) {
+    ctx.addIssue({ code: "custom", path: ["serviceCredential", "issuer"], message: `names peer "${issuer}", which is not in peers` });
+  }
 });
 
 export type ServiceConfig = z.output<typeof serviceConfigSchema>;

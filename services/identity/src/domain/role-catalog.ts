@@ -178,6 +178,17 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "reserves rentals for customers. No user data, no refresh tokens.",
     permissions: ["locations.read", "pricing_plans.read", "rentals.check_availability", "rentals.quote", "rentals.reserve"],
   },
+  {
+    name: "mesh_service",
+    kind: "service",
+    description:
+      "A Fleet mesh service calling another as itself (event consumers, scheduled jobs, backfills, checks of its own " +
+      "invariants): reads vehicles, users, staff profiles, locations, plans, rentals and maintenance jobs. Read-only; " +
+      "granted to the services' own clients only, never to people or partners.",
+    permissions: [
+      "vehicles.read", "users.read", "staff.read", "locations.read", "pricing_plans.read", "rentals.read", "maintenance.read",
+    ],
+  },
 ];
 
 export const ROLE_NAMES: readonly string[] = ROLE_CATALOG.map((r) => r.name);

@@ -52,6 +52,9 @@ export function isInfrastructureError(err: unknown): boolean {
 
 export function classifyFailure(err: unknown): FailureClass {
   if (err instanceof PermanentEventError) return "permanent";
+  // A peer service (or our own database, as mapped by the kit) is down: like
+  // our database being unreachable, it says nothing about the event.
+  if (err instanceof DomainError && err.reason === "DEPENDENCY_UNAVAILABLE") return "infrastructure";
   if (err instanceof DomainError) return PERMANENT_KINDS.has(err.kind) ? "permanent" : "transient";
   if (isInfrastructureError(err)) return "infrastructure";
   return "transient";
