@@ -29,6 +29,12 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Set while any Database's transaction runs in this async context: peer calls refuse to start inside one. */
+const transactionScope = new AsyncLocalStorage<string>();
+
+/** The application name of the database whose transaction is open here, if any. */
+export const openTransactionHere = (): string | undefined => transactionScope.getStore();
+
 export interface ConnectionSettings {
   readonly host: string;
   readonly port: number;
@@ -58,7 +64,7 @@ export function createDatabase(config: DatabaseConfig, applicationName: string):
     executor: () => current.getStore() ?? knex,
     transaction: (work) => {
       const outer = current.getStore();
-      const run = (trx: Knex.Transaction) => current.run(trx, () => work(trx));
+      const run = (trx: Knex.Transaction) => current.run(trx, () => transactionScope.run(applicationName, () => work(trx)));
       return outer ? outer.transaction(run) : knex.transaction(run);
     },
     poolStats() {

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
-import { Metadata, Server, ServerCredentials, status as GrpcStatus, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
+import { Metadata, status as GrpcStatus } from "@grpc/grpc-js";
 import test from "ava";
 import { pino } from "pino";
 import { FleetService } from "../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
@@ -10,11 +10,11 @@ import { ANONYMOUS } from "../src/auth.js";
 import type { RequestContext } from "../src/context.js";
 import { DomainError } from "../src/errors.js";
 import { GrpcCallError } from "../src/grpc/client.js";
-import { serverDefinitionOf } from "../src/grpc/service-definition.js";
 import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../src/grpc/status.js";
 import { createPeerClient } from "../src/peers/peer-client.js";
 import { peerErrorToDomain } from "../src/peers/peer-errors.js";
 import { createServiceCredential, type ServiceToken } from "../src/peers/service-credential.js";
+import { startStubFleet } from "./peer-stub.js";
 
 // The kit's peer calls: the service credential's cache, the table from a
 // peer's status to this service's domain errors, and whose token and which
@@ -103,25 +103,6 @@ test("the service credential is fetched once and cached until near expiry, then 
   t.regex(await credential.authorization(), /^Bearer token-\d+$/);
 });
 
-/** A FleetService whose GetVehicle records what it received and answers after `delayMs`. */
-async function slowFleet(delayMs: number) {
-  const seen: Array<{ authorization: unknown; deadlineMs: number }> = [];
-  const server = new Server();
-  const handlers: Record<string, unknown> = {};
-  for (const m of FleetService.methods) {
-    handlers[m.localName] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-      const deadline = call.getDeadline();
-      seen.push({ authorization: call.metadata.get("authorization")[0], deadlineMs: (deadline instanceof Date ? deadline.getTime() : Number(deadline)) - Date.now() });
-      setTimeout(() => callback({ code: GrpcStatus.NOT_FOUND, details: "vehicle not found" }), delayMs);
-    };
-  }
-  server.addService(serverDefinitionOf(FleetService), handlers as never);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return { address: `127.0.0.1:${port}`, seen, stop: () => server.forceShutdown() };
-}
-
 const contextWith = (deadline: number, authorization?: string): RequestContext => {
   const metadata = new Metadata();
   if (authorization) metadata.set("authorization", authorization);
@@ -138,16 +119,18 @@ const contextWith = (deadline: number, authorization?: string): RequestContext =
 };
 
 test("a peer call's deadline is capped by the caller's, and its failure is DEPENDENCY_UNAVAILABLE", async (t) => {
-  const fleet = await slowFleet(2_000);
+  const fleet = await startStubFleet(1_000);
   const peer = createPeerClient("fleet", FleetService, { address: fleet.address, deadlineMs: 5_000 }, undefined);
   try {
+    // Connect first, so that the capped call measures the deadline, not the channel's start-up.
+    await t.throwsAsync(peer.getVehicle({ vehicleId: "warm-up" }, { ctx: contextWith(Date.now() + 5_000, "Bearer user-token") }));
     const started = Date.now();
     const err = await t.throwsAsync(peer.getVehicle({ vehicleId: "v-1" }, { ctx: contextWith(Date.now() + 300, "Bearer user-token") }), { instanceOf: DomainError });
     const elapsed = Date.now() - started;
     t.like(err, { kind: "unavailable", reason: "DEPENDENCY_UNAVAILABLE" });
     t.true(elapsed < 1_500, `gave up after ${elapsed} ms, not the peer's 5 s`);
-    t.true(fleet.seen[0]!.deadlineMs <= 300, `the peer was told ${fleet.seen[0]!.deadlineMs} ms`);
-    t.is(fleet.seen[0]!.authorization, "Bearer user-token", "the caller's token travels on by default");
+    t.true(fleet.seen[1]!.deadlineMs <= 300, `the peer was told ${fleet.seen[1]!.deadlineMs} ms`);
+    t.is(fleet.seen[1]!.authorization, "Bearer user-token", "the caller's token travels on by default");
   } finally {
     peer.close();
     fleet.stop();
@@ -155,7 +138,7 @@ test("a peer call's deadline is capped by the caller's, and its failure is DEPEN
 });
 
 test("a call with no end user carries the service's own token; without a credential it is refused before sending", async (t) => {
-  const fleet = await slowFleet(0);
+  const fleet = await startStubFleet(0);
   const credential = createServiceCredential(async () => ({ accessToken: "svc-token", expiresAt: Date.now() + 600_000 }));
   const peer = createPeerClient("fleet", FleetService, { address: fleet.address, deadlineMs: 2_000 }, credential);
   const bare = createPeerClient("fleet", FleetService, { address: fleet.address, deadlineMs: 2_000 }, undefined);

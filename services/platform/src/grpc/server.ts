@@ -39,6 +39,36 @@ export type ServiceHandlers<S extends DescService> = {
     : never;
 };
 
+/**
+ * A handler that does its remote work first: `prepare` runs before the
+ * call's database transaction opens (the idempotency layer opens one around
+ * `handle` for keyed calls), so a peer call never holds a pooled connection
+ * or row locks. `prepare` may run again when a keyed call is replayed: make
+ * it reads, or writes that are idempotent by a key derived from the request.
+ */
+export interface RemoteFirstHandler<I extends DescMessage = DescMessage, O extends DescMessage = DescMessage, P = unknown> {
+  readonly prepare: (request: MessageShape<I>, ctx: RequestContext) => Promise<P>;
+  readonly handle: (request: MessageShape<I>, ctx: RequestContext, prepared: P) => Promise<MessageShape<O>>;
+}
+
+type AnyHandler = UnaryHandler | RemoteFirstHandler;
+
+export const remoteFirst = <Req, Res, P>(
+  prepare: (request: Req, ctx: RequestContext) => Promise<P>,
+  handle: (request: Req, ctx: RequestContext, prepared: P) => Promise<Res>,
+): ((request: Req, ctx: RequestContext) => Promise<Res>) =>
+  Object.assign(
+    (): never => {
+      throw new Error("a remoteFirst handler is called by the kit's server only");
+    },
+    { prepare, handle },
+  );
+
+const isRemoteFirst = (h: AnyHandler): h is UnaryHandler & RemoteFirstHandler => "prepare" in h && "handle" in h;
+
+/** What prepare returned, carried to handle through the interceptors (which spread the context). */
+const PREPARED = Symbol("prepared");
+
 export interface ServiceBinding {
   readonly service: DescService;
   readonly handlers: Record<string, UnaryHandler>;
@@ -93,9 +123,20 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   for (const binding of options.bindings) {
     const implementation: UntypedServiceImplementation = {};
     for (const method of binding.service.methods) {
-      const handler = binding.handlers[method.localName];
+      const handler: AnyHandler | undefined = binding.handlers[method.localName];
       if (!handler) throw new Error(`${methodPath(method)} has no handler`);
-      const pipeline = [...(options.interceptors ?? [])].reduceRight((next, icpt) => icpt(next), handler);
+      const inner: UnaryHandler = isRemoteFirst(handler)
+        ? (request, ctx) => handler.handle(request, ctx, (ctx as RequestContext & { [PREPARED]?: unknown })[PREPARED])
+        : handler;
+      const intercepted = [...(options.interceptors ?? [])].reduceRight((next, icpt) => icpt(next), inner);
+      const pipeline: UnaryHandler = isRemoteFirst(handler)
+        ? async (request, ctx) => {
+          const prepared = await handler.prepare(request, ctx);
+          // On the call's own context object, enumerable so that an interceptor's spread copies it.
+          Object.defineProperty(ctx, PREPARED, { value: prepared, enumerable: true });
+          return intercepted(request, ctx);
+        }
+        : intercepted;
       implementation[method.localName] = unaryEntry(method, pipeline, options);
     }
     server.addService(serverDefinitionOf(binding.service), implementation);

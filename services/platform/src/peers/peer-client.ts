@@ -1,6 +1,7 @@
 import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { PeerConfig } from "../config.js";
 import { AUTHORIZATION_HEADER, type RequestContext } from "../context.js";
+import { openTransactionHere } from "../db.js";
 import { createServiceClient, type CallOptions } from "../grpc/client.js";
 import { peerErrorToDomain, type Acting } from "./peer-errors.js";
 import type { ServiceCredential } from "./service-credential.js";
@@ -57,6 +58,11 @@ export function createPeerClient<S extends DescService>(
       const acting: Acting = options.as ?? (typeof callerToken === "string" ? "caller" : "service");
       const headers: Record<string, string> = {};
       try {
+        // A remote call inside a transaction holds a pooled connection and its
+        // row locks for as long as the peer takes: do it in a handler's
+        // prepare step (remoteFirst) or before opening the transaction.
+        const open = openTransactionHere();
+        if (open !== undefined) throw new Error(`${name}.${method.localName} called inside an open ${open} database transaction`);
         if (acting === "service") {
           if (!credential) throw new Error(`${name}: a call as the service needs serviceCredential in the config`);
           headers[AUTHORIZATION_HEADER] = await credential.authorization();
