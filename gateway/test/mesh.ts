@@ -12,6 +12,7 @@ import { build as buildFleet } from "../../services/fleet/src/main.js";
 import { build as buildIdentity, identityConfigSchema, type RunningIdentity } from "../../services/identity/src/main.js";
 import { gatewayConfigSchema } from "../src/config.js";
 import { build as buildGateway, type RunningGateway } from "../src/main.js";
+import { testRedisUrl } from "../../services/platform/src/testing/infra.js";
 
 export interface Mesh {
   readonly keys: TestKeys;
@@ -58,7 +59,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     auth,
     tokens: { issuer: keys.auth.issuer, audience: keys.auth.audience, signingKeysFile },
     passwords: { scrypt: { cost: 1024, blockSize: 8, parallelization: 1 } },
-    redis: { url: "redis://127.0.0.1:56379", keyPrefix: `fm:test:${randomUUID()}:` },
+    redis: { url: testRedisUrl(), keyPrefix: `fm:test:${randomUUID()}:` },
     ...(options.externalIssuers ? { externalIssuers: options.externalIssuers } : {}),
     ...common,
   });

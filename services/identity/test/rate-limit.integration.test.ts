@@ -3,6 +3,7 @@ import anyTest, { type TestFn } from "ava";
 import { Redis } from "ioredis";
 import type { TestDatabase } from "../../platform/src/testing/harness.js";
 import { closedPort, errorMetadata, PASSWORD, rejectsWith, sharedTestDatabase, startIdentity, uniqueEmail } from "./support.js";
+import { testRedisUrl } from "../../platform/src/testing/infra.js";
 
 // One database, one service per test (each with its own limits and Redis).
 const test = anyTest as TestFn<{ db: TestDatabase }>;
@@ -14,7 +15,7 @@ test.after.always(async (t) => {
   await t.context.db.drop();
 });
 
-const REDIS_URL = "redis://127.0.0.1:56379";
+const REDIS_URL = testRedisUrl();
 
 test("login is limited per account: after the limit even the right password is RATE_LIMITED, with a retry hint", async (t) => {
   const h = await startIdentity({ db: t.context.db, rateLimits: { loginFailures: { limit: 3, windowSec: 120 } } });

@@ -16,6 +16,7 @@ import { createTestDatabase, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase } fro
 import type { RateLimiter } from "../src/app/ports.js";
 import { keyRingFromPem } from "../src/adapters/crypto/key-ring.js";
 import { build, identityConfigSchema, type IdentityConfig, type RunningIdentity } from "../src/main.js";
+import { testRedisUrl } from "../../platform/src/testing/infra.js";
 
 export const ADMIN_EMAIL = "admin@example.test";
 /** Meets the policy; used for every test user unless a test says otherwise. */
@@ -115,7 +116,7 @@ export async function startIdentity(
     },
     // Cheap parameters: tests hash hundreds of passwords.
     passwords: { scrypt: { cost: overrides.scryptCost ?? 1024, blockSize: 8, parallelization: 1 } },
-    redis: { url: overrides.redisUrl ?? "redis://127.0.0.1:56379", keyPrefix: `fm:test:${randomUUID()}:` },
+    redis: { url: overrides.redisUrl ?? testRedisUrl(), keyPrefix: `fm:test:${randomUUID()}:` },
     rateLimits: {
       failOpen: false,
       loginFailures: { limit: 5, windowSec: 900 },
