@@ -65,15 +65,4 @@ CREATE TRIGGER vehicle_odometer_readings_guard
   BEFORE INSERT OR UPDATE OR DELETE ON vehicle_odometer_readings
   FOR EACH ROW EXECUTE FUNCTION vehicle_odometer_readings_guard();
 
--- Idempotency keys of mutating RPCs (platform kit, idempotency.ts).
-CREATE TABLE idempotency_keys (
-  scope        text NOT NULL,
-  key          text NOT NULL,
-  request_hash bytea NOT NULL,
-  response     bytea NULL,
-  created_at   timestamptz NOT NULL,
-  expires_at   timestamptz NOT NULL,
-  PRIMARY KEY (scope, key)
-);
-
-CREATE INDEX idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
+-- Idempotency keys: a platform kit table (migrations/platform/0001_kit_tables.sql).

@@ -1,52 +1,9 @@
--- Events backbone (docs/events.md): transactional outbox, consumer inbox, and
--- the vehicle holds that event-driven status changes need.
+-- Events backbone (docs/events.md): the vehicle holds that event-driven status
+-- changes need.
 
--- Events written in the same transaction as the state change they announce
--- (services/platform/src/events/outbox.ts); the relay publishes them to Kafka
--- and marks them published (outbox-relay.ts).
-CREATE TABLE outbox_events (
-  id             uuid PRIMARY KEY,                   -- the event id (envelope event_id, Kafka header event-id)
-  -- Publish order. Taken at insert time; writers lock the aggregate first, so
-  -- one aggregate's events get increasing sequences in commit order.
-  sequence       bigint GENERATED ALWAYS AS IDENTITY,
-  aggregate_type text NOT NULL,
-  aggregate_id   uuid NOT NULL,                      -- the Kafka message key
-  event_type     text NOT NULL,                      -- fully-qualified protobuf message name
-  topic          text NOT NULL,                      -- logical topic from the event's (fleetmesh.common.v1.event) option
-  schema_version int NOT NULL CHECK (schema_version >= 1),
-  payload        jsonb NOT NULL,                     -- JSON rendering, for people and SQL; never parsed back
-  payload_bin    bytea NOT NULL,                     -- protobuf binary: what is published
-  traceparent    text NULL,                          -- W3C trace context of the writing transaction
-  request_id     text NULL,
-  occurred_at    timestamptz NOT NULL,
-  published_at   timestamptz NULL
-);
-
--- The relay's only read: unpublished rows in sequence order. Published rows
--- leave the index, so it stays as small as the backlog.
-CREATE INDEX outbox_events_unpublished_idx ON outbox_events (sequence) WHERE published_at IS NULL;
-
--- No NOTIFY trigger: a NOTIFY in the writing transaction makes PostgreSQL
--- serialise the commits (and WAL flushes) of all notifying transactions.
--- Writers signal their relay after the commit instead (events/outbox.ts).
-
--- Events this database has consumed (services/platform/src/events/consumer.ts).
--- The row commits in the same transaction as the event's effect.
-CREATE TABLE inbox_processed_messages (
-  message_id     text PRIMARY KEY,                   -- event id, or <topic>-<partition>-<offset> without one
-  processed_at   timestamptz NOT NULL,
-  -- applied: the effect committed. dead_lettered: sent to <topic>.dlq; only
-  -- the dead-letter replay command runs it again.
-  outcome        text NOT NULL CHECK (outcome IN ('applied', 'dead_lettered')),
-  consumer_group text NOT NULL,
-  topic          text NOT NULL,
-  "partition"    int NOT NULL,
-  "offset"       bigint NOT NULL,
-  event_type     text NULL,
-  error_reason   text NULL
-);
-
-CREATE INDEX inbox_processed_messages_processed_idx ON inbox_processed_messages (processed_at);
+-- The outbox and inbox tables were created here until the platform kit took
+-- them over: migrations/platform/0001_kit_tables.sql (applied first, IF NOT
+-- EXISTS, so databases migrated before that keep the tables made here).
 
 -- What holds a vehicle in RENTED or UNDER_MAINTENANCE when an event put it
 -- there: the rental or the maintenance job. The event that ends the rental or

@@ -137,15 +137,4 @@ CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id);
 CREATE INDEX refresh_tokens_live_user_idx ON refresh_tokens (user_id) WHERE revoked_at IS NULL AND used_at IS NULL;
 CREATE INDEX refresh_tokens_expiry_idx ON refresh_tokens (expires_at);
 
--- Idempotency keys of mutating RPCs (platform kit, idempotency.ts).
-CREATE TABLE idempotency_keys (
-  scope        text NOT NULL,
-  key          text NOT NULL,
-  request_hash bytea NOT NULL,
-  response     bytea NULL,
-  created_at   timestamptz NOT NULL,
-  expires_at   timestamptz NOT NULL,
-  PRIMARY KEY (scope, key)
-);
-
-CREATE INDEX idempotency_keys_expiry_idx ON idempotency_keys (expires_at);
+-- Idempotency keys: a platform kit table (migrations/platform/0001_kit_tables.sql).

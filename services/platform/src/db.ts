@@ -1,8 +1,9 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
+import { parse as parseYaml } from "yaml";
 import type { DatabaseConfig } from "./config.js";
 
 export type { Knex };
@@ -98,21 +99,86 @@ class SqlMigrationSource implements Knex.MigrationSource<string> {
   }
 }
 
-const migratorConfig = (migrationsDir: string): Knex.MigratorConfig => ({
+/** The kit's own tables (outbox, inbox, idempotency keys), applied before every service's migrations. */
+export const KIT_MIGRATIONS_DIR = "migrations/platform";
+
+const migratorConfig = (migrationsDir: string, tableName = "schema_migrations"): Knex.MigratorConfig => ({
   migrationSource: new SqlMigrationSource(resolve(repoRoot, migrationsDir)),
-  tableName: "schema_migrations",
+  tableName,
 });
 
-/** Applies pending migrations; returns the names applied now. */
+/** The two migration sets of a service database, in the order they apply. */
+const migrationSets = (migrationsDir: string): Array<{ dir: string; table: string }> => [
+  { dir: KIT_MIGRATIONS_DIR, table: "kit_schema_migrations" },
+  { dir: migrationsDir, table: "schema_migrations" },
+];
+
+/**
+ * What a service declares about its tables' privileges, in
+ * `<migrationsDir>/privileges.yaml`:
+ *   appendOnly: [journal_entries, journal_lines]
+ * The runtime role keeps SELECT and INSERT on those and loses UPDATE and
+ * DELETE (the database then refuses corrections other than new rows).
+ */
+export interface TablePrivileges {
+  readonly appendOnly: readonly string[];
+}
+
+export function tablePrivilegesOf(migrationsDir: string): TablePrivileges {
+  const file = resolve(repoRoot, migrationsDir, "privileges.yaml");
+  if (!existsSync(file)) return { appendOnly: [] };
+  const doc = parseYaml(readFileSync(file, "utf8")) as { appendOnly?: unknown } | null;
+  const unknownKeys = Object.keys(doc ?? {}).filter((k) => k !== "appendOnly");
+  const appendOnly = doc?.appendOnly ?? [];
+  if (unknownKeys.length > 0 || !Array.isArray(appendOnly) || !appendOnly.every((t) => typeof t === "string" && /^[a-z_][a-z0-9_]*$/.test(t))) {
+    throw new Error(`${file}: expected only "appendOnly: [table, ...]" with lower-case table names`);
+  }
+  return { appendOnly };
+}
+
+/**
+ * Applies pending migrations (the kit's set, then the service's) and the
+ * service's table privileges; returns the names applied now.
+ */
 export async function migrate(knex: Knex, migrationsDir: string): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest(migratorConfig(migrationsDir))) as [number, string[]];
+  const applied: string[] = [];
+  for (const set of migrationSets(migrationsDir)) {
+    const [, names] = (await knex.migrate.latest(migratorConfig(set.dir, set.table))) as [number, string[]];
+    applied.push(...names);
+  }
+  await applyTablePrivileges(knex, tablePrivilegesOf(migrationsDir));
   return applied;
 }
 
-/** Names of migrations on disk that the database has not applied. */
+/**
+ * Revokes UPDATE and DELETE on append-only tables from every role but the
+ * owner running the migrations, whatever granted them (the schema's default
+ * privileges grant the runtime role full DML on each new table).
+ */
+async function applyTablePrivileges(knex: Knex, privileges: TablePrivileges): Promise<void> {
+  for (const table of privileges.appendOnly) {
+    const grants = await knex.raw<{ rows: Array<{ grantee: string }> }>(
+      `SELECT DISTINCT grantee FROM information_schema.role_table_grants
+        WHERE table_schema = current_schema() AND table_name = ? AND privilege_type IN ('UPDATE', 'DELETE')
+          AND grantee <> current_user`,
+      [table],
+    );
+    const exists = await knex.raw<{ rows: unknown[] }>("SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?", [table]);
+    if (exists.rows.length === 0) throw new Error(`privileges.yaml names table ${table}, which the migrations did not create`);
+    for (const { grantee } of grants.rows) {
+      await knex.raw(`REVOKE UPDATE, DELETE, TRUNCATE ON TABLE ${ident(table)} FROM ${grantee === "PUBLIC" ? "PUBLIC" : ident(grantee)}`);
+    }
+  }
+}
+
+/** Names of migrations on disk (the kit's and the service's) that the database has not applied. */
 export async function pendingMigrations(knex: Knex, migrationsDir: string): Promise<string[]> {
-  const [, pending] = (await knex.migrate.list(migratorConfig(migrationsDir))) as [unknown[], Array<{ file: string } | string>];
-  return pending.map((p) => (typeof p === "string" ? p : p.file));
+  const pending: string[] = [];
+  for (const set of migrationSets(migrationsDir)) {
+    const [, names] = (await knex.migrate.list(migratorConfig(set.dir, set.table))) as [unknown[], Array<{ file: string } | string>];
+    pending.push(...names.map((p) => (typeof p === "string" ? p : p.file)));
+  }
+  return pending;
 }
 
 export interface ProvisionOptions {

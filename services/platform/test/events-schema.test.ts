@@ -1,24 +1,32 @@
-// The events kit (outbox.ts, outbox-relay.ts, consumer.ts) reads and writes
-// `outbox_events` and `inbox_processed_messages` in every service database
-// that uses it. Each service creates them in its own migrations (a service
-// owns its schema), so this test keeps those copies identical: a service
-// whose tables drift from the others fails here, not at its first event.
+// The events kit (outbox.ts, outbox-relay.ts, consumer.ts) and the
+// idempotency layer read and write `outbox_events`, `inbox_processed_messages`
+// and `idempotency_keys` in every service database. The kit owns them
+// (migrations/platform, applied before a service's own migrations): no
+// service writes its own copy, and every service database ends up with the
+// same tables, whether it was created before the kit owned them or after.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
-import { repoRoot } from "../src/db.js";
+import { KIT_MIGRATIONS_DIR, repoRoot } from "../src/db.js";
 import { createTestDatabase } from "../src/testing/harness.js";
 
-const KIT_TABLES = ["outbox_events", "inbox_processed_messages"] as const;
+const KIT_TABLES = ["outbox_events", "inbox_processed_messages", "idempotency_keys"] as const;
 
-/** Services whose migrations create the kit's tables. */
-const servicesUsingTheKit = (): string[] =>
+/** Every service's migration set (each directory of migrations/ but the kit's). */
+const serviceMigrationDirs = (): string[] =>
   readdirSync(join(repoRoot, "migrations"), { withFileTypes: true })
-    .filter((d) => d.isDirectory())
+    .filter((d) => d.isDirectory() && `migrations/${d.name}` !== KIT_MIGRATIONS_DIR)
     .map((d) => d.name)
-    .filter((service) => readdirSync(join(repoRoot, "migrations", service))
-      .some((file) => file.endsWith(".sql") && readFileSync(join(repoRoot, "migrations", service, file), "utf8").includes("CREATE TABLE outbox_events")))
     .sort();
+
+test("no service migration creates a table the kit owns", (t) => {
+  for (const service of serviceMigrationDirs()) {
+    for (const file of readdirSync(join(repoRoot, "migrations", service)).filter((f) => f.endsWith(".sql"))) {
+      const sql = readFileSync(join(repoRoot, "migrations", service, file), "utf8");
+      for (const table of KIT_TABLES) t.notRegex(sql, new RegExp(`CREATE TABLE (IF NOT EXISTS )?${table}\\b`), `${service}/${file} creates ${table}`);
+    }
+  }
+});
 
 interface TableShape {
   readonly columns: ReadonlyArray<{ name: string; type: string; nullable: boolean; default: string | null; identity: string | null }>;
@@ -26,8 +34,8 @@ interface TableShape {
   readonly checks: readonly string[];
 }
 
-test("every service that uses the events kit creates the same outbox and inbox tables", async (t) => {
-  const services = servicesUsingTheKit();
+test("every service database has the kit's tables, the same in each", async (t) => {
+  const services = serviceMigrationDirs();
   t.true(services.includes("fleet") && services.includes("identity"), `found: ${services.join(", ")}`);
   const shapes = new Map<string, Record<string, TableShape>>();
   for (const service of services) {
