@@ -2,11 +2,13 @@
 // from the service descriptors, so a new RPC or field is covered by itself.
 // Used only by tests; production code never imports it.
 import { create, ScalarType, toBinary, type DescMessage, type DescMethod, type DescService, type Message } from "@bufbuild/protobuf";
-import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import type pg from "pg";
 import { methodAuthorization } from "../auth.js";
 import { MAX_TEXT_FIELD_LENGTH } from "../validation.js";
-import { decodeStatusDetails, type DecodedStatus } from "../grpc/status.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../../../gen/google/rpc/error_details_pb.js";
+import { createServiceClient, GrpcCallError } from "../grpc/client.js";
+import { decodeStatusDetails, findDetail, type DecodedStatus } from "../grpc/status.js";
 
 export interface HostileText {
   readonly name: string;
@@ -136,4 +138,52 @@ export async function tableRowCounts(admin: pg.Client): Promise<Record<string, n
     counts[name] = Number(rows[0]?.n ?? 0);
   }
   return counts;
+}
+
+export interface SweepResult {
+  /** Calls made: every hostile text on every string field of every RPC, plus raw surrogate bytes. */
+  readonly calls: number;
+  /** One line per call that did not end in INVALID_ARGUMENT with exactly the expected field violation. */
+  readonly mismatches: readonly string[];
+}
+
+/**
+ * Sends every hostile text to every string field of every RPC of `service`
+ * (typed client, as a client library would), and the raw UTF-8 bytes of a
+ * surrogate (raw client), with `headers` (a token allowed every RPC).
+ */
+export async function sweepHostileText(service: DescService, address: string, headers: Record<string, string>): Promise<SweepResult> {
+  const client = createServiceClient(service, { address, deadlineMs: 10_000 }) as unknown as
+    Record<string, (r: unknown, o: { headers: Record<string, string> }) => Promise<unknown>> & { close(): void };
+  const mismatches: string[] = [];
+  let calls = 0;
+  const expect = (label: string, code: number, status: DecodedStatus | undefined, field: string, reason: string): void => {
+    calls++;
+    const info = findDetail(status, ErrorInfoSchema);
+    const violations = (findDetail(status, BadRequestSchema)?.fieldViolations ?? []).map((v) => `${v.field}:${v.reason}`);
+    const got = `${GrpcStatus[code] ?? code} ${info?.reason ?? "-"} [${violations.join(", ")}]`;
+    const want = `INVALID_ARGUMENT INVALID_ARGUMENT [${field}:${reason}]`;
+    if (got !== want) mismatches.push(`${label}: got ${got}, want ${want}`);
+  };
+  try {
+    for (const method of methodsWithText(service)) {
+      for (const field of stringFieldPaths(method.input)) {
+        for (const hostile of HOSTILE_TEXTS) {
+          const label = `${method.name} ${field.path} ${hostile.name}`;
+          try {
+            await client[method.localName]!(field.request(hostile.value), { headers });
+            expect(label, GrpcStatus.OK, undefined, field.path, hostile.reason);
+          } catch (err) {
+            if (!(err instanceof GrpcCallError)) throw err;
+            expect(label, err.code, err.status, field.path, hostile.reason);
+          }
+        }
+        const raw = await rawUnaryCall(address, method, withSurrogateBytes(field, method.input), headers);
+        expect(`${method.name} ${field.path} raw surrogate bytes`, raw.code, raw.status, field.path, "INVALID_UTF8");
+      }
+    }
+  } finally {
+    client.close();
+  }
+  return { calls, mismatches };
 }
