@@ -63,7 +63,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const { config } = options;
   const log = options.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
-  const db = createDatabase(config.database, config.service.name);
+  const db = createDatabase(config.database, config.service.name, log);
   registerPoolGauges(metrics, config.database.database, () => db.poolStats());
   const deps: ServiceDependencies = { config, db, log, metrics };
 
