@@ -22,6 +22,8 @@ const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
 // surrogate sent by a JavaScript client arrives as U+FFFD): accepting it
 // would store silently damaged text.
 const REPLACEMENT_CHARACTER = "\uFFFD";
+// Any of the above, or any surrogate (paired ones, e.g. emoji, pass below).
+const SUSPECT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\uFFFD\uD800-\uDFFF]/;
 
 export interface TextProblem {
   readonly description: string;
@@ -36,6 +38,7 @@ const codePoint = (s: string, index: number): string =>
  * description names the offending code point and its index, never the value.
  */
 export function textProblem(value: string, maxLength: number = MAX_TEXT_FIELD_LENGTH): TextProblem | undefined {
+  if (value.length <= maxLength && !SUSPECT.test(value)) return undefined; // the common case, one scan
   if (value.length > maxLength) return { description: `must be at most ${maxLength} characters`, reason: "TOO_LONG" };
   if (!value.isWellFormed()) return { description: "must be valid Unicode: it holds an unpaired surrogate", reason: "INVALID_UTF8" };
   const replaced = value.indexOf(REPLACEMENT_CHARACTER);

@@ -1,5 +1,4 @@
 import { ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
-import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { FieldViolation } from "../errors.js";
 import { MAX_TEXT_FIELD_LENGTH, textProblem } from "../validation.js";
@@ -26,46 +25,97 @@ const keyInPath = (key: unknown): string => {
  */
 export function requestTextViolations(schema: DescMessage, message: Message, limits: TextLimits = {}): FieldViolation[] {
   const violations: FieldViolation[] = [];
-  walkMessage(reflect(schema, message), "", limits, violations);
+  walk(planOf(schema), message as unknown as Fields, "", limits, violations);
   return violations;
 }
 
-function walkMessage(msg: ReflectMessage, prefix: string, limits: TextLimits, out: FieldViolation[]): void {
-  for (const field of msg.fields) {
-    if (!msg.isSet(field)) continue;
-    const path = `${prefix}${field.name}`;
-    const check = (value: unknown, at: string): void => {
-      if (typeof value !== "string") return;
-      const problem = textProblem(value, limits[fullName(field)] ?? MAX_TEXT_FIELD_LENGTH);
-      if (problem) out.push({ field: at, ...problem });
-    };
+// The fields of a message type that can hold text, found once per type from
+// its descriptor: the per-call walk then reads only those, without building
+// a reflection wrapper per message (a fifth of the cost).
+interface TextField {
+  readonly field: DescField;
+  readonly limitKey: string;
+  /** Reads the field's value, through its oneof if it has one. */
+  readonly read: (m: Fields) => unknown;
+  readonly shape: "string" | "strings" | "message" | "messages" | "map";
+  /** For message-valued shapes (and maps with message values). */
+  nested?: TextField[];
+}
+type Fields = Record<string, unknown>;
+
+const plans = new WeakMap<DescMessage, TextField[]>();
+
+function planOf(desc: DescMessage): TextField[] {
+  const cached = plans.get(desc);
+  if (cached) return cached;
+  const plan: TextField[] = [];
+  plans.set(desc, plan); // before recursing: message types may be recursive
+  for (const field of desc.fields) {
+    const { oneof } = field;
+    const read = oneof
+      ? (m: Fields) => {
+        const o = m[oneof.localName] as { case?: string; value?: unknown } | undefined;
+        return o?.case === field.localName ? o.value : undefined;
+      }
+      : (m: Fields) => m[field.localName];
+    const base = { field, limitKey: fullName(field), read };
     switch (field.fieldKind) {
       case "scalar":
-      case "enum":
-        check(msg.get(field), path);
+        if (field.scalar === ScalarType.STRING) plan.push({ ...base, shape: "string" });
+        break;
+      case "list":
+        if (field.listKind === "scalar" && field.scalar === ScalarType.STRING) plan.push({ ...base, shape: "strings" });
+        else if (field.listKind === "message") plan.push({ ...base, shape: "messages", nested: planOf(field.message) });
         break;
       case "message":
-        walkMessage(msg.get(field), `${path}.`, limits, out);
+        plan.push({ ...base, shape: "message", nested: planOf(field.message) });
         break;
-      case "list": {
-        let i = 0;
-        for (const item of msg.get(field)) {
-          const at = `${path}[${i++}]`;
-          if (field.listKind === "message") walkMessage(item as ReflectMessage, `${at}.`, limits, out);
-          else check(item, at);
+      case "map":
+        if (field.mapKey === ScalarType.STRING || field.mapKind === "message" || (field.mapKind === "scalar" && field.scalar === ScalarType.STRING)) {
+          plan.push({ ...base, shape: "map", ...(field.mapKind === "message" ? { nested: planOf(field.message) } : {}) });
         }
         break;
-      }
+      default:
+        break;
+    }
+  }
+  return plan;
+}
+
+function walk(plan: readonly TextField[], message: Fields, prefix: string, limits: TextLimits, out: FieldViolation[]): void {
+  for (const entry of plan) {
+    const value = entry.read(message);
+    if (value === undefined) continue;
+    const path = `${prefix}${entry.field.name}`;
+    const limit = limits[entry.limitKey] ?? MAX_TEXT_FIELD_LENGTH;
+    const check = (text: unknown, at: string): void => {
+      if (typeof text !== "string" || text === "") return;
+      const problem = textProblem(text, limit);
+      if (problem) out.push({ field: at, ...problem });
+    };
+    switch (entry.shape) {
+      case "string":
+        check(value, path);
+        break;
+      case "strings":
+        (value as unknown[]).forEach((item, i) => check(item, `${path}[${i}]`));
+        break;
+      case "message":
+        walk(entry.nested!, value as Fields, `${path}.`, limits, out);
+        break;
+      case "messages":
+        (value as Fields[]).forEach((item, i) => walk(entry.nested!, item, `${path}[${i}].`, limits, out));
+        break;
       case "map":
-        for (const [key, value] of msg.get(field)) {
-          const keyProblem = typeof key === "string" ? textProblem(key, limits[fullName(field)] ?? MAX_TEXT_FIELD_LENGTH) : undefined;
+        for (const [key, item] of Object.entries(value as Fields)) {
+          const keyProblem = textProblem(key, limit);
           if (keyProblem) {
             out.push({ field: path, description: `a key ${keyProblem.description}`, reason: keyProblem.reason });
             continue;
           }
           const at = `${path}[${keyInPath(key)}]`;
-          if (field.mapKind === "message") walkMessage(value as ReflectMessage, `${at}.`, limits, out);
-          else check(value, at);
+          if (entry.nested) walk(entry.nested, item as Fields, `${at}.`, limits, out);
+          else check(item, at);
         }
         break;
     }
