@@ -73,9 +73,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     log,
     metrics,
     verifier,
-    // Correlation first: everything the call does, events it writes to the
-    // outbox included, knows its request id.
-    // The database error table outermost: it also sees the idempotency layer's queries.
+    // The database error table outermost: it also sees the idempotency
+    // layer's queries. Then correlation: everything the call does, events it
+    // writes to the outbox included, knows its request id.
     interceptors: [
       databaseErrorInterceptor(() => monitor.checkSoon()),
       correlationInterceptor(),
@@ -85,6 +85,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   });
 
   let migrationsApplied = false;
+  let serving: "SERVING" | "NOT_SERVING" = "NOT_SERVING";
   const ops = createOpsServer(metrics.registry, [
     {
       name: "database",
@@ -111,7 +112,6 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     if (readiness.ready) log.info({ checks: readiness.checks }, "ready: gRPC health SERVING");
     else log.warn({ checks: readiness.checks }, "not ready: gRPC health NOT_SERVING");
   });
-  let serving: "SERVING" | "NOT_SERVING" = "NOT_SERVING";
   const monitor = readinessMonitor(ops, options.readinessIntervalMs ?? 2_000);
 
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);

@@ -120,6 +120,9 @@ test("invalid UTF-8 on the wire is located in nested and repeated fields", (t) =
   const map = toBinary(ErrorInfoSchema, create(ErrorInfoSchema, { metadata: { key: "a\u0800" } }));
   map[map.findIndex((b) => b === 0xe0)] = 0xed;
   t.is(findInvalidUtf8(ErrorInfoSchema, map), 'metadata["key"]');
+  const bidiKey = toBinary(ErrorInfoSchema, create(ErrorInfoSchema, { metadata: { "k\u202E": "a\u0800" } }));
+  bidiKey[bidiKey.findIndex((b) => b === 0xe0)] = 0xed;
+  t.is(findInvalidUtf8(ErrorInfoSchema, bidiKey), 'metadata["k\\u202e"]', "a key in a path is escaped");
 });
 
 test.serial("every string field of every RPC: hostile text is INVALID_ARGUMENT naming the field, and no handler runs", async (t) => {

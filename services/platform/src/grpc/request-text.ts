@@ -9,12 +9,14 @@ import { MAX_TEXT_FIELD_LENGTH, textProblem } from "../validation.js";
  */
 export type TextLimits = Readonly<Record<string, number>>;
 
-// A map key in a field path, quoted as in google.rpc.BadRequest's examples.
-// JSON escaping keeps a hostile key (NUL, lone surrogate) out of the response.
+// A map key in a field path, quoted as in google.rpc.BadRequest's examples,
+// with everything but printable ASCII escaped: a hostile key (controls, bidi
+// overrides) must not reach the response as it is.
 const MAP_KEY_IN_PATH_MAX = 64;
 const keyInPath = (key: unknown): string => {
   const text = String(key);
-  return JSON.stringify(text.length > MAP_KEY_IN_PATH_MAX ? `${text.slice(0, MAP_KEY_IN_PATH_MAX)}…` : text);
+  return JSON.stringify(text.length > MAP_KEY_IN_PATH_MAX ? `${text.slice(0, MAP_KEY_IN_PATH_MAX)}...` : text)
+    .replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 };
 
 /**
