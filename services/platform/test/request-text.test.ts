@@ -2,7 +2,7 @@
 // handler runs: NUL and other controls, bidi overrides, invalid UTF-8 (raw on
 // the wire, or a lone surrogate that the client's encoder turned into U+FFFD),
 // and over-long strings; each with INVALID_ARGUMENT naming the field path.
-import { create, toBinary, type DescMethod } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMethod } from "@bufbuild/protobuf";
 import { FieldMaskSchema } from "@bufbuild/protobuf/wkt";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import anyTest, { type TestFn } from "ava";
@@ -109,6 +109,19 @@ test("paths name nested, repeated and map fields; every bad field is listed", (t
     }).map((v) => v.reason),
     ["TOO_LONG"],
   );
+});
+
+test("what a lone surrogate looks like after encoding and decoding", (t) => {
+  // A client library (protobuf-es here, the gateway's JSON transcoding too)
+  // encodes it as U+FFFD: the server decodes "a\uFFFDb", refused as INVALID_UTF8.
+  const sent = toBinary(RegisterVehicleRequestSchema, create(RegisterVehicleRequestSchema, { plateNumber: "a\uD800b" }));
+  t.is(Buffer.from(sent).toString("hex"), "0a0561efbfbd62");
+  t.is(fromBinary(RegisterVehicleRequestSchema, sent).plateNumber, "a\uFFFDb");
+  // Raw bytes of the surrogate itself: the strict decoder refuses the message,
+  // and the kit names the field.
+  const raw = new Uint8Array([0x0a, 0x05, 0x61, 0xed, 0xa0, 0x80, 0x62]);
+  t.throws(() => fromBinary(RegisterVehicleRequestSchema, raw));
+  t.is(findInvalidUtf8(RegisterVehicleRequestSchema, raw), "plate_number");
 });
 
 test("invalid UTF-8 on the wire is located in nested and repeated fields", (t) => {
