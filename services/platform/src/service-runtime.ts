@@ -3,6 +3,7 @@ import type { ServiceConfig } from "./config.js";
 import { createDatabase, pendingMigrations, type Database } from "./db.js";
 import { databaseErrorInterceptor } from "./db-errors.js";
 import { correlationInterceptor } from "./events/correlation.js";
+import type { TextLimits } from "./grpc/request-text.js";
 import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/server.js";
 import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -43,6 +44,8 @@ export interface StartServiceOptions {
   readonly verifier?: TokenVerifier;
   /** Background workers built from the service's dependencies (see BackgroundWorker). */
   readonly workers?: (deps: ServiceDependencies) => readonly BackgroundWorker[];
+  /** Request fields allowed more than MAX_TEXT_FIELD_LENGTH characters, by full proto name. */
+  readonly textLimits?: TextLimits;
   /** How often the readiness checks run to keep gRPC health current (default 2 s). */
   readonly readinessIntervalMs?: number;
 }
@@ -73,6 +76,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     log,
     metrics,
     verifier,
+    ...(options.textLimits ? { textLimits: options.textLimits } : {}),
     // The database error table outermost: it also sees the idempotency
     // layer's queries. Then correlation: everything the call does, events it
     // writes to the outbox included, knows its request id.
