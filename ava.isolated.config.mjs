@@ -1,5 +1,6 @@
 // Tests on infrastructure of their own (a private Kafka broker, started and
-// stopped mid-test, or one that requires TLS + SASL): a second broker JVM next
+// stopped mid-test, or one that requires TLS + SASL; a private PostgreSQL
+// stopped mid-test): a second broker JVM (or database server) next
 // to the whole suite on two cores makes their deadlines flaky, so
 // scripts/test.sh runs them alone, after the main suite.
 export default {
@@ -7,6 +8,7 @@ export default {
     "dist/services/fleet/test/events-broker-outage.test.js",
     "dist/services/platform/test/kafka-secure-broker.test.js",
     "dist/services/fleet/test/events-secure-broker.test.js",
+    "dist/services/fleet/test/db-outage.test.js",
   ],
   timeout: "2m",
   concurrency: 1,

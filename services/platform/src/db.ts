@@ -44,8 +44,24 @@ export interface ConnectionSettings {
   readonly password: string;
 }
 
-export function createDatabase(config: DatabaseConfig, applicationName: string): Database {
+/** Where knex's own messages go (e.g. a refused connection while the database is down). */
+export interface DatabaseLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+export function createDatabase(config: DatabaseConfig, applicationName: string, log?: DatabaseLog): Database {
   const knex = knexFactory({
+    // Without a logger knex writes to the console; the service's log gets them instead.
+    ...(log ? {
+      log: {
+        warn: (message: unknown) => log.warn({ detail: String(message) }, "database driver warning"),
+        error: (message: unknown) => log.error({ detail: String(message) }, "database driver error"),
+        deprecate: (message: unknown) => log.warn({ detail: String(message) }, "database driver deprecation"),
+        debug: (message: unknown) => log.debug({ detail: String(message) }, "database driver debug"),
+      },
+    } : {}),
     client: "pg",
     connection: {
       host: config.host,

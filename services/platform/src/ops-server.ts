@@ -14,8 +14,16 @@ export interface OpsRoute {
   handle(): Promise<{ status: number; body: string; contentType?: string; cacheSeconds?: number }>;
 }
 
+export interface Readiness {
+  readonly ready: boolean;
+  /** Each check's name with "ok" or its problem. */
+  readonly checks: Readonly<Record<string, string>>;
+}
+
 export interface OpsServer {
   listen(host: string, port: number): Promise<number>;
+  /** Runs every readiness check now (what /readyz answers), and reports it to `onReadiness`. */
+  readiness(): Promise<Readiness>;
   close(): Promise<void>;
   /** Makes /readyz fail regardless of checks (used while draining). */
   setDraining(): void;
@@ -29,8 +37,25 @@ export function createOpsServer(
   registry: Registry,
   checks: readonly ReadinessCheck[],
   routes: readonly OpsRoute[] = [],
+  onReadiness: (readiness: Readiness) => void = () => undefined,
 ): OpsServer {
   let draining = false;
+  const readiness = async (): Promise<Readiness> => {
+    const results = await Promise.all(checks.map(async (c) => {
+      try {
+        return { name: c.name, problem: await withTimeout(c.check(), 2_000) };
+      } catch (err) {
+        return { name: c.name, problem: (err as Error).message || "failed" };
+      }
+    }));
+    const result = {
+      ready: results.every((r) => r.problem === undefined),
+      checks: Object.fromEntries(results.map((r) => [r.name, r.problem ?? "ok"])),
+    };
+    // Draining wins over any check: stop() has already said NOT_SERVING.
+    if (!draining) onReadiness(result);
+    return result;
+  };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const send = (status: number, body: string, type = "application/json"): void => {
@@ -42,18 +67,8 @@ export function createOpsServer(
     if (path === "/healthz") return send(200, JSON.stringify({ status: "ok" }));
     if (path === "/readyz") {
       if (draining) return send(503, JSON.stringify({ status: "draining" }));
-      void Promise.all(checks.map(async (c) => {
-        try {
-          return { name: c.name, problem: await withTimeout(c.check(), 2_000) };
-        } catch (err) {
-          return { name: c.name, problem: (err as Error).message || "failed" };
-        }
-      })).then((results) => {
-        const failed = results.filter((r) => r.problem !== undefined);
-        send(failed.length ? 503 : 200, JSON.stringify({
-          status: failed.length ? "not ready" : "ready",
-          checks: Object.fromEntries(results.map((r) => [r.name, r.problem ?? "ok"])),
-        }));
+      void readiness().then(({ ready, checks: results }) => {
+        send(ready ? 200 : 503, JSON.stringify({ status: ready ? "ready" : "not ready", checks: results }));
       });
       return;
     }
@@ -81,6 +96,7 @@ export function createOpsServer(
         server.once("error", reject);
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),
+    readiness,
     close: () => new Promise((resolve) => server.close(() => resolve())),
     setDraining() {
       draining = true;

@@ -1,12 +1,14 @@
 import { createTokenVerifier, type TokenVerifier } from "./auth.js";
 import type { ServiceConfig } from "./config.js";
 import { createDatabase, pendingMigrations, type Database } from "./db.js";
+import { databaseErrorInterceptor } from "./db-errors.js";
 import { correlationInterceptor } from "./events/correlation.js";
+import type { TextLimits } from "./grpc/request-text.js";
 import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/server.js";
 import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, registerPoolGauges, type Metrics } from "./metrics.js";
-import { createOpsServer, type OpsRoute, type ReadinessCheck } from "./ops-server.js";
+import { createOpsServer, type OpsRoute, type OpsServer, type Readiness, type ReadinessCheck } from "./ops-server.js";
 
 export interface ServiceDependencies {
   readonly config: ServiceConfig;
@@ -42,6 +44,10 @@ export interface StartServiceOptions {
   readonly verifier?: TokenVerifier;
   /** Background workers built from the service's dependencies (see BackgroundWorker). */
   readonly workers?: (deps: ServiceDependencies) => readonly BackgroundWorker[];
+  /** Request fields allowed more than MAX_TEXT_FIELD_LENGTH characters, by full proto name. */
+  readonly textLimits?: TextLimits;
+  /** How often the readiness checks run to keep gRPC health current (default 2 s). */
+  readonly readinessIntervalMs?: number;
 }
 
 export interface RunningService extends ServiceDependencies {
@@ -60,7 +66,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const { config } = options;
   const log = options.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
-  const db = createDatabase(config.database, config.service.name);
+  const db = createDatabase(config.database, config.service.name, log);
   registerPoolGauges(metrics, config.database.database, () => db.poolStats());
   const deps: ServiceDependencies = { config, db, log, metrics };
 
@@ -72,12 +78,20 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     log,
     metrics,
     verifier,
-    // Correlation first: everything the call does, events it writes to the
-    // outbox included, knows its request id.
-    interceptors: [correlationInterceptor(), idempotencyInterceptor(db, config.idempotency.ttlHours), ...(options.interceptors ?? [])],
+    ...(options.textLimits ? { textLimits: options.textLimits } : {}),
+    // The database error table outermost: it also sees the idempotency
+    // layer's queries. Then correlation: everything the call does, events it
+    // writes to the outbox included, knows its request id.
+    interceptors: [
+      databaseErrorInterceptor(() => monitor.checkSoon()),
+      correlationInterceptor(),
+      idempotencyInterceptor(db, config.idempotency.ttlHours),
+      ...(options.interceptors ?? []),
+    ],
   });
 
   let migrationsApplied = false;
+  let serving: "SERVING" | "NOT_SERVING" = "NOT_SERVING";
   const ops = createOpsServer(metrics.registry, [
     {
       name: "database",
@@ -96,14 +110,23 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       },
     },
     ...(options.readinessChecks ?? []),
-  ], options.opsRoutes?.(deps) ?? []);
+  ], options.opsRoutes?.(deps) ?? [], (readiness) => {
+    const status = readiness.ready ? "SERVING" : "NOT_SERVING";
+    if (status === serving) return;
+    serving = status;
+    server.setServing(status);
+    if (readiness.ready) log.info({ checks: readiness.checks }, "ready: gRPC health SERVING");
+    else log.warn({ checks: readiness.checks }, "not ready: gRPC health NOT_SERVING");
+  });
+  const monitor = readinessMonitor(ops, options.readinessIntervalMs ?? 2_000);
 
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
   const stopPurge = scheduleIdempotencyPurge(db);
   const workers = options.workers?.(deps) ?? [];
   for (const worker of workers) worker.start();
-  server.setServing("SERVING");
+  // gRPC health follows /readyz's checks from here on: SERVING once they pass.
+  await monitor.start();
   log.info({ grpcPort, opsPort, workers: workers.map((w) => w.name) }, "service started");
 
   return {
@@ -112,6 +135,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     opsPort,
     workers,
     async stop() {
+      monitor.stop();
       server.setServing("NOT_SERVING");
       ops.setDraining();
       await server.shutdown(config.shutdown.graceMs);
@@ -123,6 +147,38 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       await options.onStop?.();
       await db.close();
       await ops.close();
+    },
+  };
+}
+
+/**
+ * Runs the readiness checks on a timer, and at once (at most every 250 ms)
+ * when a call finds the database unavailable, so gRPC health turns
+ * NOT_SERVING within a tick of an outage and SERVING again after it.
+ */
+function readinessMonitor(ops: OpsServer, intervalMs: number) {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<Readiness> | undefined;
+  let lastRun = 0;
+  let stopped = false;
+  const run = (): Promise<Readiness> => {
+    lastRun = Date.now();
+    running ??= ops.readiness().finally(() => (running = undefined));
+    return running;
+  };
+  return {
+    async start() {
+      await run();
+      if (stopped) return;
+      timer = setInterval(() => void run(), intervalMs);
+      timer.unref();
+    },
+    checkSoon() {
+      if (!stopped && Date.now() - lastRun >= 250) void run();
+    },
+    stop() {
+      stopped = true;
+      clearInterval(timer);
     },
   };
 }

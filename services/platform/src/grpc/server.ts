@@ -24,6 +24,7 @@ import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { extractContext, traceIdOf, tracer } from "../telemetry.js";
 import { addReflection } from "./reflection.js";
+import { findInvalidUtf8, requestTextViolations, type TextLimits } from "./request-text.js";
 import { methodPath, serverDefinitionOf } from "./service-definition.js";
 
 /** An async unary handler: a decoded request in, a response message out. */
@@ -89,6 +90,8 @@ export interface GrpcServerOptions {
   /** Undefined disables authentication (benchmarks of the raw path only). */
   readonly verifier: TokenVerifier | undefined;
   readonly interceptors?: readonly Interceptor[];
+  /** Fields allowed more than MAX_TEXT_FIELD_LENGTH characters (see request-text.ts). */
+  readonly textLimits?: TextLimits;
 }
 
 export interface GrpcServer {
@@ -169,6 +172,28 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   };
 }
 
+/**
+ * Decodes a request and refuses, before any handler sees it, text that no
+ * service may store: invalid UTF-8, control and bidirectional control
+ * characters, strings over their length bound. One place for every RPC.
+ */
+function decodeRequest(method: DescMethod, bytes: Uint8Array, textLimits: TextLimits | undefined): MessageShape<DescMessage> {
+  let request;
+  try {
+    request = fromBinary(method.input, bytes);
+  } catch (err) {
+    const field = findInvalidUtf8(method.input, bytes);
+    if (field !== undefined) {
+      throw invalidArgument([{ field, description: "must be valid UTF-8", reason: "INVALID_UTF8" }]);
+    }
+    throw invalidArgument([{ field: "(message)", description: "malformed protobuf message", reason: "MALFORMED" }],
+      `malformed ${method.input.typeName}: ${(err as Error).message}`);
+  }
+  const violations = requestTextViolations(method.input, request, textLimits);
+  if (violations.length > 0) throw invalidArgument(violations);
+  return request;
+}
+
 function unaryEntry(
   method: DescMethod,
   handler: UnaryHandler,
@@ -200,13 +225,7 @@ function unaryEntry(
         if (needsToken) caller = await options.verifier.verify(bearer);
         authorize(method, caller);
       }
-      let request;
-      try {
-        request = fromBinary(method.input, call.request);
-      } catch (err) {
-        throw invalidArgument([{ field: "(message)", description: "malformed protobuf message", reason: "MALFORMED" }],
-          `malformed ${method.input.typeName}: ${(err as Error).message}`);
-      }
+      const request = decodeRequest(method, call.request, options.textLimits);
       const ctx: RequestContext = {
         method,
         requestId,

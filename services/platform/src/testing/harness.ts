@@ -18,6 +18,8 @@ export const superuser: ConnectionSettings = {
   password: process.env["FLEET_PG_SUPERUSER_PASSWORD"] ?? "postgres",
 };
 
+const sharedSuperuser = superuser;
+
 export interface TestDatabase {
   readonly config: DatabaseConfig;
   /** Superuser connection to the test database, for assertions on raw rows. */
@@ -31,7 +33,11 @@ const TEST_PASSWORD = "test-only-password";
  * A fresh database for one test file, provisioned and migrated exactly like
  * production (owner role runs migrations, the app role only has DML).
  */
-export async function createTestDatabase(service: string, migrationsDir: string): Promise<TestDatabase> {
+export async function createTestDatabase(
+  service: string,
+  migrationsDir: string,
+  superuser: ConnectionSettings = sharedSuperuser,
+): Promise<TestDatabase> {
   const database = `${service}_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const owner = { role: `${service}_test_owner`, password: TEST_PASSWORD };
   const app = { role: `${service}_test_app`, password: TEST_PASSWORD };
