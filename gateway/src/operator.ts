@@ -1,4 +1,5 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_google_rpc_error_details } from "../../gen/google/rpc/error_details_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Logger } from "../../services/platform/src/logger.js";
 import { unimplemented } from "./fallback.js";
@@ -23,7 +24,8 @@ export function createOperatorHandler(options: {
   let health: GatewayHealth | undefined;
   const handler = connectNodeAdapter({
     routes: (router) => {
-      addReflection(router, [...options.upstreams.map((u) => u.service), Health]);
+      // The google.rpc detail types too, so grpcurl decodes error details instead of printing bytes.
+      addReflection(router, [...options.upstreams.map((u) => u.service), Health], [file_google_rpc_error_details]);
       health = addHealth(router, options);
     },
     fallback: unimplemented,

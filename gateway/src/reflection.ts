@@ -28,10 +28,11 @@ export interface ReflectionIndex {
 }
 
 export function reflectionIndexOf(services: readonly DescService[], extraFiles: readonly DescFile[] = []): ReflectionIndex {
+  // Keyed by the .proto path (DescFile.name drops the ".proto" suffix).
   const files = new Map<string, DescFile>();
   const collect = (file: DescFile): void => {
-    if (files.has(file.name)) return;
-    files.set(file.name, file);
+    if (files.has(file.proto.name)) return;
+    files.set(file.proto.name, file);
     for (const dep of file.dependencies) collect(dep);
   };
   for (const s of services) collect(s.file);

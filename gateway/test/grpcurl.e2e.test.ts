@@ -113,3 +113,13 @@ test("an unknown method gets UNIMPLEMENTED with a grpc-status, not INTERNAL", as
   t.regex(out, /\/fleetmesh\.rental\.v1\.RentalService\/GetRental is not served by the gateway/);
   t.notRegex(out, /Internal/);
 });
+
+test("error details arrive decoded: reflection includes the google.rpc detail types", async (t) => {
+  const mesh = t.context;
+  const out = await failure(call(mesh, ["-H", `authorization: Bearer ${mesh.keys.token({ permissions: ["vehicles.read"] })}`,
+    "-d", '{"vehicle_id":"nope"}'], "fleetmesh.fleet.v1.FleetService/GetVehicle"));
+  t.regex(out, /Code: InvalidArgument/);
+  t.regex(out, /"@type": "type\.googleapis\.com\/google\.rpc\.BadRequest"/);
+  t.regex(out, /"field": "vehicle_id"/);
+  t.notRegex(out, /is not recognized/);
+});
