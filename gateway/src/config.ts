@@ -28,6 +28,14 @@ export const gatewayConfigSchema = z.strictObject({
     fleet: peerConfigSchema.optional(),
     identity: peerConfigSchema.optional(),
   }),
+  /**
+   * The periodic grpc.health.v1 probe of every upstream behind the metric
+   * gateway_upstream_up; also the deadline of a proxied health Check.
+   */
+  upstreamProbe: z.strictObject({
+    intervalMs: z.coerce.number().int().min(100).max(300_000).default(5_000),
+    timeoutMs: z.coerce.number().int().min(50).max(30_000).default(1_000),
+  }).default({ intervalMs: 5_000, timeoutMs: 1_000 }),
   log: logConfigSchema.default({ level: "info" }),
   telemetry: telemetryConfigSchema.default({ exporter: "none" }),
   shutdown: shutdownConfigSchema.default({ graceMs: 10_000 }),

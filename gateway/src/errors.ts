@@ -39,3 +39,69 @@ export function toConnectError(err: unknown): ConnectError {
   }
   return new ConnectError("internal error", Code.Internal);
 }
+
+/** Node socket errors that mean the peer could not be reached (raw HTTP/2 forwarding sees these). */
+const UNREACHABLE_ERRNOS = new Set([
+  "ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EPIPE",
+  "ENOTFOUND", "EAI_AGAIN", "ERR_HTTP2_GOAWAY_SESSION", "ERR_HTTP2_SESSION_ERROR", "ERR_HTTP2_STREAM_CANCEL", "ERR_HTTP2_ERROR",
+]);
+
+/** Errors made by transportFailureOf, with the upstream they name (for the log). */
+const transportFailures = new WeakMap<ConnectError, string>();
+
+/**
+ * The upstream named by an error from transportFailureOf, else undefined.
+ * (ConnectError's instanceof matches any ConnectError, so no subclass can mark these.)
+ */
+export const upstreamOfTransportFailure = (err: ConnectError): string | undefined => transportFailures.get(err);
+
+function transportCodeOf(err: unknown): Code.Unavailable | Code.DeadlineExceeded | undefined {
+  if (err instanceof GrpcCallError || err instanceof ConnectError) {
+    // An upstream that answered sent a google.rpc.Status (its own error): that passes through.
+    const answered = err instanceof GrpcCallError ? err.status !== undefined : err.details.length > 0;
+    if (answered) return undefined;
+    const code = err.code as number;
+    if (code === Code.Unavailable) return Code.Unavailable;
+    if (code === Code.DeadlineExceeded) return Code.DeadlineExceeded;
+    return undefined;
+  }
+  if (err instanceof Error) {
+    if (err.name === "TimeoutError") return Code.DeadlineExceeded;
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno !== undefined && UNREACHABLE_ERRNOS.has(errno)) return Code.Unavailable;
+  }
+  return undefined;
+}
+
+/**
+ * The error a client gets when a call to `upstream` failed in transport: the
+ * gRPC client could not reach the peer (UNAVAILABLE) or it did not answer in
+ * time (DEADLINE_EXCEEDED), without a google.rpc.Status from the upstream, or
+ * a socket error of raw forwarding. Returns undefined for anything else, in
+ * particular for the upstream's own errors, which pass through unchanged.
+ * Exported for every lane of the gateway (Connect proxy and raw forwarding).
+ */
+export function transportFailureOf(upstream: string, err: unknown): ConnectError | undefined {
+  if (err instanceof ConnectError && transportFailures.has(err)) return err;
+  const code = transportCodeOf(err);
+  if (code === undefined) return undefined;
+  const unavailable = code === Code.Unavailable;
+  // The message names the dependency in plain words; `cause` keeps the
+  // transport's detail (addresses, errno) for the log only.
+  const failure = new ConnectError(
+    unavailable ? `${upstream} service unavailable` : `${upstream} service did not answer in time`,
+    code,
+    undefined,
+    [{
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, {
+        reason: unavailable ? "DEPENDENCY_UNAVAILABLE" : "DEADLINE_EXCEEDED",
+        domain: ERROR_DOMAIN,
+        metadata: { dependency: upstream },
+      }),
+    }],
+    err,
+  );
+  transportFailures.set(failure, upstream);
+  return failure;
+}

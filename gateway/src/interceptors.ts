@@ -7,7 +7,7 @@ import { REQUEST_ID_HEADER } from "../../services/platform/src/context.js";
 import type { Logger } from "../../services/platform/src/logger.js";
 import type { Metrics } from "../../services/platform/src/metrics.js";
 import { extractContext, traceIdOf, tracer } from "../../services/platform/src/telemetry.js";
-import { toConnectError } from "./errors.js";
+import { toConnectError, upstreamOfTransportFailure } from "./errors.js";
 
 export const requestIdKey = createContextKey<string>("", { description: "request id" });
 
@@ -52,6 +52,9 @@ export function edgeInterceptor(options: {
       connectError.metadata.set(REQUEST_ID_HEADER, requestId);
       code = connectError.code;
       if (code === Code.Internal || code === Code.Unknown) options.log.error({ ...fields, err }, "rpc failed");
+      // The client saw only "<upstream> service unavailable"; the transport's detail is logged here.
+      const upstream = upstreamOfTransportFailure(connectError);
+      if (upstream !== undefined) options.log.warn({ ...fields, upstream, err: connectError.cause }, "upstream call failed");
       span.setStatus({ code: SpanStatusCode.ERROR, message: Code[code] ?? String(code) });
       throw connectError;
     } finally {

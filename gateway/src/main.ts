@@ -17,8 +17,10 @@ import { startTelemetry } from "../../services/platform/src/telemetry.js";
 import { loadGatewayConfig, type GatewayConfig } from "./config.js";
 import { edgeInterceptor } from "./interceptors.js";
 import { createJwksEndpoint, createTokenEndpoint, JWKS_PATH, TOKEN_PATH } from "./oauth.js";
+import { createOperatorHandler } from "./operator.js";
 import { proxyService } from "./proxy.js";
 import { createEdgeServer } from "./server.js";
+import { startUpstreamProbe } from "./upstreams.js";
 
 const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "Idempotency-Key", "X-Request-Id", "Traceparent", "Tracestate"];
 const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "X-Request-Id"];
@@ -64,10 +66,14 @@ export async function build(
     return { document: JSON.parse(await readFile(config.auth.jwksFile!, "utf8")), source: config.auth.jwksFile! };
   }, log);
 
+  const probe = startUpstreamProbe({ upstreams: routed, metrics, log, ...config.upstreamProbe });
+  const operator = createOperatorHandler({ upstreams: routed, probe, checkTimeoutMs: config.upstreamProbe.timeoutMs, log });
   const connectHandler = connectNodeAdapter({
     routes: (router) => {
-      for (const r of routed) proxyService(router, r.service, r.client);
+      for (const r of routed) proxyService(router, r.service, r.client, r.name);
     },
+    // Reflection, health, then UNIMPLEMENTED for any other path.
+    fallback: operator.handler,
     interceptors: [edgeInterceptor({ log, metrics, verifier })],
     // Binary protobuf and JSON alike; unknown JSON fields are a client mistake.
     jsonOptions: { ignoreUnknownFields: false },
@@ -102,13 +108,12 @@ export async function build(
     connectHandler(req, res);
   });
 
-  const ops = createOpsServer(metrics.registry, routed.map((r) => ({
-    name: r.name,
-    check: async () => {
-      const res = await r.health.check({ service: "" }, { timeoutMs: 1_000 });
-      return res.status === 1 ? undefined : `${r.name} health status ${res.status}`;
-    },
-  })));
+  // Readiness is the gateway's own (only draining fails it): an upstream
+  // down is gateway_upstream_up and a per-route UNAVAILABLE, not an outage.
+  const ops = createOpsServer(metrics.registry, [], [{
+    path: "/upstreams",
+    handle: async () => ({ status: 200, body: JSON.stringify(probe.states()) }),
+  }]);
   const port = await edge.listen(config.http.host, config.http.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
   log.info({ port, opsPort }, "gateway started");
@@ -119,6 +124,8 @@ export async function build(
     metrics,
     async stop() {
       ops.setDraining();
+      operator.health.setDraining();
+      probe.stop();
       await edge.close(config.shutdown.graceMs);
       for (const r of routed) {
         r.client.close();

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { serviceConfigSchema, type AuthConfig } from "../../services/platform/src/config.js";
+import type { Logger } from "../../services/platform/src/logger.js";
 import type { RunningService } from "../../services/platform/src/service-runtime.js";
 import { createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../services/platform/src/testing/harness.js";
 import { build as buildFleet } from "../../services/fleet/src/main.js";
@@ -16,6 +17,7 @@ import { testRedisUrl } from "../../services/platform/src/testing/infra.js";
 
 export interface Mesh {
   readonly keys: TestKeys;
+  /** The fleet service running now (a new one after restartFleet). */
   readonly fleet: RunningService;
   readonly identity: RunningIdentity;
   readonly gateway: RunningGateway;
@@ -24,6 +26,10 @@ export interface Mesh {
   readonly identityAddress: string;
   /** The JWKS URL identity publishes its signing keys at. */
   readonly jwksUrl: string;
+  /** Stops fleet's gRPC server and ops port, as if its process died (the shared infrastructure stays up). */
+  stopFleet(): Promise<void>;
+  /** Starts fleet again on the same address and database. */
+  restartFleet(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -37,6 +43,10 @@ const silent = pino({ level: "silent" });
 export interface MeshOptions {
   /** Identity's `externalIssuers` (delegated login), as in its YAML configuration. */
   readonly externalIssuers?: readonly unknown[];
+  /** The gateway's upstream probe (faster in outage tests than the 5 s default). */
+  readonly upstreamProbe?: { readonly intervalMs: number; readonly timeoutMs: number };
+  /** The gateway's logger (silent by default). */
+  readonly gatewayLog?: Logger;
 }
 
 export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
@@ -75,15 +85,17 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
   const auth: AuthConfig = trust === "identity"
     ? { ...keys.auth, jwksFile: undefined, jwksUrl, jwksMinRefreshSec: 1 }
     : keys.auth;
-  const fleet = await buildFleet(serviceConfigSchema.parse({
+  const fleetConfig = (grpcPort: number) => serviceConfigSchema.parse({
     service: { name: "fleet" },
-    grpc: { host: "127.0.0.1", port: 0 },
+    grpc: { host: "127.0.0.1", port: grpcPort },
     ops: { host: "127.0.0.1", port: 0 },
     database: fleetDb.config,
     auth,
     ...common,
-  }), { log: silent });
-  const fleetAddress = `127.0.0.1:${fleet.grpcPort}`;
+  });
+  let fleet: RunningService | undefined = await buildFleet(fleetConfig(0), { log: silent });
+  const fleetPort = fleet.grpcPort;
+  const fleetAddress = `127.0.0.1:${fleetPort}`;
   const identityAddress = `127.0.0.1:${identity.grpcPort}`;
   const gateway = await buildGateway(gatewayConfigSchema.parse({
     service: { name: "gateway" },
@@ -95,20 +107,33 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
       fleet: { address: fleetAddress, deadlineMs: 5_000 },
       identity: { address: identityAddress, deadlineMs: 5_000 },
     },
+    ...(options.upstreamProbe ? { upstreamProbe: options.upstreamProbe } : {}),
     ...common,
-  }), { log: silent });
+  }), { log: options.gatewayLog ?? silent });
   return {
     keys,
-    fleet,
+    get fleet() {
+      if (!fleet) throw new Error("fleet is stopped");
+      return fleet;
+    },
     identity,
     gateway,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
     fleetAddress,
     identityAddress,
     jwksUrl,
+    async stopFleet() {
+      const running = fleet;
+      fleet = undefined;
+      await running?.stop();
+    },
+    async restartFleet() {
+      if (fleet) throw new Error("fleet is running");
+      fleet = await buildFleet(fleetConfig(fleetPort), { log: silent });
+    },
     async stop() {
       await gateway.stop();
-      await fleet.stop();
+      await fleet?.stop();
       await identity.stop();
       for (const db of databases) await db.drop();
     },

@@ -85,6 +85,9 @@ export function createServiceClient<S extends DescService>(
     "grpc.enable_retries": 1,
     "grpc.keepalive_time_ms": 30_000,
     "grpc.keepalive_timeout_ms": 10_000,
+    // grpc-js backs reconnects off up to 120 s: a peer back after a long
+    // outage would stay unreachable for up to two minutes. Cap it.
+    "grpc.max_reconnect_backoff_ms": 5_000,
   });
   const target = peer.address.includes("://") ? peer.address : `dns:///${peer.address}`;
   const safe = new Client(target, credentials.createInsecure(), channelOptions(service.methods.filter(isSafeToRetry)));
