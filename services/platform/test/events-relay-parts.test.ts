@@ -257,3 +257,26 @@ test("relay loop: a round failing while the relay stops ends the loop, uncounted
   t.deepEqual(waits, []);
   t.false(lines.some((l) => l.msg === "outbox relay round failed; retrying"));
 });
+
+test("relay loop: a stop that lands during a standby's lock check does not wait out the pause after it", async (t) => {
+  const stop = new StopSignal();
+  const { log } = capturedLogger();
+  const backlog: Backlog = { read: async () => ({ count: 0, oldestSeconds: 0 }), last: { count: 0, oldestSeconds: 0 }, markEmpty: () => undefined };
+  const started = performance.now();
+  await runRelayLoop({
+    round: async () => {
+      stop.request();
+      return "standby";
+    },
+    stop,
+    waitForWake: async () => undefined,
+    afterFailure: () => undefined,
+    metrics: createRelayMetrics(new Registry(), backlog),
+    log,
+    pollIntervalMs: 60_000,
+    leaderCheckMs: 60_000,
+    minRoundIntervalMs: 0,
+    maxBackoffMs: 60_000,
+  });
+  t.true(performance.now() - started < 10_000, "not the 60 s lock check interval");
+});

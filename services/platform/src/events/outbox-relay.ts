@@ -119,17 +119,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     batchSize: options.batchSize,
   });
 
-  // A pause that stop() cuts short, if it is the one in progress.
-  let stopWaiter: (() => void) | undefined;
-  const pause = (ms: number): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      stopWaiter = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-
   // Commits of outbox rows in this process (outbox.ts): the active relay
   // wakes at once; a standby one passes the news on to the active relay in
   // another process with a (coalesced) NOTIFY.
@@ -152,7 +141,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         round,
         stop,
         waitForWake: (ms) => wakeUps.wait(ms),
-        sleep: pause,
         afterFailure: () => leadership.dropIfStandby(),
         metrics,
         log,
@@ -167,7 +155,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       unsubscribe?.();
       notifier.close();
       wakeUps.stop();
-      stopWaiter?.();
       if (loop) {
         const timer = new AbortController();
         const done = await Promise.race([loop.then(() => true), sleep(stopTimeoutMs, false, { signal: timer.signal })]);

@@ -54,8 +54,8 @@ export interface RelayLoopOptions {
   readonly stop: StopSignal;
   /** Waits for a commit's wake-up, at most the given time. */
   waitForWake(ms: number): Promise<void>;
-  /** Waits the given time, less if the relay stops meanwhile. */
-  sleep(ms: number): Promise<void>;
+  /** Waits the given time, less if the relay stops meanwhile (tests); default: stop.sleep. */
+  readonly sleep?: (ms: number) => Promise<void>;
   /** After a failed round (see Leadership.dropIfStandby). */
   afterFailure(): void;
   readonly metrics: Pick<RelayMetrics, "publishFailures">;
@@ -76,13 +76,16 @@ export interface RelayLoopOptions {
 export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
   const { stop, log } = options;
   const now = options.now ?? (() => performance.now());
+  // Every pause races the stop signal, so a stop that lands during a round
+  // (say, a standby's lock check) does not wait out the pause after it.
+  const sleep = options.sleep ?? ((ms: number) => stop.sleep(ms));
   let failures = 0;
   while (!stop.stopping) {
     try {
       const roundStartedAt = now();
       const state = await options.round();
       failures = 0;
-      if (state === "standby") await options.sleep(options.leaderCheckMs);
+      if (state === "standby") await sleep(options.leaderCheckMs);
       else if (state === "idle") {
         await options.waitForWake(options.pollIntervalMs);
         // Rounds start at most every minRoundIntervalMs: an event after a
@@ -90,7 +93,7 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
         // into batches instead of hundreds of tiny rounds a second, which
         // would cost the writers CPU on a busy machine.
         const sinceLast = now() - roundStartedAt;
-        if (sinceLast < options.minRoundIntervalMs && !stop.stopping) await options.sleep(options.minRoundIntervalMs - sinceLast);
+        if (sinceLast < options.minRoundIntervalMs && !stop.stopping) await sleep(options.minRoundIntervalMs - sinceLast);
       }
     } catch (err) {
       if (stop.stopping) break;
@@ -100,7 +103,7 @@ export async function runRelayLoop(options: RelayLoopOptions): Promise<void> {
       // move); a stuck relay is what needs attention.
       log[failures >= FAILURES_BEFORE_ERROR ? "error" : "warn"]({ err, failures }, "outbox relay round failed; retrying");
       options.afterFailure();
-      await options.sleep(roundBackoffMs(failures, options.maxBackoffMs));
+      await sleep(roundBackoffMs(failures, options.maxBackoffMs));
     }
   }
 }
