@@ -1,0 +1,49 @@
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import type { KafkaMessage } from "kafkajs";
+import type { ConsumedEnvelope } from "../envelope.js";
+
+/** What a handler knows about the event it handles, besides the payload. */
+export interface ConsumedEvent {
+  /** The deduplication key: the envelope's event id, or `<topic>-<partition>-<offset>` without one. */
+  readonly messageId: string;
+  readonly eventType: string;
+  readonly aggregateId: string | undefined;
+  readonly occurredAt: Date | undefined;
+  readonly requestId: string | undefined;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface EventHandler<Desc extends DescMessage = DescMessage> {
+  readonly schema: Desc;
+  /**
+   * Applies the event. Runs inside the database transaction that also
+   * records the event in `inbox_processed_messages` (db.transaction joins
+   * it), so the effect happens once. Throw PermanentEventError or a
+   * DomainError (invalid_argument, failed_precondition, not_found, ...) for
+   * events that can never apply: they are dead-lettered without retries.
+   */
+  handle(message: MessageShape<Desc>, event: ConsumedEvent): Promise<void>;
+}
+
+export const handleEvent = <Desc extends DescMessage>(
+  schema: Desc,
+  handle: (message: MessageShape<Desc>, event: ConsumedEvent) => Promise<void>,
+): EventHandler => ({ schema, handle }) as unknown as EventHandler;
+
+/** How the consumer disposed of one message; the `outcome` label of events_consumed_total. */
+export type Outcome = "applied" | "duplicate" | "ignored" | "unknown_type" | "dead_lettered";
+
+export function consumedEventOf(topic: string, partition: number, message: KafkaMessage, envelope: ConsumedEnvelope): ConsumedEvent {
+  return {
+    messageId: envelope.eventId ?? `${topic}-${partition}-${message.offset}`,
+    eventType: envelope.eventType ?? "",
+    aggregateId: envelope.aggregateId ?? message.key?.toString("utf8"),
+    occurredAt: envelope.occurredAt,
+    requestId: envelope.requestId,
+    topic,
+    partition,
+    offset: message.offset,
+  };
+}

@@ -1,0 +1,133 @@
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { context as otelContext, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { KafkaMessage } from "kafkajs";
+import type { Logger } from "../../logger.js";
+import { extractContext, tracer } from "../../telemetry.js";
+import { withCorrelation } from "../correlation.js";
+import { readEnvelope, type ConsumedEnvelope } from "../envelope.js";
+import { classifyFailure, PermanentEventError } from "../failures.js";
+import type { StopSignal } from "../stop-signal.js";
+import type { DeadLetters } from "./dead-letter.js";
+import { dispatch } from "./dispatch.js";
+import { consumedEventOf, type ConsumedEvent, type EventHandler, type Outcome } from "./event.js";
+import { processedBefore, type Inbox } from "./inbox.js";
+import type { ConsumerMetrics } from "../consumer.js";
+import { recordOutcome } from "./metrics.js";
+import { ConsumerStopping, type Heartbeat } from "./pause.js";
+import { nextStepAfter } from "./retry-policy.js";
+
+export interface MessageHandlerOptions {
+  readonly handlers: ReadonlyMap<string, EventHandler>;
+  readonly inbox: Inbox;
+  readonly deadLetters: DeadLetters;
+  readonly metrics: ConsumerMetrics;
+  readonly log: Logger;
+  readonly stop: StopSignal;
+  readonly maxAttempts: number;
+  /** The pause after the `failures`-th failure in a row; throws ConsumerStopping when the consumer stops. */
+  waitAfterFailure(failures: number, heartbeat: Heartbeat): Promise<void>;
+  readonly afterEffectCommitted?: ((event: ConsumedEvent) => void | Promise<void>) | undefined;
+}
+
+export type MessageHandler = (topic: string, partition: number, message: KafkaMessage, heartbeat: Heartbeat) => Promise<Outcome | undefined>;
+
+/**
+ * Handles one message, retries and dead-lettering included, and counts the
+ * outcome; undefined when the consumer stops first (nothing to commit).
+ */
+export function createMessageHandler(options: MessageHandlerOptions): MessageHandler {
+  const { inbox, deadLetters, log, stop, waitAfterFailure } = options;
+
+  /** Dead-letters an event no handler could run, unless it was dead-lettered before. */
+  const reject = async (
+    message: KafkaMessage, event: ConsumedEvent, envelope: ConsumedEnvelope, err: PermanentEventError, heartbeat: Heartbeat,
+  ): Promise<Outcome> => {
+    if (await processedBeforeRetrying(event, envelope.replayOf !== undefined, heartbeat)) return "duplicate";
+    await deadLetters.send(message, event, err, 1, heartbeat);
+    return "dead_lettered";
+  };
+
+  const processedBeforeRetrying = async (event: ConsumedEvent, replay: boolean, heartbeat: Heartbeat): Promise<boolean> => {
+    for (let failures = 0; ; failures++) {
+      try {
+        return processedBefore(await inbox.outcomeOf(event.messageId), replay);
+      } catch (err) {
+        log.warn({ err, messageId: event.messageId }, "could not read the inbox; retrying");
+        await waitAfterFailure(failures + 1, heartbeat);
+      }
+    }
+  };
+
+  const handleWithRetries = async (
+    handler: EventHandler, message: KafkaMessage, event: ConsumedEvent, envelope: ConsumedEnvelope, heartbeat: Heartbeat,
+  ): Promise<Outcome> => {
+    let payload: MessageShape<DescMessage>;
+    try {
+      payload = fromBinary(handler.schema, message.value ?? new Uint8Array());
+    } catch (err) {
+      return reject(message, event, envelope, new PermanentEventError("PAYLOAD_UNDECODABLE",
+        `payload is not a valid ${event.eventType}: ${(err as Error).message}`), heartbeat);
+    }
+    const replay = envelope.replayOf !== undefined;
+    const parent = extractContext((key) => (key === "traceparent" ? envelope.traceparent : undefined));
+    let infrastructureFailures = 0;
+    for (let attempt = 1; ; ) {
+      const span = tracer().startSpan(`${event.topic} process`, {
+        kind: SpanKind.CONSUMER,
+        attributes: { "messaging.system": "kafka", "messaging.destination.name": event.topic, "messaging.message.id": event.messageId },
+      }, parent);
+      try {
+        const outcome = await otelContext.with(trace.setSpan(parent, span), () =>
+          withCorrelation({ requestId: envelope.requestId ?? event.messageId }, () => inbox.apply(handler, payload, event, replay)));
+        span.end();
+        if (outcome === "applied") await options.afterEffectCommitted?.(event);
+        return outcome;
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+        if (stop.stopping) throw new ConsumerStopping("consumer is stopping");
+        switch (nextStepAfter(classifyFailure(err), attempt, options.maxAttempts)) {
+          case "wait_for_database":
+            infrastructureFailures += 1;
+            log.warn({ err, messageId: event.messageId, failures: infrastructureFailures }, "database unavailable; the event waits");
+            await waitAfterFailure(infrastructureFailures, heartbeat);
+            continue;
+          case "dead_letter":
+            await deadLetters.send(message, event, err, attempt, heartbeat);
+            return "dead_lettered";
+          case "retry":
+            options.metrics.retries.inc({ topic: event.topic, event_type: event.eventType });
+            log.info({ err, messageId: event.messageId, attempt }, "event handler failed; retrying");
+            await waitAfterFailure(attempt, heartbeat);
+            attempt += 1;
+        }
+      }
+    }
+  };
+
+  return async (topic, partition, message, heartbeat) => {
+    const started = performance.now();
+    const envelope = readEnvelope(message.headers);
+    const event = consumedEventOf(topic, partition, message, envelope);
+    const route = dispatch(event.eventType, envelope.schemaVersion, options.handlers);
+    let outcome: Outcome;
+    try {
+      switch (route.kind) {
+        case "reject":
+          outcome = await reject(message, event, envelope, route.error, heartbeat);
+          break;
+        case "skip":
+          outcome = route.outcome;
+          if (outcome === "unknown_type") log.warn({ eventType: event.eventType, topic, messageId: event.messageId }, "skipping an unknown event type");
+          break;
+        case "handle":
+          outcome = await handleWithRetries(route.handler, message, event, envelope, heartbeat);
+      }
+    } catch (err) {
+      if (err instanceof ConsumerStopping) return undefined;
+      throw err;
+    }
+    recordOutcome(options.metrics, event, outcome, (performance.now() - started) / 1000);
+    return outcome;
+  };
+}
