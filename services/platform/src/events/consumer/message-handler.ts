@@ -89,7 +89,7 @@ export function createMessageHandler(options: MessageHandlerOptions): MessageHan
         switch (nextStepAfter(classifyFailure(err), attempt, options.maxAttempts)) {
           case "wait_for_database":
             infrastructureFailures += 1;
-            log.warn({ err, messageId: event.messageId, failures: infrastructureFailures }, "database unavailable; the event waits");
+            log.warn({ err, messageId: event.messageId, failures: infrastructureFailures }, "a dependency (the database or a peer service) is unavailable; the event waits");
             await waitAfterFailure(infrastructureFailures, heartbeat);
             continue;
           case "dead_letter":
