@@ -1,5 +1,6 @@
 import { DomainError } from "./errors.js";
 import type { Interceptor } from "./grpc/server.js";
+import { transactionConflict } from "./transactions.js";
 
 /**
  * What a database failure means to the caller:
@@ -9,8 +10,11 @@ import type { Interceptor } from "./grpc/server.js";
  *   DEPENDENCY_UNAVAILABLE: retried by clients and by the kit's client policy.
  * - `unstorable`: a value of the request cannot be stored (SQLSTATE class 22,
  *   data exception): INVALID_ARGUMENT, never INTERNAL.
+ * - `conflict`: a serialization failure or deadlock voided the transaction;
+ *   nothing was written. ABORTED, TRANSACTION_CONFLICT: the request may be
+ *   sent again. runInTransaction (transactions.ts) retries these itself first.
  */
-export type DatabaseErrorOutcome = "unavailable" | "unstorable";
+export type DatabaseErrorOutcome = "unavailable" | "unstorable" | "conflict";
 
 export interface DatabaseErrorRule {
   /** An exact SQLSTATE ("57P01") or a class prefix ("08"). */
@@ -22,8 +26,7 @@ export interface DatabaseErrorRule {
 
 /**
  * The one table from PostgreSQL errors to domain errors; docs/errors.md
- * mirrors it. Exact SQLSTATEs before classes. Serialization failures and
- * deadlocks (40001, 40P01) belong here too once transactions are retried.
+ * mirrors it. Exact SQLSTATEs before classes.
  */
 export const DATABASE_ERROR_TABLE: readonly DatabaseErrorRule[] = [
   { sqlstate: "57P01", outcome: "unavailable", condition: "admin_shutdown" },
@@ -33,6 +36,8 @@ export const DATABASE_ERROR_TABLE: readonly DatabaseErrorRule[] = [
   { sqlstate: "53300", outcome: "unavailable", condition: "too_many_connections" },
   { sqlstate: "08", outcome: "unavailable", condition: "connection_exception (class 08)" },
   { sqlstate: "22", outcome: "unstorable", condition: "data_exception (class 22)" },
+  { sqlstate: "40001", outcome: "conflict", condition: "serialization_failure" },
+  { sqlstate: "40P01", outcome: "conflict", condition: "deadlock_detected" },
 ];
 
 /**
@@ -88,6 +93,8 @@ export function domainErrorOfDatabaseError(err: unknown): DomainError | undefine
         fieldViolations: [{ field: "(message)", description: "holds a value the database cannot store", reason: "UNSTORABLE_VALUE" }],
         cause: err,
       });
+    case "conflict":
+      return transactionConflict(String((err as { code?: unknown }).code), 1, err);
     default:
       return undefined;
   }
@@ -107,7 +114,8 @@ export function databaseErrorInterceptor(onUnavailable: () => void = () => undef
       const mapped = domainErrorOfDatabaseError(err);
       if (!mapped) throw err;
       const { code, message } = err as { code?: unknown; message?: unknown };
-      ctx.log.warn({ err: { code, message }, reason: mapped.reason }, mapped.kind === "unavailable" ? "database unavailable" : "database refused a value");
+      const what = { unavailable: "database unavailable", invalid_argument: "database refused a value", aborted: "transaction conflict" } as Record<string, string>;
+      ctx.log.warn({ err: { code, message }, reason: mapped.reason }, what[mapped.kind] ?? "database error");
       if (mapped.kind === "unavailable") onUnavailable();
       throw mapped;
     }

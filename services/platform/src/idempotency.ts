@@ -4,6 +4,7 @@ import type { Database } from "./db.js";
 import { DomainError, invalidArgument } from "./errors.js";
 import type { Interceptor } from "./grpc/server.js";
 import { methodPath } from "./grpc/service-definition.js";
+import { runInTransaction } from "./transactions.js";
 
 const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 const NO_SIDE_EFFECTS = 1;
@@ -33,7 +34,9 @@ export function idempotencyInterceptor(db: Database, ttlHours: number): Intercep
     const method = ctx.method;
     const scope = `${ctx.caller.subject}|${methodPath(method)}`;
     const requestHash = createHash("sha256").update(toBinary(method.input, request)).digest();
-    return db.transaction(async (trx) => {
+    // A serialization failure or deadlock voids the key row with the effect:
+    // the whole call runs again (runInTransaction), as if it had just arrived.
+    return runInTransaction(db, async (trx) => {
       const inserted = await trx.raw<{ rows: unknown[] }>(
         `INSERT INTO idempotency_keys (scope, key, request_hash, created_at, expires_at)
          VALUES (?, ?, ?, now(), now() + make_interval(hours => ?))
