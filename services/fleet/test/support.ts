@@ -1,13 +1,10 @@
-import { status as GrpcStatus } from "@grpc/grpc-js";
-import type { ExecutionContext } from "ava";
 import { pino } from "pino";
 import { FleetService } from "../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
-import { BadRequestSchema, ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { serviceConfigSchema, type ServiceConfig } from "../../platform/src/config.js";
-import { createServiceClient, GrpcCallError, type ServiceClient } from "../../platform/src/grpc/client.js";
-import { findDetail } from "../../platform/src/grpc/status.js";
+import type { ServiceConfig } from "../../platform/src/config.js";
+import { createServiceClient, type ServiceClient } from "../../platform/src/grpc/client.js";
 import type { Logger } from "../../platform/src/logger.js";
 import { createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../platform/src/testing/harness.js";
+import { testServiceConfig } from "../../platform/src/testing/service-config.js";
 import { build, type BuildOverrides, type FleetRunning } from "../src/main.js";
 
 export interface FleetHarness {
@@ -45,35 +42,17 @@ export interface StartFleetOptions {
   readonly afterEventEffectCommitted?: BuildOverrides["afterEventEffectCommitted"];
 }
 
-/**
- * createTestDatabase, retried when another test process provisions the same
- * test roles at the same moment: concurrent ALTER ROLE on one role fails
- * with "tuple concurrently updated" (the harness does not serialise it).
- */
-export async function createTestDatabaseRetrying(service: string, migrationsDir: string): Promise<TestDatabase> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await createTestDatabase(service, migrationsDir);
-    } catch (err) {
-      const concurrent = (err as { code?: unknown }).code === "XX000" && /concurrently/.test((err as Error).message);
-      if (!concurrent || attempt >= 10) throw err;
-      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
-    }
-  }
-}
+/** Kept for the event tests' imports: the kit's createTestDatabase retries concurrent provisioning itself. */
+export const createTestDatabaseRetrying = createTestDatabase;
 
 export async function startFleet(overrides: StartFleetOptions = {}): Promise<FleetHarness> {
   const db = overrides.db ?? await createTestDatabaseRetrying("fleet", "migrations/fleet");
   const keys = createTestKeys();
-  const config = serviceConfigSchema.parse({
-    service: { name: "fleet" },
-    grpc: { host: "127.0.0.1", port: 0 },
-    ops: { host: "127.0.0.1", port: 0 },
-    database: db.config,
+  const config = testServiceConfig({
+    name: "fleet",
+    db,
     auth: { ...keys.auth, enabled: overrides.authEnabled ?? true },
-    log: { level: "silent" },
-    shutdown: { graceMs: 2_000 },
-    ...(overrides.kafka ? { kafka: overrides.kafka } : {}),
+    extra: overrides.kafka ? { kafka: overrides.kafka } : {},
   });
   const service = await build(config, {
     log: overrides.log ?? pino({ level: "silent" }),
@@ -97,22 +76,7 @@ export async function startFleet(overrides: StartFleetOptions = {}): Promise<Fle
   };
 }
 
-/** Asserts a call failed with `code` and ErrorInfo `reason`; returns the error for further checks. */
-export async function rejectsWith(
-  t: ExecutionContext,
-  promise: Promise<unknown>,
-  code: GrpcStatus,
-  reason: string,
-): Promise<GrpcCallError> {
-  const err = await t.throwsAsync(promise, { instanceOf: GrpcCallError });
-  if (!(err instanceof GrpcCallError)) throw new Error("unreachable");
-  t.is(GrpcStatus[err.code], GrpcStatus[code], err.message);
-  t.is(findDetail(err.status, ErrorInfoSchema)?.reason, reason);
-  return err;
-}
-
-export const violatedFields = (err: GrpcCallError): string[] =>
-  (findDetail(err.status, BadRequestSchema)?.fieldViolations ?? []).map((v) => v.field).sort();
+export { rejectsWith, violatedFields } from "../../platform/src/testing/assertions.js";
 
 export const sampleAttributes = { make: "Toyota", model: "Corolla", year: 2022, passengerCapacity: 5 };
 

@@ -4,19 +4,16 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { status as GrpcStatus } from "@grpc/grpc-js";
-import type { ExecutionContext } from "ava";
 import jwt from "jsonwebtoken";
 import { IdentityService } from "../../../gen/fleetmesh/identity/v1/identity_service_pb.js";
-import { BadRequestSchema, ErrorInfoSchema } from "../../../gen/google/rpc/error_details_pb.js";
-import { createServiceClient, GrpcCallError, type ServiceClient } from "../../platform/src/grpc/client.js";
-import { findDetail } from "../../platform/src/grpc/status.js";
+import { createServiceClient, type ServiceClient } from "../../platform/src/grpc/client.js";
 import { createLogger } from "../../platform/src/logger.js";
 import { createTestDatabase, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase } from "../../platform/src/testing/harness.js";
 import type { RateLimiter } from "../src/app/ports.js";
 import { keyRingFromPem } from "../src/adapters/crypto/key-ring.js";
 import { build, identityConfigSchema, type IdentityConfig, type RunningIdentity } from "../src/main.js";
 import { testRedisUrl } from "../../platform/src/testing/infra.js";
+import { testServiceConfigInput } from "../../platform/src/testing/service-config.js";
 
 export const ADMIN_EMAIL = "admin@example.test";
 /** Meets the policy; used for every test user unless a test says otherwise. */
@@ -101,12 +98,11 @@ export async function startIdentity(
   const ring = keyRingFromPem(pem);
   const jwksFile = join(dir, "jwks.json");
   writeFileSync(jwksFile, JSON.stringify(ring.jwks));
-  const config = identityConfigSchema.parse({
-    service: { name: "identity" },
-    grpc: { host: "127.0.0.1", port: 0 },
-    ops: { host: "127.0.0.1", port: 0 },
-    database: db.config,
-    auth: { enabled: true, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwksFile, algorithms: ["RS256"], clockToleranceSec: 5 },
+  const config = identityConfigSchema.parse(testServiceConfigInput({
+    name: "identity",
+    db,
+    auth: { enabled: true, issuer: TEST_ISSUER, audience: TEST_AUDIENCE, jwksFile, algorithms: ["RS256"], clockToleranceSec: 5, jwksCacheSec: 300, jwksMinRefreshSec: 30 },
+    extra: {
     tokens: {
       issuer: TEST_ISSUER,
       audience: TEST_AUDIENCE,
@@ -127,8 +123,8 @@ export async function startIdentity(
     ...(overrides.externalIssuers ? { externalIssuers: overrides.externalIssuers } : {}),
     ...(overrides.kafka ? { kafka: overrides.kafka } : {}),
     log: { level: "info" },
-    shutdown: { graceMs: 2_000 },
-  });
+    },
+  }));
   const logs: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -198,24 +194,7 @@ export async function startIdentity(
   return harness;
 }
 
-/** Asserts a call failed with `code` and ErrorInfo `reason`; returns the error for further checks. */
-export async function rejectsWith(
-  t: ExecutionContext,
-  promise: Promise<unknown>,
-  code: GrpcStatus,
-  reason: string,
-): Promise<GrpcCallError> {
-  const err = await t.throwsAsync(promise, { instanceOf: GrpcCallError });
-  if (!(err instanceof GrpcCallError)) throw new Error("unreachable");
-  t.is(GrpcStatus[err.code], GrpcStatus[code], err.message);
-  t.is(findDetail(err.status, ErrorInfoSchema)?.reason, reason, err.message);
-  return err;
-}
-
-export const violatedFields = (err: GrpcCallError): string[] =>
-  (findDetail(err.status, BadRequestSchema)?.fieldViolations ?? []).map((v) => v.field).sort();
-
-export const errorMetadata = (err: GrpcCallError): Record<string, string> => ({ ...findDetail(err.status, ErrorInfoSchema)?.metadata });
+export { errorMetadata, rejectsWith, violatedFields } from "../../platform/src/testing/assertions.js";
 
 /** Decodes a JWT's payload without verifying it (assertions on claims). */
 export const claimsOf = (token: string): Record<string, unknown> =>

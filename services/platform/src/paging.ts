@@ -1,6 +1,6 @@
-// Keyset pagination shared by services (the approach of services/fleet/src/app/paging.ts,
-// generalised to any sort key): no OFFSET; an opaque page token holds the last
-// row's position and a fingerprint of the query's filters.
+// Keyset pagination, the one convention of every service: no OFFSET; an
+// opaque page token holds the last row's position in the sort order and a
+// fingerprint of the query's filters.
 import { createHash } from "node:crypto";
 import { DomainError } from "./errors.js";
 
@@ -61,3 +61,25 @@ export function toPage<T>(rows: readonly T[], limit: number, query: string, posi
   const last = items.at(-1);
   return { items, nextPageToken: rows.length > limit && last !== undefined ? encodePageToken(positionOf(last), query) : "" };
 }
+
+/** The most common sort order: newest or oldest first by a timestamp, ties broken by id. */
+export interface TimeIdCursor {
+  readonly at: Date;
+  readonly id: string;
+}
+
+/** decodePageToken for a (timestamp, id) sort order: the position as a cursor. */
+export function decodeTimeIdToken(token: string, query: string): TimeIdCursor | null {
+  const position = decodePageToken(token, query, 2);
+  if (position === null) return null;
+  const at = new Date(position[0]!);
+  if (Number.isNaN(at.getTime())) throw invalidToken();
+  return { at, id: position[1]! };
+}
+
+/** toPage for a (timestamp, id) sort order. */
+export const toTimeIdPage = <T>(rows: readonly T[], limit: number, query: string, cursorOf: (item: T) => TimeIdCursor): Page<T> =>
+  toPage(rows, limit, query, (item) => {
+    const cursor = cursorOf(item);
+    return [cursor.at.toISOString(), cursor.id];
+  });

@@ -3,7 +3,10 @@ import { getOption, hasOption } from "@bufbuild/protobuf";
 import { event } from "../../../gen/fleetmesh/common/v1/options_pb.js";
 import { loadServices } from "../../../scripts/lib/catalog.js";
 import { methodAuthorization } from "../src/auth.js";
-import { file_fleetmesh_fleet_v1_events } from "../../../gen/fleetmesh/fleet/v1/events_pb.js";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { repoRoot } from "../src/db.js";
+import { EVENT_FILES } from "../src/events/catalog.js";
 
 test("every RPC of every service declares exactly one authorization requirement", async (t) => {
   const services = await loadServices();
@@ -27,11 +30,24 @@ test("read-only RPCs are marked NO_SIDE_EFFECTS", async (t) => {
   }
 });
 
-test("every event message declares its topic, aggregate and schema version", (t) => {
-  for (const message of file_fleetmesh_fleet_v1_events.messages) {
-    t.true(hasOption(message, event), message.typeName);
-    const routing = getOption(message, event);
-    t.regex(routing.topic, /^[a-z]+\.[a-z_]+\.v\d+$/);
-    t.true(routing.schemaVersion >= 1);
+test("every event message of every service declares its topic, aggregate and schema version", (t) => {
+  // Every proto/fleetmesh/<service>/v1/events.proto is in the events catalog ...
+  const declared = readdirSync(join(repoRoot, "proto/fleetmesh"), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && readdirSync(join(repoRoot, "proto/fleetmesh", d.name, "v1")).includes("events.proto"))
+    .map((d) => `fleetmesh/${d.name}/v1/events.proto`)
+    .sort();
+  t.deepEqual(EVENT_FILES.map((f) => f.name + ".proto").sort(), declared);
+  t.true(declared.length >= 5, declared.join(", "));
+  // ... and each of its messages is routed.
+  for (const file of EVENT_FILES) {
+    for (const message of file.messages) {
+      t.true(hasOption(message, event), `${message.typeName} declares the event option`);
+      const routing = getOption(message, event);
+      t.regex(routing.topic, /^[a-z]+\.[a-z_]+\.v\d+$/, message.typeName);
+      t.regex(routing.aggregateType, /^[a-z_]+$/, message.typeName);
+      t.true(routing.schemaVersion >= 1, message.typeName);
+      // NounPastVerb, never a command: "VehicleRegistered", not "RegisterVehicle".
+      t.notRegex(message.name, /^(Create|Register|Update|Delete|Cancel|Schedule|Start|Complete|Record|Issue|Post|Reserve|Activate|Assign)[A-Z]/, message.typeName);
+    }
   }
 });

@@ -21,7 +21,7 @@ import {
   type VehicleHold,
   type VehicleStatus,
 } from "../domain/vehicle.js";
-import { decodePageToken, encodePageToken, pageSize } from "./paging.js";
+import { decodeTimeIdToken, pageSize, toTimeIdPage, type Page } from "../../../platform/src/paging.js";
 import type { Actor, Clock, IdGenerator, Outbox, UnitOfWork, VehicleRepository } from "./ports.js";
 
 export interface FleetDependencies {
@@ -54,10 +54,7 @@ const SYSTEM: Actor = { userId: null };
 
 const causeRefOf = (hold: VehicleHold): string => (hold.kind === "rental" ? `rentals/${hold.id}` : `maintenance_jobs/${hold.id}`);
 
-export interface Page<T> {
-  readonly items: readonly T[];
-  readonly nextPageToken: string;
-}
+export type { Page };
 
 export type FleetUseCases = ReturnType<typeof createFleetUseCases>;
 
@@ -183,15 +180,10 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
 
     async listVehicles(input: { status: VehicleStatus | null; pageSize: number; pageToken: string }): Promise<Page<Vehicle>> {
       const query = `status=${input.status ?? "*"}`;
-      const after = decodePageToken(input.pageToken, query);
+      const after = decodeTimeIdToken(input.pageToken, query);
       const limit = pageSize(input.pageSize);
       const rows = await vehicles.list({ status: input.status }, limit + 1, after);
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return {
-        items,
-        nextPageToken: rows.length > limit && last ? encodePageToken({ createdAt: last.createdAt, id: last.id }, query) : "",
-      };
+      return toTimeIdPage(rows, limit, query, (v) => ({ at: v.createdAt, id: v.id }));
     },
 
     async changeStatus(
@@ -266,16 +258,11 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
 
     async listReadings(input: { vehicleId: string; pageSize: number; pageToken: string }): Promise<Page<OdometerReading>> {
       const query = `vehicle=${input.vehicleId}`;
-      const after = decodePageToken(input.pageToken, query);
+      const after = decodeTimeIdToken(input.pageToken, query);
       if (!(await vehicles.findById(input.vehicleId))) throw vehicleNotFound(input.vehicleId);
       const limit = pageSize(input.pageSize);
       const rows = await vehicles.listReadings(input.vehicleId, limit + 1, after);
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return {
-        items,
-        nextPageToken: rows.length > limit && last ? encodePageToken({ createdAt: last.recordedAt, id: last.id }, query) : "",
-      };
+      return toTimeIdPage(rows, limit, query, (r) => ({ at: r.recordedAt, id: r.id }));
     },
   };
 }

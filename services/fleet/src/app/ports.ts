@@ -1,11 +1,10 @@
 import type { FleetEvent } from "../domain/events.js";
 import type { OdometerReading, Vehicle, VehicleStatus } from "../domain/vehicle.js";
 
-/** Position after which the next page starts (keyset pagination). */
-export interface PageCursor {
-  readonly createdAt: Date;
-  readonly id: string;
-}
+import type { TimeIdCursor } from "../../../platform/src/paging.js";
+
+/** Position after which the next page starts (the kit's keyset pagination). */
+export type PageCursor = TimeIdCursor;
 
 export interface VehicleRepository {
   /** Fails with PLATE_NUMBER_TAKEN when the plate is registered already. */

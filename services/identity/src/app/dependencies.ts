@@ -55,10 +55,7 @@ export const actorOf = (caller: Caller): string | null => (isUuid(caller.subject
 export const selfId = (caller: Caller): string => actorOf(caller) ?? NO_USER;
 const NO_USER = "00000000-0000-0000-0000-000000000000";
 
-export interface Page<T> {
-  readonly items: readonly T[];
-  readonly nextPageToken: string;
-}
+export type { Page } from "../../../platform/src/paging.js";
 
 export interface PageInput {
   readonly pageSize: number;

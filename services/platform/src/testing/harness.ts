@@ -38,6 +38,20 @@ export async function createTestDatabase(
   migrationsDir: string,
   superuser: ConnectionSettings = sharedSuperuser,
 ): Promise<TestDatabase> {
+  // Another test process provisioning the same test roles at the same moment
+  // can fail ALTER ROLE with "tuple concurrently updated": try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createTestDatabaseOnce(service, migrationsDir, superuser);
+    } catch (err) {
+      const concurrent = (err as { code?: unknown }).code === "XX000" && /concurrently/.test((err as Error).message);
+      if (!concurrent || attempt >= 10) throw err;
+      await new Promise((r) => setTimeout(r, 50 + Math.random() * 200));
+    }
+  }
+}
+
+async function createTestDatabaseOnce(service: string, migrationsDir: string, superuser: ConnectionSettings): Promise<TestDatabase> {
   const database = `${service}_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const owner = { role: `${service}_test_owner`, password: TEST_PASSWORD };
   const app = { role: `${service}_test_app`, password: TEST_PASSWORD };

@@ -119,7 +119,7 @@ export function createVehicleRepository(db: Database): VehicleRepository {
     async list(filter, limit, after) {
       let query = q()("vehicles").whereNull("deleted_at");
       if (filter.status) query = query.where({ status: filter.status });
-      if (after) query = query.whereRaw("(created_at, id) > (?, ?)", [after.createdAt, after.id]);
+      if (after) query = query.whereRaw("(created_at, id) > (?, ?)", [after.at, after.id]);
       const rows = await query.orderBy([{ column: "created_at" }, { column: "id" }]).limit(limit).select<VehicleRow[]>();
       return rows.map(toVehicle);
     },
@@ -152,7 +152,7 @@ export function createVehicleRepository(db: Database): VehicleRepository {
     },
     async listReadings(vehicleId, limit, after: PageCursor | null) {
       let query = q()("vehicle_odometer_readings").where({ vehicle_id: vehicleId });
-      if (after) query = query.whereRaw("(recorded_at, id) < (?, ?)", [after.createdAt, after.id]);
+      if (after) query = query.whereRaw("(recorded_at, id) < (?, ?)", [after.at, after.id]);
       const rows = await query
         .orderBy([{ column: "recorded_at", order: "desc" }, { column: "id", order: "desc" }])
         .limit(limit)
