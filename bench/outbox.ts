@@ -274,13 +274,15 @@ async function main(): Promise<void> {
         const service = await startService({
           config: apiConfig,
           log: silent,
-          bindings: ({ db: serviceDb }) => [fleetServiceBinding(createFleetUseCases({
-            vehicles: createVehicleRepository(serviceDb),
-            uow: createUnitOfWork(serviceDb),
-            clock: { now: () => new Date() },
-            ids: { newId: randomUUID },
-            outbox: withOutbox ? createEventOutbox(serviceDb) : { append: () => Promise.resolve() },
-          }))],
+          compose: ({ db: serviceDb }) => ({
+            bindings: [fleetServiceBinding(createFleetUseCases({
+              vehicles: createVehicleRepository(serviceDb),
+              uow: createUnitOfWork(serviceDb),
+              clock: { now: () => new Date() },
+              ids: { newId: randomUUID },
+              outbox: withOutbox ? createEventOutbox(serviceDb) : { append: () => Promise.resolve() },
+            }))],
+          }),
         });
         const client = createServiceClient(FleetService, { address: `127.0.0.1:${service.grpcPort}`, deadlineMs: 10_000 });
         const call: WriteFn = async (writer, i) => {

@@ -8,6 +8,9 @@ import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/
 import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, registerPoolGauges, type Metrics } from "./metrics.js";
+import type { ConsumedEvent, EventHandler } from "./events/consumer.js";
+import { createEventWorkers, type EventWorkers } from "./events/workers.js";
+import { createPeers, type Peers } from "./peers/peers.js";
 import { createOpsServer, type OpsRoute, type OpsServer, type Readiness, type ReadinessCheck } from "./ops-server.js";
 
 export interface ServiceDependencies {
@@ -15,7 +18,33 @@ export interface ServiceDependencies {
   readonly db: Database;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Clients of the services in `config.peers`, and the service's own credential. */
+  readonly peers: Peers;
 }
+
+/**
+ * What a service adds to the kit's runtime: its gRPC services, the event
+ * handlers of its consumer group, its own readiness checks, ops routes and
+ * stop hooks. Built once by the service's compose(deps).
+ */
+export interface ServiceComposition<Exposed extends object = object> {
+  readonly bindings: readonly ServiceBinding[];
+  /** Handles the running service exposes besides the kit's (tests and tools reach use cases this way). */
+  readonly expose?: Exposed;
+  /** Handlers of the service's consumer group (kafka.consumer); none means no consumer. */
+  readonly eventHandlers?: readonly EventHandler[];
+  readonly readinessChecks?: readonly ReadinessCheck[];
+  /** Extra GET routes on the ops port. */
+  readonly opsRoutes?: readonly OpsRoute[];
+  readonly interceptors?: readonly Interceptor[];
+  /** Request fields allowed more than MAX_TEXT_FIELD_LENGTH characters, by full proto name. */
+  readonly textLimits?: TextLimits;
+  /** Run after the server drained and the workers stopped, before the pool closes (clients, timers). */
+  readonly onStop?: () => Promise<void> | void;
+}
+
+/** A service's composition root: adapters wired to use cases, from the kit's dependencies. */
+export type Compose<Exposed extends object = object> = (deps: ServiceDependencies) => ServiceComposition<Exposed> | Promise<ServiceComposition<Exposed>>;
 
 /**
  * A background loop of a service (the outbox relay, an event consumer).
@@ -29,31 +58,25 @@ export interface BackgroundWorker {
   stop(): Promise<void>;
 }
 
-export interface StartServiceOptions {
+export interface StartServiceOptions<Exposed extends object = object> {
   readonly config: ServiceConfig;
   /** Defaults to a pino logger at the configured level. */
-  readonly log?: Logger;
-  readonly bindings: (deps: ServiceDependencies) => readonly ServiceBinding[];
-  readonly interceptors?: readonly Interceptor[];
-  readonly readinessChecks?: readonly ReadinessCheck[];
-  /** Extra GET routes on the ops port. */
-  readonly opsRoutes?: (deps: ServiceDependencies) => readonly OpsRoute[];
-  /** Closes what the service opened besides the pool (clients, consumers), after draining. */
-  readonly onStop?: () => Promise<void>;
+  readonly log?: Logger | undefined;
+  readonly compose: Compose<Exposed>;
   /** Overrides the verifier built from config (tests with their own keys). */
-  readonly verifier?: TokenVerifier;
-  /** Background workers built from the service's dependencies (see BackgroundWorker). */
-  readonly workers?: (deps: ServiceDependencies) => readonly BackgroundWorker[];
-  /** Request fields allowed more than MAX_TEXT_FIELD_LENGTH characters, by full proto name. */
-  readonly textLimits?: TextLimits;
+  readonly verifier?: TokenVerifier | undefined;
   /** How often the readiness checks run to keep gRPC health current (default 2 s). */
-  readonly readinessIntervalMs?: number;
+  readonly readinessIntervalMs?: number | undefined;
+  /** Tests only: see EventConsumerOptions.afterEffectCommitted. */
+  readonly afterEventEffectCommitted?: ((event: ConsumedEvent) => void | Promise<void>) | undefined;
 }
 
 export interface RunningService extends ServiceDependencies {
   readonly grpcPort: number;
   readonly opsPort: number;
   readonly workers: readonly BackgroundWorker[];
+  /** The outbox relay and the event consumer the kit made from `kafka` (none when Kafka is disabled). */
+  readonly events: EventWorkers;
   stop(): Promise<void>;
 }
 
@@ -62,23 +85,36 @@ export interface RunningService extends ServiceDependencies {
  * auth, idempotency keys) and the ops port. Health turns SERVING only once
  * everything listens; stop() reverses it and drains within the grace period.
  */
-export async function startService(options: StartServiceOptions): Promise<RunningService> {
+export async function startService<Exposed extends object = object>(options: StartServiceOptions<Exposed>): Promise<RunningService & Exposed> {
   const { config } = options;
   const log = options.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
   const db = createDatabase(config.database, config.service.name, log);
   registerPoolGauges(metrics, config.database.database, () => db.poolStats());
-  const deps: ServiceDependencies = { config, db, log, metrics };
+  const peers = createPeers(config, log);
+  const deps: ServiceDependencies = { config, db, log, metrics, peers };
+  let composition: ServiceComposition<Exposed>;
+  try {
+    composition = await options.compose(deps);
+  } catch (err) {
+    peers.close();
+    await db.close();
+    throw err;
+  }
+  const events = createEventWorkers(config.kafka, deps, {
+    handlers: composition.eventHandlers ?? [],
+    ...(options.afterEventEffectCommitted ? { afterEffectCommitted: options.afterEventEffectCommitted } : {}),
+  });
 
   const verifier = options.verifier ?? (config.auth.enabled
     ? createTokenVerifier(config.auth, undefined, (err) => log.error({ err: err.message }, "token keys refused: the JWKS holds private key material"))
     : undefined);
   const server = createGrpcServer({
-    bindings: options.bindings(deps),
+    bindings: composition.bindings,
     log,
     metrics,
     verifier,
-    ...(options.textLimits ? { textLimits: options.textLimits } : {}),
+    ...(composition.textLimits ? { textLimits: composition.textLimits } : {}),
     // The database error table outermost: it also sees the idempotency
     // layer's queries. Then correlation: everything the call does, events it
     // writes to the outbox included, knows its request id.
@@ -86,7 +122,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       databaseErrorInterceptor(() => monitor.checkSoon()),
       correlationInterceptor(),
       idempotencyInterceptor(db, config.idempotency.ttlHours),
-      ...(options.interceptors ?? []),
+      ...(composition.interceptors ?? []),
     ],
   });
 
@@ -109,8 +145,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         return migrationsApplied ? undefined : `pending: ${pending.join(", ")}`;
       },
     },
-    ...(options.readinessChecks ?? []),
-  ], options.opsRoutes?.(deps) ?? [], (readiness) => {
+    ...(composition.readinessChecks ?? []),
+  ], composition.opsRoutes ?? [], (readiness) => {
     const status = readiness.ready ? "SERVING" : "NOT_SERVING";
     if (status === serving) return;
     serving = status;
@@ -123,17 +159,19 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
   const stopPurge = scheduleIdempotencyPurge(db);
-  const workers = options.workers?.(deps) ?? [];
+  const workers = events.all;
   for (const worker of workers) worker.start();
   // gRPC health follows /readyz's checks from here on: SERVING once they pass.
   await monitor.start();
   log.info({ grpcPort, opsPort, workers: workers.map((w) => w.name) }, "service started");
 
   return {
+    ...(composition.expose as Exposed),
     ...deps,
     grpcPort,
     opsPort,
     workers,
+    events,
     async stop() {
       monitor.stop();
       server.setServing("NOT_SERVING");
@@ -144,7 +182,8 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
         await worker.stop().catch((err: unknown) => log.error({ err, worker: worker.name }, "worker did not stop cleanly"));
       }
       stopPurge();
-      await options.onStop?.();
+      await composition.onStop?.();
+      peers.close();
       await db.close();
       await ops.close();
     },

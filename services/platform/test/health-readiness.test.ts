@@ -31,8 +31,10 @@ test("gRPC health and /readyz follow the readiness checks, both ways", async (t)
       shutdown: { graceMs: 500 },
     }),
     log: pino({ level: "silent" }),
-    bindings: () => [bindService(FleetService, handlers as unknown as ServiceHandlers<typeof FleetService>)],
-    readinessChecks: [{ name: "dependency", check: () => Promise.resolve(problem) }],
+    compose: () => ({
+      bindings: [bindService(FleetService, handlers as unknown as ServiceHandlers<typeof FleetService>)],
+      readinessChecks: [{ name: "dependency", check: () => Promise.resolve(problem) }],
+    }),
     readinessIntervalMs: 100,
   });
   t.teardown(() => service.stop());
