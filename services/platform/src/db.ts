@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import type { DatabaseConfig } from "./config.js";
+import { installSchedulerSchema, SCHEDULER_SCHEMA } from "./scheduler.js";
 
 export type { Knex };
 
@@ -97,9 +98,13 @@ const migratorConfig = (migrationsDir: string): Knex.MigratorConfig => ({
   tableName: "schema_migrations",
 });
 
-/** Applies pending migrations; returns the names applied now. */
+/**
+ * Applies pending migrations, then installs or upgrades the scheduler's
+ * schema (the library's own migrations); returns the names applied now.
+ */
 export async function migrate(knex: Knex, migrationsDir: string): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest(migratorConfig(migrationsDir))) as [number, string[]];
+  await installSchedulerSchema(knex);
   return applied;
 }
 
@@ -161,6 +166,11 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
       GRANT USAGE ON SCHEMA public TO ${app};
       ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app};
       ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${app};
+      -- The scheduler's library tables (scheduler.ts): same rights, own schema.
+      CREATE SCHEMA IF NOT EXISTS ${SCHEDULER_SCHEMA} AUTHORIZATION ${owner};
+      GRANT USAGE ON SCHEMA ${SCHEDULER_SCHEMA} TO ${app};
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${SCHEDULER_SCHEMA} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app};
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${SCHEDULER_SCHEMA} GRANT USAGE, SELECT ON SEQUENCES TO ${app};
     `);
   } finally {
     await inDb.end();

@@ -3,16 +3,19 @@ import type { ServiceConfig } from "./config.js";
 import { createDatabase, pendingMigrations, type Database } from "./db.js";
 import { correlationInterceptor } from "./events/correlation.js";
 import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/server.js";
-import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
+import { idempotencyInterceptor, idempotencyPurgeJob } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, registerPoolGauges, type Metrics } from "./metrics.js";
 import { createOpsServer, type OpsRoute, type ReadinessCheck } from "./ops-server.js";
+import { createScheduler, type Scheduler } from "./scheduler.js";
 
 export interface ServiceDependencies {
   readonly config: ServiceConfig;
   readonly db: Database;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** Durable jobs: define() them while building the service; the runtime starts and stops it. */
+  readonly scheduler: Scheduler;
 }
 
 /**
@@ -62,7 +65,9 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
   const metrics = createMetrics(config.service.name);
   const db = createDatabase(config.database, config.service.name);
   registerPoolGauges(metrics, config.database.database, () => db.poolStats());
-  const deps: ServiceDependencies = { config, db, log, metrics };
+  const scheduler = createScheduler({ database: config.database, applicationName: `${config.service.name}-scheduler`, log, metrics });
+  scheduler.define(idempotencyPurgeJob(db));
+  const deps: ServiceDependencies = { config, db, log, metrics, scheduler };
 
   const verifier = options.verifier ?? (config.auth.enabled ? createTokenVerifier(config.auth) : undefined);
   const server = createGrpcServer({
@@ -96,9 +101,10 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
     ...(options.readinessChecks ?? []),
   ], options.opsRoutes?.(deps) ?? []);
 
+  // Before listening: a schema the migration runner has not installed fails start-up.
+  await scheduler.start();
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
-  const stopPurge = scheduleIdempotencyPurge(db);
   const workers = options.workers?.(deps) ?? [];
   for (const worker of workers) worker.start();
   server.setServing("SERVING");
@@ -117,7 +123,7 @@ export async function startService(options: StartServiceOptions): Promise<Runnin
       for (const worker of [...workers].reverse()) {
         await worker.stop().catch((err: unknown) => log.error({ err, worker: worker.name }, "worker did not stop cleanly"));
       }
-      stopPurge();
+      await scheduler.stop();
       await options.onStop?.();
       await db.close();
       await ops.close();
