@@ -130,22 +130,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   let started = false;
 
   const run = async (definition: JobDefinition<object>, job: JobWithMetadata<object>): Promise<void> => {
-    const job_ = definition.name;
+    const jobName = definition.name;
     const startedAt = Date.now();
-    metrics.lag.observe({ job: job_ }, Math.max(0, startedAt - job.startAfter.getTime()) / 1000);
-    const jobLog = log.child({ job: job_, jobId: job.id, attempt: job.retryCount });
+    metrics.lag.observe({ job: jobName }, Math.max(0, startedAt - job.startAfter.getTime()) / 1000);
+    const jobLog = log.child({ job: jobName, jobId: job.id, attempt: job.retryCount });
     try {
-      await definition.handler(job.data, { id: job.id, name: job_, attempt: job.retryCount, dueAt: job.startAfter, log: jobLog, signal: job.signal });
+      await definition.handler(job.data, { id: job.id, name: jobName, attempt: job.retryCount, dueAt: job.startAfter, log: jobLog, signal: job.signal });
       const seconds = (Date.now() - startedAt) / 1000;
-      metrics.runs.inc({ job: job_, outcome: "succeeded" });
-      metrics.duration.observe({ job: job_, outcome: "succeeded" }, seconds);
-      jobLog.debug({ seconds }, "job succeeded");
+      metrics.runs.inc({ job: jobName, outcome: "succeeded" });
+      metrics.duration.observe({ job: jobName, outcome: "succeeded" }, seconds);
+      jobLog.info({ seconds }, "job succeeded");
     } catch (err) {
       const seconds = (Date.now() - startedAt) / 1000;
       const final = job.retryCount >= job.retryLimit;
-      metrics.runs.inc({ job: job_, outcome: "failed" });
-      metrics.duration.observe({ job: job_, outcome: "failed" }, seconds);
-      if (final) metrics.failures.inc({ job: job_ });
+      metrics.runs.inc({ job: jobName, outcome: "failed" });
+      metrics.duration.observe({ job: jobName, outcome: "failed" }, seconds);
+      if (final) metrics.failures.inc({ job: jobName });
       jobLog.warn({ err, seconds, final }, final ? "job failed for good" : "job failed; will retry");
       throw err;
     }
