@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { PgBoss, type JobWithMetadata } from "pg-boss";
+import { getConstructionPlans, PgBoss, type JobWithMetadata } from "pg-boss";
 import type { Knex } from "knex";
 import type { DatabaseConfig } from "./config.js";
 import { counter, histogram } from "./events/metrics.js";
@@ -240,3 +240,6 @@ export async function installSchedulerSchema(knex: Knex): Promise<void> {
   await boss.start();
   await boss.stop({ graceful: false, close: true });
 }
+
+/** Changes when the library's schema does (tests key their migrated template database on it). */
+export const schedulerSchemaFingerprint = (): string => getConstructionPlans(SCHEDULER_SCHEMA);
