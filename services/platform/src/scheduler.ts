@@ -220,15 +220,14 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
  * role DML on what the owner creates in it.
  */
 export async function installSchedulerSchema(knex: Knex): Promise<void> {
-  const connection = knex.client.config.connection as {
+  // The migration runner's own connection settings: the owner role.
+  const connection = knex.client.config.connection as string | {
     host: string; port: number; database: string; user: string; password: string;
   };
   const boss = new PgBoss({
-    host: connection.host,
-    port: connection.port,
-    database: connection.database,
-    user: connection.user,
-    password: connection.password,
+    ...(typeof connection === "string"
+      ? { connectionString: connection }
+      : { host: connection.host, port: connection.port, database: connection.database, user: connection.user, password: connection.password }),
     application_name: "scheduler-migration",
     max: 1,
     schema: SCHEDULER_SCHEMA,
