@@ -67,6 +67,15 @@ test("attribute validation lists every violation with proto paths", (t) => {
   t.is(validateAttributes({ ...attrs, year: 2028 }, now).length, 1);
 });
 
+test("an acquisition price needs a currency ISO 4217 lists (the kit's money table), any of its exponents", (t) => {
+  const now = new Date("2026-06-01T00:00:00Z");
+  const price = (currency: string) => validateAttributes({ ...attrs, acquisitionPrice: { amountMinor: 4_199_000n, currency } }, now);
+  for (const currency of ["EUR", "JPY", "KWD", "CLF"]) t.deepEqual(price(currency), [], currency);
+  for (const currency of ["ABC", "XAU", "EURO"]) {
+    t.deepEqual(price(currency).map((v) => [v.field, v.reason]), [["attributes.acquisition_price.currency_code", "INVALID_FORMAT"]], currency);
+  }
+});
+
 test("odometer readings never go backwards in distance or time", (t) => {
   const latest = { id: "r1", vehicleId: "v1", readingKm: 1000, recordedAt: new Date("2026-01-02T00:00:00Z"), recordedBy: null };
   t.notThrows(() => assertOdometerAdvances(null, 0, new Date()));

@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from "knex";
 import pg from "pg";
 import { parse as parseYaml } from "yaml";
 import type { DatabaseConfig } from "./config.js";
+import { installSchedulerSchema, SCHEDULER_SCHEMA } from "./scheduler.js";
 
 export type { Knex };
 
@@ -163,6 +164,8 @@ export async function migrate(knex: Knex, migrationsDir: string): Promise<string
     applied.push(...names);
   }
   await applyTablePrivileges(knex, tablePrivilegesOf(migrationsDir));
+  // The scheduler's schema is the library's own migrations (pg-boss), run as the owner too.
+  await installSchedulerSchema(knex);
   return applied;
 }
 
@@ -249,6 +252,11 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
       GRANT USAGE ON SCHEMA public TO ${app};
       ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app};
       ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${app};
+      -- The scheduler's library tables (scheduler.ts): same rights, own schema.
+      CREATE SCHEMA IF NOT EXISTS ${SCHEDULER_SCHEMA} AUTHORIZATION ${owner};
+      GRANT USAGE ON SCHEMA ${SCHEDULER_SCHEMA} TO ${app};
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${SCHEDULER_SCHEMA} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${app};
+      ALTER DEFAULT PRIVILEGES FOR ROLE ${owner} IN SCHEMA ${SCHEDULER_SCHEMA} GRANT USAGE, SELECT ON SEQUENCES TO ${app};
     `);
   } finally {
     await inDb.end();

@@ -5,6 +5,7 @@ import { DomainError, invalidArgument } from "./errors.js";
 import type { Interceptor } from "./grpc/server.js";
 import { methodPath } from "./grpc/service-definition.js";
 import { runInTransaction } from "./transactions.js";
+import type { JobDefinition } from "./scheduler.js";
 
 const KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 const NO_SIDE_EFFECTS = 1;
@@ -71,12 +72,18 @@ export function idempotencyInterceptor(db: Database, ttlHours: number): Intercep
   };
 }
 
-/** Deletes expired keys now and then; returns a function that stops it. */
-export function scheduleIdempotencyPurge(db: Database, everyMs = 10 * 60_000): () => void {
-  const timer = setInterval(() => {
-    db.knex("idempotency_keys").where("expires_at", "<", db.knex.fn.now()).delete().catch(() => undefined);
-  }, everyMs);
-  timer.unref();
-  return () => clearInterval(timer);
+/**
+ * The recurring job that deletes expired keys: every 10 minutes, one replica
+ * runs it (scheduler.ts).
+ */
+export function idempotencyPurgeJob(db: Database, cron = "*/10 * * * *"): JobDefinition {
+  return {
+    name: "idempotency.purge",
+    cron,
+    retryLimit: 2,
+    handler: async (_data, ctx) => {
+      const deleted = await db.knex("idempotency_keys").where("expires_at", "<", db.knex.fn.now()).delete();
+      ctx.log.info({ deleted }, "purged expired idempotency keys");
+    },
+  };
 }
-

@@ -5,13 +5,14 @@ import { databaseErrorInterceptor } from "./db-errors.js";
 import { correlationInterceptor } from "./events/correlation.js";
 import type { TextLimits } from "./grpc/request-text.js";
 import { createGrpcServer, type Interceptor, type ServiceBinding } from "./grpc/server.js";
-import { idempotencyInterceptor, scheduleIdempotencyPurge } from "./idempotency.js";
+import { idempotencyInterceptor, idempotencyPurgeJob } from "./idempotency.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMetrics, registerPoolGauges, type Metrics } from "./metrics.js";
 import type { ConsumedEvent, EventHandler } from "./events/consumer.js";
 import { createEventWorkers, type EventWorkers } from "./events/workers.js";
 import { createPeers, type Peers } from "./peers/peers.js";
 import { createOpsServer, type OpsRoute, type OpsServer, type Readiness, type ReadinessCheck } from "./ops-server.js";
+import { createScheduler, type Scheduler } from "./scheduler.js";
 
 export interface ServiceDependencies {
   readonly config: ServiceConfig;
@@ -20,6 +21,8 @@ export interface ServiceDependencies {
   readonly metrics: Metrics;
   /** Clients of the services in `config.peers`, and the service's own credential. */
   readonly peers: Peers;
+  /** Durable jobs: define() them while building the service; the runtime starts and stops it. */
+  readonly scheduler: Scheduler;
 }
 
 /**
@@ -92,7 +95,9 @@ export async function startService<Exposed extends object = object>(options: Sta
   const db = createDatabase(config.database, config.service.name, log);
   registerPoolGauges(metrics, config.database.database, () => db.poolStats());
   const peers = createPeers(config, log);
-  const deps: ServiceDependencies = { config, db, log, metrics, peers };
+  const scheduler = createScheduler({ database: config.database, applicationName: `${config.service.name}-scheduler`, log, metrics });
+  scheduler.define(idempotencyPurgeJob(db));
+  const deps: ServiceDependencies = { config, db, log, metrics, peers, scheduler };
   let composition: ServiceComposition<Exposed>;
   try {
     composition = await options.compose(deps);
@@ -156,9 +161,10 @@ export async function startService<Exposed extends object = object>(options: Sta
   });
   const monitor = readinessMonitor(ops, options.readinessIntervalMs ?? 2_000);
 
+  // Before listening: a schema the migration runner has not installed fails start-up.
+  await scheduler.start();
   const grpcPort = await server.listen(config.grpc.host, config.grpc.port);
   const opsPort = await ops.listen(config.ops.host, config.ops.port);
-  const stopPurge = scheduleIdempotencyPurge(db);
   const workers = events.all;
   for (const worker of workers) worker.start();
   // gRPC health follows /readyz's checks from here on: SERVING once they pass.
@@ -181,7 +187,7 @@ export async function startService<Exposed extends object = object>(options: Sta
       for (const worker of [...workers].reverse()) {
         await worker.stop().catch((err: unknown) => log.error({ err, worker: worker.name }, "worker did not stop cleanly"));
       }
-      stopPurge();
+      await scheduler.stop();
       await composition.onStop?.();
       peers.close();
       await db.close();

@@ -1,13 +1,10 @@
 import { DomainError, failedPrecondition, type FieldViolation } from "../../../platform/src/errors.js";
+import { moneyEquals, moneyViolations, type Money } from "../../../platform/src/money.js";
+
+export type { Money };
 
 export const VEHICLE_STATUSES = ["active", "rented", "under_maintenance", "decommissioned"] as const;
 export type VehicleStatus = (typeof VEHICLE_STATUSES)[number];
-
-export interface Money {
-  readonly amountMinor: bigint;
-  /** ISO 4217 code, upper case. */
-  readonly currency: string;
-}
 
 export interface VehicleAttributes {
   readonly make: string;
@@ -55,7 +52,6 @@ export interface OdometerReading {
 export const MAX_ODOMETER_KM = 10_000_000;
 const MAX_TEXT = 120;
 const PLATE_PATTERN = /^[A-Z0-9][A-Z0-9 -]{0,18}[A-Z0-9]$|^[A-Z0-9]$/;
-const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 /** Upper case, trimmed, inner whitespace collapsed: "ab 12 cd " -> "AB 12 CD". */
 export const normalizePlate = (raw: string): string => raw.trim().replace(/\s+/g, " ").toUpperCase();
@@ -79,16 +75,6 @@ const intRange = (value: number | null, field: string, min: number, max: number)
     ? [{ field, description: `must be between ${min} and ${max}`, reason: "OUT_OF_RANGE" }]
     : [];
 
-export function validateMoney(money: Money | null, field: string): FieldViolation[] {
-  if (money === null) return [];
-  const out: FieldViolation[] = [];
-  if (!CURRENCY_PATTERN.test(money.currency)) {
-    out.push({ field: `${field}.currency_code`, description: "must be an ISO 4217 code such as EUR", reason: "INVALID_FORMAT" });
-  }
-  if (money.amountMinor < 0n) out.push({ field: `${field}.amount_minor`, description: "must not be negative", reason: "OUT_OF_RANGE" });
-  return out;
-}
-
 /** Field violations of vehicle attributes, with proto field paths under `prefix`. */
 export function validateAttributes(a: VehicleAttributes, now: Date, prefix = "attributes"): FieldViolation[] {
   return [
@@ -98,7 +84,7 @@ export function validateAttributes(a: VehicleAttributes, now: Date, prefix = "at
     ...intRange(a.year, `${prefix}.year`, 1900, now.getUTCFullYear() + 1),
     ...intRange(a.passengerCapacity, `${prefix}.passenger_capacity`, 0, 1000),
     ...intRange(a.loadLimitKg, `${prefix}.load_limit_kg`, 0, 1_000_000),
-    ...validateMoney(a.acquisitionPrice, `${prefix}.acquisition_price`),
+    ...moneyViolations(a.acquisitionPrice, `${prefix}.acquisition_price`),
   ];
 }
 
@@ -241,9 +227,6 @@ export function decideRelease(vehicle: Pick<Vehicle, "id" | "status" | "hold">, 
     });
 }
 
-const sameMoney = (a: Money | null, b: Money | null): boolean =>
-  a === b || (a !== null && b !== null && a.amountMinor === b.amountMinor && a.currency === b.currency);
-
 /** The attributes whose value differs between `before` and `after`. */
 export function changedAttributes(before: VehicleAttributes, after: VehicleAttributes): UpdatableAttribute[] {
   const changed: UpdatableAttribute[] = [];
@@ -253,6 +236,6 @@ export function changedAttributes(before: VehicleAttributes, after: VehicleAttri
   if (before.year !== after.year) changed.push("year");
   if (before.passengerCapacity !== after.passengerCapacity) changed.push("passenger_capacity");
   if (before.loadLimitKg !== after.loadLimitKg) changed.push("load_limit_kg");
-  if (!sameMoney(before.acquisitionPrice, after.acquisitionPrice)) changed.push("acquisition_price");
+  if (!moneyEquals(before.acquisitionPrice, after.acquisitionPrice)) changed.push("acquisition_price");
   return changed;
 }

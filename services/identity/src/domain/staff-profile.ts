@@ -1,13 +1,10 @@
 import { DomainError, type FieldViolation } from "../../../platform/src/errors.js";
+import { moneyEquals, moneyViolations, type Money } from "../../../platform/src/money.js";
+
+export type { Money };
 
 export const STAFF_TYPES = ["driver", "conductor", "mechanic", "admin", "system"] as const;
 export type StaffType = (typeof STAFF_TYPES)[number];
-
-export interface Money {
-  readonly amountMinor: bigint;
-  /** ISO 4217 code, upper case. */
-  readonly currency: string;
-}
 
 export interface StaffProfileAttributes {
   readonly staffType: StaffType;
@@ -29,18 +26,9 @@ export interface StaffProfile {
 }
 
 export const MAX_LICENSE_NUMBER = 50;
-const CURRENCY_PATTERN = /^[A-Z]{3}$/;
 
 export function validateStaffAttributes(a: StaffProfileAttributes, prefix = "attributes"): FieldViolation[] {
-  const out: FieldViolation[] = [];
-  if (a.dailyRate !== null) {
-    if (!CURRENCY_PATTERN.test(a.dailyRate.currency)) {
-      out.push({ field: `${prefix}.daily_rate.currency_code`, description: "must be an ISO 4217 code such as EUR", reason: "INVALID_FORMAT" });
-    }
-    if (a.dailyRate.amountMinor < 0n) {
-      out.push({ field: `${prefix}.daily_rate.amount_minor`, description: "must not be negative", reason: "OUT_OF_RANGE" });
-    }
-  }
+  const out = moneyViolations(a.dailyRate, `${prefix}.daily_rate`);
   if (a.licenseNumber !== null && a.licenseNumber.length > MAX_LICENSE_NUMBER) {
     out.push({ field: `${prefix}.license_number`, description: `must be at most ${MAX_LICENSE_NUMBER} characters`, reason: "TOO_LONG" });
   }
@@ -66,14 +54,11 @@ export function applyStaffPatch(
   return next;
 }
 
-const sameMoney = (a: Money | null, b: Money | null): boolean =>
-  a === b || (a !== null && b !== null && a.amountMinor === b.amountMinor && a.currency === b.currency);
-
 /** The attributes whose value differs between `before` and `after`, as proto paths into StaffProfileAttributes. */
 export function changedStaffFields(before: StaffProfileAttributes, after: StaffProfileAttributes): UpdatableStaffField[] {
   const changed: UpdatableStaffField[] = [];
   if (before.staffType !== after.staffType) changed.push("staff_type");
-  if (!sameMoney(before.dailyRate, after.dailyRate)) changed.push("daily_rate");
+  if (!moneyEquals(before.dailyRate, after.dailyRate)) changed.push("daily_rate");
   if (before.licenseNumber !== after.licenseNumber) changed.push("license_number");
   return changed;
 }

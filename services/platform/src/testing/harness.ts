@@ -1,14 +1,15 @@
 // Test support: real PostgreSQL databases per test file and test signing keys.
 // Used only by tests; production code never imports it.
-import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import jwt from "jsonwebtoken";
 import knexFactory from "knex";
 import pg from "pg";
 import type { AuthConfig, DatabaseConfig } from "../config.js";
-import { migrate, provisionDatabase, type ConnectionSettings } from "../db.js";
+import { KIT_MIGRATIONS_DIR, migrate, provisionDatabase, repoRoot, type ConnectionSettings } from "../db.js";
+import { schedulerSchemaFingerprint } from "../scheduler.js";
 
 export const superuser: ConnectionSettings = {
   host: process.env["FLEET_PG_HOST"] ?? "127.0.0.1",
@@ -30,8 +31,50 @@ export interface TestDatabase {
 const TEST_PASSWORD = "test-only-password";
 
 /**
+ * A migrated database that test databases are copied from: provisioned and
+ * migrated once per service, migration files and scheduler schema (the
+ * scheduler's DDL alone takes about a second), so that each test database is
+ * a cheap file copy. Named by a hash of what it holds, so a changed migration
+ * gets a new template; it refuses connections, which would block the copies.
+ */
+async function migratedTemplate(service: string, migrationsDir: string, owner: Role, app: Role, superuser: ConnectionSettings): Promise<string> {
+  const dir = resolve(repoRoot, migrationsDir);
+  const hash = createHash("sha256").update(schedulerSchemaFingerprint());
+  // The kit's migration set and the service's, and its privileges.yaml: what migrate() applies.
+  for (const setDir of [resolve(repoRoot, KIT_MIGRATIONS_DIR), dir]) {
+    for (const file of readdirSync(setDir).filter((f) => f.endsWith(".sql") || f === "privileges.yaml").sort()) {
+      hash.update(file).update(readFileSync(join(setDir, file)));
+    }
+  }
+  const template = `${service}_test_template_${hash.digest("hex").slice(0, 16)}`;
+  const root = new pg.Client(superuser);
+  await root.connect();
+  try {
+    await root.query("SELECT pg_advisory_lock(hashtext('fleetmesh.test-template'))");
+    const ready = await root.query("SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate", [template]);
+    if (ready.rowCount) return template;
+    await root.query(`DROP DATABASE IF EXISTS "${template}" WITH (FORCE)`); // a half-made one
+    await provisionDatabase({ superuser, database: template, owner, app });
+    const knex = knexFactory({ client: "pg", connection: { ...superuser, database: template, user: owner.role, password: owner.password } });
+    try {
+      await migrate(knex, migrationsDir);
+    } finally {
+      await knex.destroy();
+    }
+    await root.query(`ALTER DATABASE "${template}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`);
+    return template;
+  } finally {
+    await root.end();
+  }
+}
+
+interface Role { readonly role: string; readonly password: string }
+
+/**
  * A fresh database for one test file, provisioned and migrated exactly like
- * production (owner role runs migrations, the app role only has DML).
+ * production (owner role runs migrations, the app role only has DML): a copy
+ * of the service's migrated template, with the database-level grants that
+ * provisioning gives (they belong to the database, not to its contents).
  */
 export async function createTestDatabase(
   service: string,
@@ -55,12 +98,15 @@ async function createTestDatabaseOnce(service: string, migrationsDir: string, su
   const database = `${service}_test_${randomUUID().replace(/-/g, "").slice(0, 12)}`;
   const owner = { role: `${service}_test_owner`, password: TEST_PASSWORD };
   const app = { role: `${service}_test_app`, password: TEST_PASSWORD };
-  await provisionDatabase({ superuser, database, owner, app });
-  const knex = knexFactory({ client: "pg", connection: { ...superuser, database, user: owner.role, password: owner.password } });
+  const template = await migratedTemplate(service, migrationsDir, owner, app, superuser);
+  const root = new pg.Client(superuser);
+  await root.connect();
   try {
-    await migrate(knex, migrationsDir);
+    await root.query(`CREATE DATABASE "${database}" TEMPLATE "${template}" OWNER "${owner.role}"`);
+    await root.query(`REVOKE ALL ON DATABASE "${database}" FROM PUBLIC`);
+    await root.query(`GRANT CONNECT, TEMPORARY ON DATABASE "${database}" TO "${app.role}"`);
   } finally {
-    await knex.destroy();
+    await root.end();
   }
   const admin = new pg.Client({ ...superuser, database });
   await admin.connect();
