@@ -149,12 +149,14 @@ for (const scenario of ["unique-violation", "bug"]) {
   });
 }
 
-test("the table: every outage condition of the issue, class 22, and nothing else", (t) => {
+test("the table: every outage condition of the issue, class 22, serialization conflicts, and nothing else", (t) => {
   for (const code of ["57P01", "57P02", "57P03", "53300", "57014", "08000", "08003", "08006", "08001", "08004", "08P01"]) {
     t.is(classifyDatabaseError({ code }), "unavailable", code);
   }
   for (const code of ["22021", "22P05", "22001", "22003", "22P02", "22007", "22008"]) t.is(classifyDatabaseError({ code }), "unstorable", code);
-  for (const code of ["23505", "23P01", "23514", "40001", "40P01", "42P01", "XX000", "P0001", "53100"]) {
+  // Serialization failures and deadlocks are ABORTED since transactions retry them (transactions.ts).
+  for (const code of ["40001", "40P01"]) t.is(classifyDatabaseError({ code }), "conflict", code);
+  for (const code of ["23505", "23P01", "23514", "42P01", "XX000", "P0001", "53100"]) {
     t.is(classifyDatabaseError({ code }), undefined, code);
   }
   for (const code of ["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND"]) t.is(classifyDatabaseError({ code }), "unavailable", code);
