@@ -18,6 +18,7 @@ import { loadGatewayConfig, type GatewayConfig } from "./config.js";
 import { edgeInterceptor } from "./interceptors.js";
 import { createJwksEndpoint, createTokenEndpoint, JWKS_PATH, TOKEN_PATH } from "./oauth.js";
 import { proxyService } from "./proxy.js";
+import { createRawLane } from "./raw-lane.js";
 import { createEdgeServer } from "./server.js";
 
 const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "Idempotency-Key", "X-Request-Id", "Traceparent", "Tracestate"];
@@ -39,10 +40,11 @@ export async function build(
   const log = overrides.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
   const verifier = "verifier" in overrides ? overrides.verifier : config.auth.enabled ? createTokenVerifier(config.auth) : undefined;
-  const routed: Array<{ name: string; service: DescService; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
+  type Peer = NonNullable<GatewayConfig["upstreams"]["fleet"]>;
+  const routed: Array<{ name: string; service: DescService; peer: Peer; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
   const route = (name: string, service: DescService, peer: GatewayConfig["upstreams"]["fleet"]): void => {
     if (!peer?.enabled) return;
-    routed.push({ name, service, client: createServiceClient(service, peer), health: createServiceClient(Health, peer) });
+    routed.push({ name, service, peer, client: createServiceClient(service, peer), health: createServiceClient(Health, peer) });
   };
   route("fleet", FleetService, config.upstreams.fleet);
   route("identity", IdentityService, config.upstreams.identity);
@@ -66,6 +68,7 @@ export async function build(
     jsonOptions: { ignoreUnknownFields: false },
     readMaxBytes: 4 * 1024 * 1024,
   });
+  const rawLane = createRawLane(routed.map((r) => ({ service: r.service, peer: r.peer })), { log, metrics, verifier });
   const allowed = new Set(config.cors.allowedOrigins);
   const edge = createEdgeServer((req, res) => {
     const origin = req.headers.origin;
@@ -92,7 +95,7 @@ export async function build(
       void jwksEndpoint(req, res);
       return;
     }
-    connectHandler(req, res);
+    if (!rawLane.serve(req, res)) connectHandler(req, res);
   });
 
   const ops = createOpsServer(metrics.registry, routed.map((r) => ({
@@ -113,6 +116,7 @@ export async function build(
     async stop() {
       ops.setDraining();
       await edge.close(config.shutdown.graceMs);
+      rawLane.close();
       for (const r of routed) {
         r.client.close();
         r.health.close();
