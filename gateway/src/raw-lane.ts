@@ -267,18 +267,24 @@ function unwrapEnvelope(body: Buffer): Buffer {
   return body.subarray(ENVELOPE_HEADER_BYTES);
 }
 
-const BASE64_SEGMENTS = /^(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)*(?:[A-Za-z0-9+/]{2,3})?$/;
+const BASE64_SEGMENT = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * gRPC-web text bodies are base64, possibly several padded segments one
  * after the other (a client may encode each write on its own). Node's
  * decoder stops at the first padding, so each segment is decoded apart.
+ * (Simple character-class patterns only: a 5 MB body must not backtrack.)
  */
 export function decodeBase64Segments(text: string): Buffer {
-  if (!BASE64_SEGMENTS.test(text)) throw protocolError("gRPC-web text body is not base64");
-  const padding = text.indexOf("=");
-  if (padding === -1 || padding >= text.length - 2) return Buffer.from(text, "base64");
-  return Buffer.concat(text.split(/(?<==)(?=[^=])/).map((segment) => Buffer.from(segment, "base64")));
+  const segments = text.split(/(?<==)(?=[^=])/);
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const last = i === segments.length - 1;
+    if (!BASE64_SEGMENT.test(segment) || (last ? segment.length % 4 === 1 : segment.length % 4 !== 0)) {
+      throw protocolError("gRPC-web text body is not base64");
+    }
+  }
+  return segments.length === 1 ? Buffer.from(text, "base64") : Buffer.concat(segments.map((segment) => Buffer.from(segment, "base64")));
 }
 
 function envelope(flags: number, payload: Uint8Array): Buffer {
@@ -332,6 +338,7 @@ function writeFailure(res: Response, protocol: Protocol, contentType: string, re
     return;
   }
   const trailer = setTrailerStatus(new Headers(), failure);
+  trailer.delete(REQUEST_ID_HEADER); // already a response header
   if (upstreamDetails !== undefined) trailer.set(STATUS_DETAILS_KEY, upstreamDetails);
   res.writeHead(200, { "content-type": contentType, [REQUEST_ID_HEADER]: requestId });
   if (protocol === "grpc") {
