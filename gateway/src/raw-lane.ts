@@ -91,9 +91,13 @@ export function createRawLane(routes: readonly RawRoute[], options: EdgeOptions)
   };
 
   function serveCall(req: Request, res: Response, method: DescMethod, client: RawServiceClient, protocol: Protocol, contentType: string): void {
+    // A client that goes away cancels the upstream call, and gets no reply.
     const abort = new AbortController();
+    let gone = false;
     res.once("close", () => {
-      if (!res.writableFinished) abort.abort();
+      if (res.writableFinished) return;
+      gone = true;
+      abort.abort();
     });
     const header = (name: string) => headerOf(req, name);
     let requestId = "";
@@ -116,8 +120,11 @@ export function createRawLane(routes: readonly RawRoute[], options: EdgeOptions)
         throw err;
       }
     }).then(
-      (response) => writeResponse(res, protocol, contentType, requestId, response),
+      (response) => {
+        if (!gone) writeResponse(res, protocol, contentType, requestId, response);
+      },
       (err: unknown) => {
+        if (gone) return;
         const failure = err instanceof ConnectError ? err : toConnectError(err);
         writeFailure(res, protocol, contentType, requestId || (failure.metadata.get(REQUEST_ID_HEADER) ?? ""), failure, upstreamDetailsOf(upstreamFailure, failure));
       },
@@ -214,6 +221,7 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
       req.off("end", onEnd);
       req.off("error", onAbort);
       req.off("aborted", onAbort);
+      req.off("close", onAbort);
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -237,6 +245,7 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
     req.on("end", onEnd);
     req.on("error", onAbort);
     req.on("aborted", onAbort);
+    req.on("close", onAbort);
   });
 }
 

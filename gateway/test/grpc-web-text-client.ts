@@ -34,7 +34,7 @@ export interface GrpcWebTextClient {
   close(): void;
 }
 
-const envelope = (flags: number, payload: Uint8Array): Buffer => {
+export const envelope = (flags: number, payload: Uint8Array): Buffer => {
   const framed = Buffer.alloc(5 + payload.length);
   framed[0] = flags;
   framed.writeUInt32BE(payload.length, 1);
@@ -50,7 +50,8 @@ export function encodeGrpcWebText(message: Uint8Array, segments = 1): string {
   return text;
 }
 
-function parseFrames(bytes: Buffer): { messages: Buffer[]; trailer: Headers } {
+/** gRPC-web response frames: the messages, then the trailer frame's fields. */
+export function parseFrames(bytes: Buffer): { messages: Buffer[]; trailer: Headers } {
   const messages: Buffer[] = [];
   const trailer = new Headers();
   for (let at = 0; at + 5 <= bytes.length;) {

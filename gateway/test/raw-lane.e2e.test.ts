@@ -15,7 +15,7 @@ import { sampleAttributes, uniquePlate } from "../../services/fleet/test/support
 import { gatewayConfigSchema } from "../src/config.js";
 import { build } from "../src/main.js";
 import { createGrpcWebTextClient, type GrpcWebTextClient } from "./grpc-web-text-client.js";
-import { startMesh, type MeshHarness } from "./support.js";
+import { ALLOWED_ORIGIN, startMesh, type MeshHarness } from "./support.js";
 
 interface Context {
   readonly mesh: MeshHarness;
@@ -104,6 +104,19 @@ test.serial("the request id comes back on success and on errors", async (t) => {
   let responseId: string | null = null;
   await grpc.listVehicles({}, { headers: { authorization: bearer(c) }, onHeader: (h) => (responseId = h.get("x-request-id")) });
   t.regex(responseId ?? "", /^[0-9a-f-]{36}$/, "generated when the client sends none");
+});
+
+test.serial("a browser's gRPC-web call from an allowed origin gets the CORS headers", async (t) => {
+  const c = t.context;
+  const res = await fetch(`${c.mesh.baseUrl}${pathOf(listVehicles)}`, {
+    method: "POST",
+    headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1", origin: ALLOWED_ORIGIN, authorization: bearer(c) },
+    body: frame(toBinary(listVehicles.input, create(listVehicles.input, {}))).toString("base64"),
+  });
+  t.is(res.status, 200);
+  t.is(res.headers.get("access-control-allow-origin"), ALLOWED_ORIGIN);
+  t.regex(res.headers.get("access-control-expose-headers") ?? "", /Grpc-Status-Details-Bin/i);
+  t.regex(Buffer.from(await res.text(), "base64").toString("latin1"), /grpc-status: 0\r\n/);
 });
 
 test.serial("unauthenticated and forbidden calls are refused at the edge and never reach fleet", async (t) => {
