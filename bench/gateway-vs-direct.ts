@@ -10,7 +10,8 @@
 // the direct phase of the same round, and the tables report medians over rounds.
 //
 //   npm run bench            (scripts/bench.sh starts what it needs)
-//   BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONCURRENCY=32 npm run bench
+//   BENCH_SECONDS=3 BENCH_ROUNDS=4 BENCH_CONCURRENCY=32 npm run bench
+//   BENCH_PATHS=gRPC,text npm run bench     (the baseline and matching paths only)
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -24,8 +25,8 @@ import { repoRoot } from "../services/platform/src/db.js";
 import { createServiceClient } from "../services/platform/src/grpc/client.js";
 import { createTestDatabase, createTestKeys } from "../services/platform/src/testing/harness.js";
 
-const seconds = Number(process.env["BENCH_SECONDS"] ?? 5);
-const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const seconds = Number(process.env["BENCH_SECONDS"] ?? 3);
+const rounds = Number(process.env["BENCH_ROUNDS"] ?? 4);
 const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 32);
 const FLEET_PORT = 50_161;
 const FLEET_OPS = 9_561;
@@ -273,37 +274,54 @@ async function main(): Promise<void> {
     // Warm-up: JIT, pools, connections.
     for (const [, call] of paths) for (let i = 0; i < 300; i++) await call();
 
+    // Each gateway phase sits between two direct phases, and its ratio is
+    // taken against their mean: on a shared machine the load drifts within
+    // seconds, so a baseline measured a minute earlier would not do.
+    const [baselineName, directCall, directPids] = paths[0]!;
     const results = new Map<string, PhaseResult[]>(paths.map(([name]) => [name, []]));
+    const ratios = new Map<string, number[]>(paths.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const [name, call, pids] of paths) results.get(name)!.push(await runPhase(call, pids));
+      let before = await runPhase(directCall, directPids);
+      results.get(baselineName)!.push(before);
+      for (const [name, call, pids] of paths.slice(1)) {
+        const result = await runPhase(call, pids);
+        const after = await runPhase(directCall, directPids);
+        results.get(name)!.push(result);
+        results.get(baselineName)!.push(after);
+        ratios.get(name)!.push(result.qps / ((before.qps + after.qps) / 2));
+        before = after;
+      }
     }
-    const directRounds = results.get(paths[0]![0])!;
-    const rows = paths.map(([name]) => {
+    const rows = paths.map(([name], i) => {
       const rs = results.get(name)!;
-      const qps = median(rs.map((r) => r.qps));
       return {
         name,
-        qps,
+        qps: median(rs.map((r) => r.qps)),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
         errors: rs.reduce((n, r) => n + r.errors, 0),
-        // Against the direct phase of the same round, then the median.
-        ratio: median(rs.map((r, i) => r.qps / directRounds[i]!.qps)),
+        ratio: i === 0 ? 1 : median(ratios.get(name)!),
         cpu: (["bench", "gateway", "fleet", "postgres"] as const).map((k) => median(rs.map((r) => r.cpuPerRequest[k]))),
       };
     });
     const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
-    console.log(`\nGetVehicle, ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path (medians), auth on, node ${process.version}\n`);
+    console.log(`\nGetVehicle, ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path, direct between every two (medians), auth on, node ${process.version}\n`);
     console.log(line(["path", "QPS", "p50 ms", "p99 ms", "errors", "QPS vs direct"]));
     console.log(line(["---", "---:", "---:", "---:", "---:", "---:"]));
     for (const r of rows) {
       console.log(line([r.name, r.qps.toFixed(0), r.p50.toFixed(2), r.p99.toFixed(2), String(r.errors), `${(r.ratio * 100).toFixed(0)}%`]));
     }
     console.log(`\nCPU per request (microseconds, median over rounds; the machine has ${(await import("node:os")).availableParallelism()} cores):\n`);
-    console.log(line(["path", "load generator", "gateway", "fleet", "postgres", "total"]));
-    console.log(line(["---", "---:", "---:", "---:", "---:", "---:"]));
+    // What the gateway and fleet spend per request, without the load generator
+    // (it shares the cores here, not in a deployment) and without PostgreSQL
+    // (its column counts every postgres process, other users' included).
+    const serverCpu = (cpu: readonly number[]) => cpu[1]! + cpu[2]!;
+    const directServerCpu = serverCpu(rows[0]!.cpu);
+    console.log(line(["path", "load generator", "gateway", "fleet", "postgres", "total", "gateway + fleet CPU, direct / path"]));
+    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
     for (const r of rows) {
-      console.log(line([r.name, ...r.cpu.map((c) => c.toFixed(0)), r.cpu.reduce((a, b) => a + b, 0).toFixed(0)]));
+      console.log(line([r.name, ...r.cpu.map((c) => c.toFixed(0)), r.cpu.reduce((a, b) => a + b, 0).toFixed(0),
+        `${((directServerCpu / serverCpu(r.cpu)) * 100).toFixed(0)}%`]));
     }
     const protocols = rows.slice(1).filter((r) => !r.name.includes("auth off"));
     console.log(`\nGateway CPU per request (microseconds, median over rounds), by protocol:\n`);
