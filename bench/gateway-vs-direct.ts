@@ -43,11 +43,16 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
+/** CPU seconds of each PostgreSQL backend connected to the benchmark's database. */
+type BackendCpu = ReadonlyMap<number, number>;
+
 /**
  * CPU of the PostgreSQL backends serving the benchmark's database only: the
- * server is shared, and other users' queries must not count.
+ * server is shared, and other users' queries must not count. A backend that
+ * connected during the phase counts whole.
  */
-const postgresCpuSeconds = (backends: readonly number[]): number => backends.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0);
+const postgresCpuSeconds = (before: BackendCpu, after: BackendCpu): number =>
+  [...after].reduce((sum, [pid, cpu]) => sum + cpu - (before.get(pid) ?? 0), 0);
 
 interface CpuSample {
   readonly bench: number;
@@ -59,15 +64,22 @@ interface CpuSample {
 interface Pids {
   readonly fleet: number;
   readonly gateway: number;
-  /** PostgreSQL backend processes connected to the benchmark's database. */
-  backends: readonly number[];
+  /** The PostgreSQL backends connected to the benchmark's database now, with their CPU seconds. */
+  readonly backends: () => Promise<BackendCpu>;
 }
 
-const sampleCpu = (processes: Pids): CpuSample => ({
+interface ProcessCpu {
+  readonly bench: number;
+  readonly gateway: number;
+  readonly fleet: number;
+  readonly backends: BackendCpu;
+}
+
+const sampleCpu = async (processes: Pids): Promise<ProcessCpu> => ({
   bench: cpuSecondsOf(process.pid),
   gateway: cpuSecondsOf(processes.gateway),
   fleet: cpuSecondsOf(processes.fleet),
-  postgres: postgresCpuSeconds(processes.backends),
+  backends: await processes.backends(),
 });
 
 interface PhaseResult {
@@ -95,11 +107,11 @@ async function runPhase(call: () => Promise<unknown>, pids: Pids): Promise<Phase
     }
   };
   const started = performance.now();
-  const cpuBefore = sampleCpu(pids);
+  const cpuBefore = await sampleCpu(pids);
   await Promise.all(Array.from({ length: concurrency }, worker));
   const elapsed = (performance.now() - started) / 1000;
-  const cpuAfter = sampleCpu(pids);
-  const perRequest = (k: keyof CpuSample) => ((cpuAfter[k] - cpuBefore[k]) * 1e6) / Math.max(1, latencies.length);
+  const cpuAfter = await sampleCpu(pids);
+  const perRequest = (seconds: number) => (seconds * 1e6) / Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? Number.NaN;
   return {
@@ -107,7 +119,12 @@ async function runPhase(call: () => Promise<unknown>, pids: Pids): Promise<Phase
     p50: pct(0.5),
     p99: pct(0.99),
     errors,
-    cpuPerRequest: { bench: perRequest("bench"), gateway: perRequest("gateway"), fleet: perRequest("fleet"), postgres: perRequest("postgres") },
+    cpuPerRequest: {
+      bench: perRequest(cpuAfter.bench - cpuBefore.bench),
+      gateway: perRequest(cpuAfter.gateway - cpuBefore.gateway),
+      fleet: perRequest(cpuAfter.fleet - cpuBefore.fleet),
+      postgres: perRequest(postgresCpuSeconds(cpuBefore.backends, cpuAfter.backends)),
+    },
   };
 }
 
@@ -214,12 +231,14 @@ async function main(): Promise<void> {
     FLEETMESH__UPSTREAMS__FLEET__ADDRESS: `127.0.0.1:${FLEET_PORT + 10}`,
     FLEETMESH__UPSTREAMS__IDENTITY__ENABLED: "false",
   });
-  const withAuth: Pids = { fleet: fleet.pid ?? 0, gateway: gateway.pid ?? 0, backends: [] };
-  const withoutAuth: Pids = { fleet: fleetNoAuth.pid ?? 0, gateway: gatewayNoAuth.pid ?? 0, backends: [] };
-  const refreshBackends = async (): Promise<void> => {
-    const { rows } = await db.admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [db.config.database]);
-    withAuth.backends = withoutAuth.backends = rows.map((r) => r.pid);
+  // The sampling query's own backend is left out.
+  const backends = async (): Promise<BackendCpu> => {
+    const { rows } = await db.admin.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [db.config.database]);
+    return new Map(rows.map((r) => [r.pid, cpuSecondsOf(r.pid)]));
   };
+  const withAuth: Pids = { fleet: fleet.pid ?? 0, gateway: gateway.pid ?? 0, backends };
+  const withoutAuth: Pids = { fleet: fleetNoAuth.pid ?? 0, gateway: gatewayNoAuth.pid ?? 0, backends };
   try {
     for (const port of [FLEET_OPS, GATEWAY_OPS, FLEET_OPS + 10, GATEWAY_OPS + 10]) await waitReady(port);
     const token = keys.token({ permissions: ["vehicles.read", "vehicles.register"] }, { expiresIn: 3600 });
@@ -280,7 +299,6 @@ async function main(): Promise<void> {
     const results = new Map<string, PhaseResult[]>(paths.map(([name]) => [name, []]));
     const ratios = new Map<string, number[]>(paths.map(([name]) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      await refreshBackends();
       let before = await runPhase(directCall, directPids);
       results.get(baselineName)!.push(before);
       for (const [name, call, pids] of paths.slice(1)) {
