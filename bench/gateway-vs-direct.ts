@@ -203,6 +203,8 @@ async function main(): Promise<void> {
     FLEETMESH__DATABASE__USER: db.config.user,
     FLEETMESH__DATABASE__PASSWORD: db.config.password,
     FLEETMESH__DATABASE__POOL_MAX: "16",
+    // Connections stay open between phases: a reconnect (SCRAM) would be charged to the next phase.
+    FLEETMESH__DATABASE__POOL_MIN: "16",
   });
   const gateway = start("gateway", "dist/gateway/src/main.js", {
     ...authEnv,
@@ -222,6 +224,8 @@ async function main(): Promise<void> {
     FLEETMESH__DATABASE__USER: db.config.user,
     FLEETMESH__DATABASE__PASSWORD: db.config.password,
     FLEETMESH__DATABASE__POOL_MAX: "16",
+    // Connections stay open between phases: a reconnect (SCRAM) would be charged to the next phase.
+    FLEETMESH__DATABASE__POOL_MIN: "16",
   });
   const gatewayNoAuth = start("gateway (auth off)", "dist/gateway/src/main.js", {
     ...authEnv,
