@@ -92,6 +92,7 @@ export function createRawLane(routes: readonly RawRoute[], options: EdgeOptions)
 
   function serveCall(req: Request, res: Response, method: DescMethod, client: RawServiceClient, protocol: Protocol, contentType: string): void {
     // A client that goes away cancels the upstream call, and gets no reply.
+    const receivedAt = Date.now();
     const abort = new AbortController();
     let gone = false;
     res.once("close", () => {
@@ -105,13 +106,12 @@ export function createRawLane(routes: readonly RawRoute[], options: EdgeOptions)
     pipeline({ method, header, lane: "raw" }, async (id) => {
       requestId = id;
       const timeoutMs = timeoutOf(protocol, header);
-      const startedAt = Date.now();
       const message = unwrapRequest(protocol, await readBody(req, bodyLimitOf(protocol)));
       const callOptions: CallOptions = {
         headers: forwardedHeaders(id, header),
         signal: abort.signal,
         idempotencyKey: header(IDEMPOTENCY_KEY_HEADER),
-        ...(timeoutMs === undefined ? {} : { timeoutMs: Math.max(0, timeoutMs - (Date.now() - startedAt)) }),
+        ...(timeoutMs === undefined ? {} : { timeoutMs: Math.max(0, timeoutMs - (Date.now() - receivedAt)) }),
       };
       try {
         return await client.call(method, message, callOptions);
