@@ -19,6 +19,7 @@ import { edgeInterceptor } from "./interceptors.js";
 import { createJwksEndpoint, createTokenEndpoint, JWKS_PATH, TOKEN_PATH } from "./oauth.js";
 import { createOperatorHandler } from "./operator.js";
 import { proxyService } from "./proxy.js";
+import { createRawLane } from "./raw-lane.js";
 import { createEdgeServer } from "./server.js";
 import { startUpstreamProbe } from "./upstreams.js";
 
@@ -45,10 +46,11 @@ export async function build(
     : config.auth.enabled
       ? createTokenVerifier(config.auth, undefined, (err) => log.error({ err: err.message }, "token keys refused: the JWKS holds private key material"))
       : undefined;
-  const routed: Array<{ name: string; service: DescService; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
+  type Peer = NonNullable<GatewayConfig["upstreams"]["fleet"]>;
+  const routed: Array<{ name: string; service: DescService; peer: Peer; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
   const route = (name: string, service: DescService, peer: GatewayConfig["upstreams"]["fleet"]): void => {
     if (!peer?.enabled) return;
-    routed.push({ name, service, client: createServiceClient(service, peer), health: createServiceClient(Health, peer) });
+    routed.push({ name, service, peer, client: createServiceClient(service, peer), health: createServiceClient(Health, peer) });
   };
   route("fleet", FleetService, config.upstreams.fleet);
   route("identity", IdentityService, config.upstreams.identity);
@@ -79,6 +81,7 @@ export async function build(
     jsonOptions: { ignoreUnknownFields: false },
     readMaxBytes: 4 * 1024 * 1024,
   });
+  const rawLane = createRawLane(routed.map((r) => ({ name: r.name, service: r.service, peer: r.peer })), { log, metrics, verifier });
   const allowed = new Set(config.cors.allowedOrigins);
   const edge = createEdgeServer((req, res) => {
     const origin = req.headers.origin;
@@ -105,7 +108,7 @@ export async function build(
       void jwksEndpoint(req, res);
       return;
     }
-    connectHandler(req, res);
+    if (!rawLane.serve(req, res)) connectHandler(req, res);
   });
 
   // Readiness is the gateway's own (only draining fails it): an upstream
@@ -127,6 +130,7 @@ export async function build(
       operator.health.setDraining();
       probe.stop();
       await edge.close(config.shutdown.graceMs);
+      rawLane.close();
       for (const r of routed) {
         r.client.close();
         r.health.close();

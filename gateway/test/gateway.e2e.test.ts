@@ -1,10 +1,13 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import anyTest, { type TestFn } from "ava";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { VehicleStatus } from "../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { sampleAttributes, uniquePlate } from "../../services/fleet/test/support.js";
+import { createGrpcWebTextClient } from "./grpc-web-text-client.js";
 import { ALLOWED_ORIGIN, startMesh, type MeshHarness } from "./support.js";
 
 const test = anyTest as TestFn<MeshHarness>;
@@ -107,6 +110,64 @@ test("gRPC-web and Connect binary work too", async (t) => {
     const res = await client.listVehicles({ page: { pageSize: 1 } }, { headers: { authorization: bearer(h) } });
     t.true(Array.isArray(res.vehicles));
   }
+});
+
+test("gRPC-web text (base64, the default of Google's grpc-web client) works beside binary gRPC-web", async (t) => {
+  const h = t.context;
+  const text = createGrpcWebTextClient(h.baseUrl);
+  try {
+    const headers = { authorization: bearer(h) };
+    const { vehicle } = await text.unary(FleetService.method.registerVehicle, { plateNumber: uniquePlate(), attributes: sampleAttributes }, headers);
+    t.is(vehicle?.status, VehicleStatus.ACTIVE);
+
+    // On the wire: a request in three padded base64 segments; a base64 reply
+    // holding the message frame, then the trailer frame.
+    const { getVehicle } = FleetService.method;
+    const request = toBinary(getVehicle.input, create(getVehicle.input, { vehicleId: vehicle!.id }));
+    const reply = await text.post(`/${FleetService.typeName}/GetVehicle`, request, headers, 3);
+    t.is(reply.httpStatus, 200);
+    t.regex(reply.contentType ?? "", /^application\/grpc-web-text/);
+    t.regex(reply.body, /^[A-Za-z0-9+/]+=*$/);
+    t.is(reply.messages.length, 1);
+    t.is(fromBinary(getVehicle.output, reply.messages[0]!).vehicle?.id, vehicle!.id);
+    t.is(reply.trailer.get("grpc-status"), "0");
+
+    // A domain error: grpc-status, grpc-message and grpc-status-details-bin in the trailer frame.
+    const { recordOdometerReading } = FleetService.method;
+    const bad = await text.post(`/${FleetService.typeName}/RecordOdometerReading`,
+      toBinary(recordOdometerReading.input, create(recordOdometerReading.input, { vehicleId: vehicle!.id, readingKm: -5 })), headers);
+    t.is(bad.httpStatus, 200);
+    t.is(bad.messages.length, 0);
+    t.is(bad.trailer.get("grpc-status"), String(Code.InvalidArgument));
+    t.truthy(bad.trailer.get("grpc-message"));
+    t.truthy(bad.trailer.get("grpc-status-details-bin"));
+    const domainError = findTrailerError(bad.trailer)!;
+    t.is(domainError.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field, "reading_km");
+    t.is(domainError.findDetails(ErrorInfoSchema)[0]?.reason, "INVALID_ARGUMENT");
+
+    // Authentication and authorization failures arrive the same way.
+    const anonymous = await text.post(`/${FleetService.typeName}/GetVehicle`, request);
+    t.is(anonymous.trailer.get("grpc-status"), String(Code.Unauthenticated));
+    const forbidden = ConnectError.from(await t.throwsAsync(text.unary(FleetService.method.registerVehicle,
+      { plateNumber: uniquePlate(), attributes: sampleAttributes }, { authorization: bearer(h, ["vehicles.read"]) })));
+    t.is(forbidden.code, Code.PermissionDenied);
+    t.is(forbidden.findDetails(ErrorInfoSchema)[0]?.reason, "PERMISSION_DENIED");
+  } finally {
+    text.close();
+  }
+});
+
+test("gRPC-web binary: errors and auth failures arrive in the trailer", async (t) => {
+  const h = t.context;
+  const client = createClient(FleetService, createGrpcWebTransport({ baseUrl: h.baseUrl, httpVersion: "1.1" }));
+  const invalid = ConnectError.from(await t.throwsAsync(client.getVehicle({ vehicleId: "nope" }, { headers: { authorization: bearer(h) } })));
+  t.is(invalid.code, Code.InvalidArgument);
+  t.deepEqual(invalid.details.map((d) => ("type" in d ? d.type : d.desc.typeName)).sort(), ["google.rpc.BadRequest", "google.rpc.ErrorInfo"]);
+  const anonymous = ConnectError.from(await t.throwsAsync(client.getVehicle({ vehicleId: "nope" })));
+  t.is(anonymous.code, Code.Unauthenticated);
+  const forbidden = ConnectError.from(await t.throwsAsync(client.registerVehicle(
+    { plateNumber: uniquePlate(), attributes: sampleAttributes }, { headers: { authorization: bearer(h, ["vehicles.read"]) } })));
+  t.is(forbidden.code, Code.PermissionDenied);
 });
 
 test("authorization at the edge uses the same declared permissions", async (t) => {

@@ -1,4 +1,5 @@
 import { pino } from "pino";
+import type { Logger } from "../../services/platform/src/logger.js";
 import { startFleet, type FleetHarness } from "../../services/fleet/test/support.js";
 import { gatewayConfigSchema } from "../src/config.js";
 import { build, type RunningGateway } from "../src/main.js";
@@ -13,7 +14,7 @@ export interface MeshHarness {
 export const ALLOWED_ORIGIN = "http://app.example.test";
 
 /** Fleet against a fresh database plus a gateway in front of it, both on port 0. */
-export async function startMesh(): Promise<MeshHarness> {
+export async function startMesh(options: { readonly gatewayLog?: Logger } = {}): Promise<MeshHarness> {
   const fleet = await startFleet();
   const config = gatewayConfigSchema.parse({
     service: { name: "gateway" },
@@ -25,7 +26,7 @@ export async function startMesh(): Promise<MeshHarness> {
     log: { level: "silent" },
     shutdown: { graceMs: 1_000 },
   });
-  const gateway = await build(config, { log: pino({ level: "silent" }) });
+  const gateway = await build(config, { log: options.gatewayLog ?? pino({ level: "silent" }) });
   return {
     fleet,
     gateway,

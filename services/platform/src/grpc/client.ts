@@ -69,17 +69,14 @@ export function retryServiceConfig(service: DescService, methods: readonly DescM
   });
 }
 
-/**
- * A typed client for one peer service. Every call has a deadline (the
- * peer's default, never later than the inbound call's), carries the request
- * id, caller token and trace context, and is retried on UNAVAILABLE only when
- * the RPC is read-only/idempotent or the call carries an idempotency key.
- */
-export function createServiceClient<S extends DescService>(
-  service: S,
-  peer: Pick<PeerConfig, "address" | "deadlineMs">,
-): ServiceClient<S> {
-  const definition = clientDefinitionOf(service);
+/** The grpc-js channels behind one peer service, with the kit's retry policy. */
+interface PeerChannels {
+  /** The channel whose retry policy fits this call. */
+  channelFor(method: DescMethod, options: CallOptions): Client;
+  close(): void;
+}
+
+function peerChannels(service: DescService, peer: Pick<PeerConfig, "address">): PeerChannels {
   const channelOptions = (methods: readonly DescMethod[]) => ({
     "grpc.service_config": retryServiceConfig(service, methods),
     "grpc.enable_retries": 1,
@@ -94,62 +91,115 @@ export function createServiceClient<S extends DescService>(
   // Calls with an idempotency key may be retried whatever the RPC; they use a
   // channel whose retry policy covers every method.
   let keyed: Client | undefined;
-  const keyedClient = (): Client => (keyed ??= new Client(target, credentials.createInsecure(), channelOptions(service.methods)));
-
-  const client: Record<string, unknown> = {
+  return {
+    channelFor: (method, options) =>
+      options.idempotencyKey && !isSafeToRetry(method)
+        ? (keyed ??= new Client(target, credentials.createInsecure(), channelOptions(service.methods)))
+        : safe,
     close() {
       safe.close();
       keyed?.close();
     },
   };
+}
+
+/**
+ * One unary call with the kit's rules: deadline, propagated headers, trace
+ * context (a CLIENT span), cancellation, and failures as GrpcCallError.
+ */
+function unaryCall<Req, Res>(
+  channels: PeerChannels,
+  peer: Pick<PeerConfig, "deadlineMs">,
+  method: DescMethod,
+  codec: { readonly path: string; readonly serialize: (req: Req) => Buffer; readonly deserialize: (buf: Buffer) => Res },
+  request: Req,
+  options: CallOptions,
+): Promise<Res> {
+  const metadata = new Metadata();
+  const { ctx } = options;
+  if (ctx) {
+    metadata.set(REQUEST_ID_HEADER, ctx.requestId);
+    const auth = ctx.metadata.get(AUTHORIZATION_HEADER)[0];
+    if (typeof auth === "string") metadata.set(AUTHORIZATION_HEADER, auth);
+  }
+  for (const [k, v] of Object.entries(options.headers ?? {})) metadata.set(k, v);
+  if (options.idempotencyKey) metadata.set(IDEMPOTENCY_KEY_HEADER, options.idempotencyKey);
+  const timeout = options.timeoutMs ?? peer.deadlineMs;
+  const deadline = Math.min(Date.now() + timeout, ctx?.deadline ?? Number.POSITIVE_INFINITY);
+  const channel = channels.channelFor(method, options);
+
+  const span = tracer().startSpan(codec.path.slice(1), { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc" } });
+  injectContext((k, v) => metadata.set(k, v), trace.setSpan(otelContext.active(), span));
+  return new Promise<Res>((resolve, reject) => {
+    const call = channel.makeUnaryRequest(
+      codec.path,
+      codec.serialize,
+      codec.deserialize,
+      request,
+      metadata,
+      { deadline },
+      (err: ServiceError | null, response?: Res) => {
+        options.signal?.removeEventListener("abort", onAbort);
+        ctx?.signal.removeEventListener("abort", onAbort);
+        if (err) {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: GrpcStatus[err.code] });
+          span.setAttribute("rpc.grpc.status_code", err.code);
+          span.end();
+          reject(new GrpcCallError(err.code, err.details, decodeStatusDetails(err.metadata), err.metadata));
+        } else {
+          span.setAttribute("rpc.grpc.status_code", 0);
+          span.end();
+          resolve(response as Res);
+        }
+      },
+    );
+    const onAbort = (): void => call.cancel();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    ctx?.signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * A typed client for one peer service. Every call has a deadline (the
+ * peer's default, never later than the inbound call's), carries the request
+ * id, caller token and trace context, and is retried on UNAVAILABLE only when
+ * the RPC is read-only/idempotent or the call carries an idempotency key.
+ */
+export function createServiceClient<S extends DescService>(
+  service: S,
+  peer: Pick<PeerConfig, "address" | "deadlineMs">,
+): ServiceClient<S> {
+  const definition = clientDefinitionOf(service);
+  const channels = peerChannels(service, peer);
+  const client: Record<string, unknown> = { close: () => channels.close() };
   for (const method of service.methods) {
     const def = definition[method.localName]!;
-    const path = methodPath(method);
-    client[method.localName] = (init: MessageInitShape<DescMethod["input"]>, options: CallOptions = {}) => {
-      const request = create(method.input, init);
-      const metadata = new Metadata();
-      const { ctx } = options;
-      if (ctx) {
-        metadata.set(REQUEST_ID_HEADER, ctx.requestId);
-        const auth = ctx.metadata.get(AUTHORIZATION_HEADER)[0];
-        if (typeof auth === "string") metadata.set(AUTHORIZATION_HEADER, auth);
-      }
-      for (const [k, v] of Object.entries(options.headers ?? {})) metadata.set(k, v);
-      if (options.idempotencyKey) metadata.set(IDEMPOTENCY_KEY_HEADER, options.idempotencyKey);
-      const timeout = options.timeoutMs ?? peer.deadlineMs;
-      const deadline = Math.min(Date.now() + timeout, ctx?.deadline ?? Number.POSITIVE_INFINITY);
-      const channel = options.idempotencyKey && !isSafeToRetry(method) ? keyedClient() : safe;
-
-      const span = tracer().startSpan(path.slice(1), { kind: SpanKind.CLIENT, attributes: { "rpc.system": "grpc" } });
-      injectContext((k, v) => metadata.set(k, v), trace.setSpan(otelContext.active(), span));
-      return new Promise((resolve, reject) => {
-        const call = channel.makeUnaryRequest(
-          def.path,
-          def.requestSerialize,
-          def.responseDeserialize,
-          request,
-          metadata,
-          { deadline },
-          (err: ServiceError | null, response?: unknown) => {
-            options.signal?.removeEventListener("abort", onAbort);
-            ctx?.signal.removeEventListener("abort", onAbort);
-            if (err) {
-              span.setStatus({ code: SpanStatusCode.ERROR, message: GrpcStatus[err.code] });
-              span.setAttribute("rpc.grpc.status_code", err.code);
-              span.end();
-              reject(new GrpcCallError(err.code, err.details, decodeStatusDetails(err.metadata), err.metadata));
-            } else {
-              span.setAttribute("rpc.grpc.status_code", 0);
-              span.end();
-              resolve(response);
-            }
-          },
-        );
-        const onAbort = (): void => call.cancel();
-        options.signal?.addEventListener("abort", onAbort, { once: true });
-        ctx?.signal.addEventListener("abort", onAbort, { once: true });
-      });
-    };
+    const codec = { path: def.path, serialize: def.requestSerialize, deserialize: def.responseDeserialize };
+    client[method.localName] = (init: MessageInitShape<DescMethod["input"]>, options: CallOptions = {}) =>
+      unaryCall(channels, peer, method, codec, create(method.input, init), options);
   }
   return client as ServiceClient<S>;
+}
+
+/** A client that sends and receives serialized messages, for a proxy that need not decode them. */
+export interface RawServiceClient {
+  /** Calls a unary method of the service with the request's protobuf bytes; resolves to the response's bytes. */
+  call(method: DescMethod, request: Buffer, options?: CallOptions): Promise<Buffer>;
+  close(): void;
+}
+
+const identityBytes = (buf: Buffer): Buffer => buf;
+
+/** Same channels, deadlines, retry policy and errors as {@link createServiceClient}, without (de)serialization. */
+export function createRawServiceClient(service: DescService, peer: Pick<PeerConfig, "address" | "deadlineMs">): RawServiceClient {
+  const channels = peerChannels(service, peer);
+  const codecs = new Map(service.methods.map((m) => [m, { path: methodPath(m), serialize: identityBytes, deserialize: identityBytes }]));
+  return {
+    call(method, request, options = {}) {
+      const codec = codecs.get(method);
+      if (!codec) return Promise.reject(new Error(`${methodPath(method)} is not a method of ${service.typeName}`));
+      return unaryCall(channels, peer, method, codec, request, options);
+    },
+    close: () => channels.close(),
+  };
 }
