@@ -6,6 +6,7 @@
 import { pathToFileURL } from "node:url";
 import knexFactory from "knex";
 import { migrate, provisionDatabase, type ConnectionSettings } from "../services/platform/src/db.js";
+import { databaseOf, loadServiceRegistry } from "../services/platform/src/registry.js";
 
 export interface ServiceDatabase {
   readonly service: string;
@@ -15,11 +16,8 @@ export interface ServiceDatabase {
   readonly migrationsDir: string;
 }
 
-/** Each service owns one database; none reads another's. */
-export const SERVICE_DATABASES: readonly ServiceDatabase[] = [
-  { service: "fleet", database: "fleet", ownerRole: "fleet_owner", appRole: "fleet_app", migrationsDir: "migrations/fleet" },
-  { service: "identity", database: "identity", ownerRole: "identity_owner", appRole: "identity_app", migrationsDir: "migrations/identity" },
-];
+/** Each service owns one database; none reads another's. From services/registry.yaml. */
+export const SERVICE_DATABASES: readonly ServiceDatabase[] = loadServiceRegistry().services.map(databaseOf);
 
 export async function provisionAndMigrate(
   target: ServiceDatabase,

@@ -23,11 +23,16 @@ export const gatewayConfigSchema = z.strictObject({
     allowedOrigins: listOf(z.string().url()).default([]),
     maxAgeSec: z.coerce.number().int().min(0).max(86_400).default(7200),
   }),
-  /** Internal services the gateway routes to; a service without an entry is not exposed. */
-  upstreams: z.strictObject({
-    fleet: peerConfigSchema.optional(),
-    identity: peerConfigSchema.optional(),
-  }),
+  /**
+   * Internal services the gateway routes to, by their name in
+   * services/registry.yaml; a service without an entry is not exposed. Each
+   * routes the gRPC services the registry lists for it, or `services` (full
+   * names from proto/) for one the registry does not know.
+   */
+  upstreams: z.record(
+    z.string().regex(/^[a-z][a-z0-9]*$/),
+    peerConfigSchema.extend({ services: listOf(z.string().min(1)).optional() }),
+  ).default({}),
   /**
    * The periodic grpc.health.v1 probe of every upstream behind the metric
    * gateway_upstream_up; also the deadline of a proxied health Check.

@@ -4,11 +4,12 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { readFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
-import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { createTokenVerifier, type TokenVerifier } from "../../services/platform/src/auth.js";
+import { serviceDescriptor } from "../../services/platform/src/grpc/catalog.js";
 import { createServiceClient, type ServiceClient } from "../../services/platform/src/grpc/client.js";
+import { loadServiceRegistry, type ServiceRegistry } from "../../services/platform/src/registry.js";
 import { exitOnStartupFailure, stopOnSignals } from "../../services/platform/src/lifecycle.js";
 import { createLogger, type Logger } from "../../services/platform/src/logger.js";
 import { createMetrics, type Metrics } from "../../services/platform/src/metrics.js";
@@ -34,10 +35,35 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+/**
+ * The routes of the configured upstreams: each upstream's gRPC services as
+ * services/registry.yaml lists them (or its own `services`), resolved to
+ * descriptors from gen/. A new service needs configuration only.
+ */
+export function routesOf(upstreams: GatewayConfig["upstreams"], registry = loadServiceRegistry()) {
+  const problems: string[] = [];
+  const routes: Array<{ name: string; service: DescService; peer: GatewayConfig["upstreams"][string] }> = [];
+  for (const [name, peer] of Object.entries(upstreams)) {
+    if (!peer.enabled) continue;
+    const typeNames = peer.services ?? registry.services.find((s) => s.name === name)?.grpc;
+    if (!typeNames) {
+      problems.push(`upstreams.${name}: not a service of services/registry.yaml; list its gRPC services in upstreams.${name}.services`);
+      continue;
+    }
+    for (const typeName of typeNames) {
+      const service = serviceDescriptor(typeName);
+      if (service) routes.push({ name, service, peer });
+      else problems.push(`upstreams.${name}.services: ${typeName} is not a gRPC service of proto/`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`gateway routes:\n  ${problems.join("\n  ")}`);
+  return routes;
+}
+
 /** The gateway's composition root. Tests call it with port 0. */
 export async function build(
   config: GatewayConfig,
-  overrides: { log?: Logger; verifier?: TokenVerifier | undefined } = {},
+  overrides: { log?: Logger; verifier?: TokenVerifier | undefined; registry?: ServiceRegistry } = {},
 ): Promise<RunningGateway> {
   const log = overrides.log ?? createLogger({ service: config.service.name, level: config.log.level });
   const metrics = createMetrics(config.service.name);
@@ -46,15 +72,14 @@ export async function build(
     : config.auth.enabled
       ? createTokenVerifier(config.auth, undefined, (err) => log.error({ err: err.message }, "token keys refused: the JWKS holds private key material"))
       : undefined;
-  type Peer = NonNullable<GatewayConfig["upstreams"]["fleet"]>;
-  const routed: Array<{ name: string; service: DescService; peer: Peer; client: ServiceClient<DescService>; health: ServiceClient<typeof Health> }> = [];
-  const route = (name: string, service: DescService, peer: GatewayConfig["upstreams"]["fleet"]): void => {
-    if (!peer?.enabled) return;
-    routed.push({ name, service, peer, client: createServiceClient(service, peer), health: createServiceClient(Health, peer) });
-  };
-  route("fleet", FleetService, config.upstreams.fleet);
-  route("identity", IdentityService, config.upstreams.identity);
-  const identity = routed.find((r) => r.name === "identity")?.client as ServiceClient<typeof IdentityService> | undefined;
+  const routed = routesOf(config.upstreams, overrides.registry).map(({ name, service, peer }) => ({
+    name,
+    service,
+    peer,
+    client: createServiceClient(service, peer),
+    health: createServiceClient(Health, peer),
+  }));
+  const identity = routed.find((r) => r.service.typeName === IdentityService.typeName)?.client as ServiceClient<typeof IdentityService> | undefined;
   const tokenEndpoint = identity ? createTokenEndpoint(identity, log) : undefined;
   // The key set the gateway verifies with, which is what identity publishes
   // (its JWKS endpoint, or in development the file written from the same key),
