@@ -1,5 +1,5 @@
 import test from "ava";
-import { ANONYMOUS, type Caller } from "../../platform/src/auth.js";
+import { ANONYMOUS } from "../../platform/src/auth.js";
 import { DomainError } from "../../platform/src/errors.js";
 import { allPermissions } from "../../../scripts/lib/catalog.js";
 import {
@@ -16,14 +16,8 @@ import { passwordViolations } from "../src/domain/password-policy.js";
 import { assessRefreshToken, type RefreshTokenRecord } from "../src/domain/refresh-token.js";
 import { catalogPermissionsOf, isOwnScoped, PERMISSIONS, ROLE_CATALOG, roleDefinition } from "../src/domain/role-catalog.js";
 import { applyUserPatch, normalizeEmail, validateUserAttributes } from "../src/domain/user.js";
+import { testCaller as caller } from "../../platform/src/testing/fakes.js";
 
-const caller = (subject: string, permissions: readonly string[] = [], extra: Partial<Caller> = {}): Caller => ({
-  subject,
-  roles: [],
-  permissions: new Set(permissions),
-  anonymous: false,
-  ...extra,
-});
 
 const ME = "00000000-0000-4000-8000-000000000001";
 const OTHER = "00000000-0000-4000-8000-000000000002";

@@ -1,18 +1,12 @@
 import test from "ava";
-import { ANONYMOUS, type Caller } from "../src/auth.js";
+import { ANONYMOUS } from "../src/auth.js";
 import { DomainError } from "../src/errors.js";
 import { isSelf, owns, ownerScope, requireOwner, requireOwnOrPermission } from "../src/ownership.js";
 import { decodePageToken, decodeTimeIdToken, encodePageToken, pageSize, toPage, toTimeIdPage } from "../src/paging.js";
+import { testCaller as caller } from "../src/testing/fakes.js";
 
 // The kit's ownership helpers and keyset paging: one convention for every service.
 
-const caller = (subject: string, permissions: readonly string[] = [], extra: Partial<Caller> = {}): Caller => ({
-  subject,
-  roles: [],
-  permissions: new Set(permissions),
-  anonymous: false,
-  ...extra,
-});
 
 const ME = "00000000-0000-4000-8000-000000000001";
 const OTHER = "00000000-0000-4000-8000-000000000002";

@@ -1,3 +1,4 @@
+import type { Caller } from "../auth.js";
 // Tests only: in-memory stand-ins for the ports every service's use cases
 // have (a unit of work, an outbox), so use cases get fast unit tests beside
 // the ones against PostgreSQL. A fake store joins the unit of work by being
@@ -70,3 +71,12 @@ export class RecordingOutbox<E> implements Transactional {
     };
   }
 }
+
+/** A verified caller as the auth layer would produce it, for unit tests of rules that take one. */
+export const testCaller = (subject: string, permissions: readonly string[] = [], extra: Partial<Caller> = {}): Caller => ({
+  subject,
+  roles: [],
+  permissions: new Set(permissions),
+  anonymous: false,
+  ...extra,
+});
