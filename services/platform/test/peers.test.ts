@@ -14,7 +14,7 @@ import { decodeStatusDetails, STATUS_DETAILS_KEY } from "../src/grpc/status.js";
 import { createPeerClient } from "../src/peers/peer-client.js";
 import { peerErrorToDomain } from "../src/peers/peer-errors.js";
 import { createServiceCredential, type ServiceToken } from "../src/peers/service-credential.js";
-import { startStubFleet } from "./peer-stub.js";
+import { startStubFleet } from "../src/testing/peer-stub.js";
 
 // The kit's peer calls: the service credential's cache, the table from a
 // peer's status to this service's domain errors, and whose token and which

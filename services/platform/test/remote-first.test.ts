@@ -11,7 +11,7 @@ import { createMetrics } from "../src/metrics.js";
 import { createPeerClient } from "../src/peers/peer-client.js";
 import { createServiceCredential } from "../src/peers/service-credential.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing/harness.js";
-import { startStubFleet } from "./peer-stub.js";
+import { startStubFleet } from "../src/testing/peer-stub.js";
 
 // No database transaction is open while a service waits on a peer: a
 // remoteFirst handler's prepare step runs before the idempotency layer opens

@@ -17,7 +17,7 @@ import { physicalTopic } from "./kafka.js";
 import { counter, gauge, histogram, LAG_BUCKETS } from "./metrics.js";
 import { StopSignal } from "./stop-signal.js";
 
-export { handleEvent, type ConsumedEvent, type EventHandler } from "./consumer/event.js";
+export { handleEvent, handleEventRemoteFirst, type ConsumedEvent, type EventHandler } from "./consumer/event.js";
 
 export interface EventConsumerOptions {
   readonly kafka: Kafka;

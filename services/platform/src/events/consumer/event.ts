@@ -24,13 +24,28 @@ export interface EventHandler<Desc extends DescMessage = DescMessage> {
    * DomainError (invalid_argument, failed_precondition, not_found, ...) for
    * events that can never apply: they are dead-lettered without retries.
    */
-  handle(message: MessageShape<Desc>, event: ConsumedEvent): Promise<void>;
+  handle(message: MessageShape<Desc>, event: ConsumedEvent, prepared?: unknown): Promise<void>;
+  /**
+   * Remote work first (peer calls as the service): runs before the inbox
+   * transaction opens, so no connection or lock is held while a peer
+   * answers; its result reaches handle(). It may run again (a retry, a
+   * redelivery), so it makes reads or idempotent calls only. Its failures
+   * follow the same retry policy as handle()'s.
+   */
+  prepare?(message: MessageShape<Desc>, event: ConsumedEvent): Promise<unknown>;
 }
 
 export const handleEvent = <Desc extends DescMessage>(
   schema: Desc,
   handle: (message: MessageShape<Desc>, event: ConsumedEvent) => Promise<void>,
 ): EventHandler => ({ schema, handle }) as unknown as EventHandler;
+
+/** A handler that calls peers: `prepare` outside the inbox transaction, `handle` inside it (see EventHandler.prepare). */
+export const handleEventRemoteFirst = <Desc extends DescMessage, P>(
+  schema: Desc,
+  prepare: (message: MessageShape<Desc>, event: ConsumedEvent) => Promise<P>,
+  handle: (message: MessageShape<Desc>, event: ConsumedEvent, prepared: P) => Promise<void>,
+): EventHandler => ({ schema, prepare, handle }) as unknown as EventHandler;
 
 /** How the consumer disposed of one message; the `outcome` label of events_consumed_total. */
 export type Outcome = "applied" | "duplicate" | "ignored" | "unknown_type" | "dead_lettered";

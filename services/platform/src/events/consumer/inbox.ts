@@ -12,7 +12,7 @@ export interface Inbox {
    * transaction. "duplicate" when the row was there (the effect happened, or
    * the event was dead-lettered and this is not a replay of it).
    */
-  apply(handler: EventHandler, payload: MessageShape<DescMessage>, event: ConsumedEvent, replay: boolean): Promise<"applied" | "duplicate">;
+  apply(handler: EventHandler, payload: MessageShape<DescMessage>, event: ConsumedEvent, replay: boolean, prepared?: unknown): Promise<"applied" | "duplicate">;
   /** Records a dead-lettered event, so that replaying its topic does not dead-letter it again. */
   recordDeadLettered(event: ConsumedEvent, reason: string): Promise<void>;
   /** The recorded outcome of a message, if any. */
@@ -33,7 +33,7 @@ export function createInbox(db: Database, options: { groupId: string; retentionD
   const { groupId, log } = options;
   let lastPurge = 0;
   return {
-    apply: (handler, payload, event, replay) =>
+    apply: (handler, payload, event, replay, prepared) =>
       db.transaction(async (trx) => {
         // A row already there means the effect happened (or the event was
         // dead-lettered): skip. A dead-lettered event runs again only when the
@@ -51,7 +51,7 @@ export function createInbox(db: Database, options: { groupId: string; retentionD
           [event.messageId, groupId, event.topic, event.partition, event.offset, event.eventType, replay],
         );
         if (claimed.rows.length === 0) return "duplicate" as const;
-        await handler.handle(payload, event);
+        await handler.handle(payload, event, prepared);
         return "applied" as const;
       }),
 

@@ -78,7 +78,13 @@ export function createMessageHandler(options: MessageHandlerOptions): MessageHan
       }, parent);
       try {
         const outcome = await otelContext.with(trace.setSpan(parent, span), () =>
-          withCorrelation({ requestId: envelope.requestId ?? event.messageId }, () => inbox.apply(handler, payload, event, replay)));
+          withCorrelation({ requestId: envelope.requestId ?? event.messageId }, async () => {
+            if (!handler.prepare) return inbox.apply(handler, payload, event, replay);
+            // Remote work before the inbox transaction; none for an event already applied.
+            if (processedBefore(await inbox.outcomeOf(event.messageId), replay)) return "duplicate" as const;
+            const prepared = await handler.prepare(payload, event);
+            return inbox.apply(handler, payload, event, replay, prepared);
+          }));
         span.end();
         if (outcome === "applied") await options.afterEffectCommitted?.(event);
         return outcome;

@@ -1,8 +1,8 @@
 import { Server, ServerCredentials, status as GrpcStatus, type ServerUnaryCall, type sendUnaryData } from "@grpc/grpc-js";
-import { FleetService } from "../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
-import { serverDefinitionOf } from "../src/grpc/service-definition.js";
+import { FleetService } from "../../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
+import { serverDefinitionOf } from "../grpc/service-definition.js";
 
-// A stand-in peer for the kit's own tests of outbound calls: it records what
+// Tests only: a stand-in peer for tests of outbound calls: it records what
 // each call carried and answers NOT_FOUND after a delay.
 
 /** A FleetService whose every method records what it received and answers after `delayMs`. */
