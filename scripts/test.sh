@@ -5,11 +5,12 @@
 # grpcurl) on the compiled output.
 #
 # The chart check (scripts/deploy/check-chart.sh) runs in the background, at a
-# lower CPU priority, beside everything else: on a machine without the tool
-# cache it first builds helm, kubeconform and promtool, which takes minutes.
-# Its progress lines show up as it goes, its full output at the end, and it
-# counts in the exit status. grpcurl, which the tests need, is built in the
-# background too, while the dependencies install and TypeScript compiles.
+# lower CPU priority, beside everything else, from the start: on a machine
+# without the tool cache it first builds helm, kubeconform and promtool, which
+# takes minutes of CPU. Its progress lines show up as it goes, its full output
+# at the end, and it counts in the exit status. grpcurl, which the tests need,
+# is built in the background too, while the dependencies install and
+# TypeScript compiles.
 #
 # Infrastructure (PostgreSQL, Redis, Kafka) that this run starts is stopped at
 # its end; components that were already running are left running.
@@ -45,19 +46,25 @@ finish() {
 }
 trap finish EXIT
 
-# grpcurl first: it needs nothing else, and compiles while npm ci downloads.
+# grpcurl and the chart check's tools first: they need only Go and pip, so
+# they download and compile while npm ci runs. The chart check itself (Node)
+# starts once the dependencies are in.
 setsid bash scripts/infra/tools.sh >"$work/grpcurl.log" 2>&1 &
 grpcurl_pid=$!
-
-ensure_dependencies
-
 say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds helm, kubeconform and promtool); its output follows the tests"
-setsid nice -n 10 bash scripts/deploy/check-chart.sh >"$work/chart.log" 2>&1 &
+# shellcheck disable=SC2016  # expanded by the child shell
+setsid nice -n 10 bash -c 'bash scripts/deploy/tools.sh install || exit
+                           until [[ -f "$1" ]]; do sleep 1; done
+                           exec bash scripts/deploy/check-chart.sh' chart-check "$work/deps-ready" \
+  >"$work/chart.log" 2>&1 &
 chart_pid=$!
 # Its tool progress, live; the tail ends with the chart check.
 tail -n +1 -F --pid="$chart_pid" "$work/chart.log" 2>/dev/null \
   | sed -un 's/^\[deploy-tools\] /[chart-check] /p' &
 progress_pid=$!
+
+ensure_dependencies
+touch "$work/deps-ready"
 
 bash scripts/check-contracts.sh
 build
