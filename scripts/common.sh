@@ -54,3 +54,26 @@ load_dev_secrets() {
 }
 
 random_secret() { node -e 'process.stdout.write(require("crypto").randomBytes(18).toString("base64url"))'; }
+
+# True if process $1 is alive and its command line contains $2 (a pid file may
+# be stale, and its pid reused by another process).
+process_is() { [[ -n "$1" && -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "$2"; }
+
+# Stops a process `npm run up` started, by name: its supervisor
+# (scripts/lib/supervise.sh), which passes SIGTERM on and waits for the graceful
+# shutdown, then whatever is left of the process itself. SIGKILL after 20 s.
+stop_local_process() {
+  local run_dir=$1 name=$2 pid i
+  pid="$(cat "$run_dir/$name.supervisor.pid" 2>/dev/null || true)"
+  if process_is "$pid" supervise.sh; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do process_is "$pid" supervise.sh || break; sleep 0.2; done
+  fi
+  pid="$(cat "$run_dir/$name.pid" 2>/dev/null || true)"
+  if process_is "$pid" node; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do process_is "$pid" node || break; sleep 0.2; done
+    if process_is "$pid" node; then say "$name did not stop within 20 s: SIGKILL"; kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$run_dir/$name.supervisor.pid" "$run_dir/$name.pid"
+}

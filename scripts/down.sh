@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Stops the services and gateway started by up.sh, then the infrastructure.
+# Stops the services and gateway started by up.sh (their supervisors first, so
+# nothing starts them again), then the infrastructure.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 RUN_DIR="$FLEET_LOCAL_DIR/run"
 for pidfile in "$RUN_DIR"/*.pid; do
   [[ -f "$pidfile" ]] || continue
-  pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 75); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    say "stopped $(basename "$pidfile" .pid)"
-  fi
-  rm -f "$pidfile"
+  name="$(basename "$pidfile" .pid)"
+  name="${name%.supervisor}"
+  [[ -f "$RUN_DIR/$name.pid" || -f "$RUN_DIR/$name.supervisor.pid" ]] || continue
+  stop_local_process "$RUN_DIR" "$name"
+  say "stopped $name"
 done
 [[ "${1:-}" == "--keep-infra" ]] || bash "$REPO_ROOT/scripts/infra/infra.sh" stop

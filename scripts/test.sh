@@ -3,19 +3,85 @@
 # infrastructure, checks the contracts, and runs every test (unit,
 # integration against real PostgreSQL, end-to-end through the gateway,
 # grpcurl) on the compiled output.
+#
+# The chart check (scripts/deploy/check-chart.sh) runs in the background, at a
+# lower CPU priority, beside everything else, from the start: on a machine
+# without the tool cache it first builds helm, kubeconform and promtool, which
+# takes minutes of CPU. Its progress lines show up as it goes, its full output
+# at the end, and it counts in the exit status. grpcurl, which the tests need,
+# is built in the background too, while the dependencies install and
+# TypeScript compiles.
+#
+# Infrastructure (PostgreSQL, Redis, Kafka) that this run starts is stopped at
+# its end; components that were already running are left running.
+# FLEET_KEEP_INFRA=1 keeps what it started (it says how to stop it).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
 
+work="$(mktemp -d)"
+chart_pid="" progress_pid="" grpcurl_pid="" infra_started=() finished=0
+
+# Stops what this run started: background jobs still running (after a failure
+# or Ctrl-C), then the infrastructure components it started. Runs once.
+finish() {
+  (( finished )) && return 0
+  finished=1
+  local pid
+  for pid in "$chart_pid" "$grpcurl_pid"; do
+    # Each job runs in a session of its own (setsid): its process group id is
+    # its pid, so this ends its children (go builds) too.
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+  done
+  [[ -n "$progress_pid" ]] && kill "$progress_pid" 2>/dev/null
+  if (( ${#infra_started[@]} > 0 )); then
+    if [[ "${FLEET_KEEP_INFRA:-}" == 1 ]]; then
+      say "left running (FLEET_KEEP_INFRA=1): ${infra_started[*]}; stop with: scripts/infra/infra.sh stop ${infra_started[*]}"
+    else
+      say "stopping the infrastructure this run started: ${infra_started[*]}"
+      bash scripts/infra/infra.sh stop "${infra_started[@]}" || say "could not stop ${infra_started[*]}: run scripts/infra/infra.sh stop ${infra_started[*]}"
+    fi
+  fi
+  rm -rf "$work"
+  return 0
+}
+trap finish EXIT
+
+# grpcurl and the chart check's tools first: they need only Go and pip, so
+# they download and compile while npm ci runs. The chart check itself (Node)
+# starts once the dependencies are in.
+setsid bash scripts/infra/tools.sh >"$work/grpcurl.log" 2>&1 &
+grpcurl_pid=$!
+say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds helm, kubeconform and promtool); its output follows the tests"
+# shellcheck disable=SC2016  # expanded by the child shell
+setsid nice -n 10 bash -c 'bash scripts/deploy/tools.sh install || exit
+                           until [[ -f "$1" ]]; do sleep 1; done
+                           exec bash scripts/deploy/check-chart.sh' chart-check "$work/deps-ready" \
+  >"$work/chart.log" 2>&1 &
+chart_pid=$!
+# Its tool progress, live; the tail ends with the chart check.
+tail -n +1 -F --pid="$chart_pid" "$work/chart.log" 2>/dev/null \
+  | sed -un 's/^\[deploy-tools\] /[chart-check] /p' &
+progress_pid=$!
+
 ensure_dependencies
+touch "$work/deps-ready"
+
 bash scripts/check-contracts.sh
 build
-bash scripts/deploy/check-chart.sh
+
+# What is already up before this run is not this run's to stop.
+for component in ${FLEET_INFRA_COMPONENTS:-postgres redis kafka}; do
+  bash scripts/infra/infra.sh status "$component" >/dev/null 2>&1 || infra_started+=("$component")
+done
 bash scripts/infra/infra.sh start
-bash scripts/infra/tools.sh
+
+say "waiting for grpcurl"
+if wait "$grpcurl_pid"; then grpcurl_pid=""; cat "$work/grpcurl.log"
+else grpcurl_pid=""; cat "$work/grpcurl.log" >&2; echo "grpcurl could not be installed" >&2; exit 1; fi
 load_dev_secrets
 
 say "running tests"
-log="$(mktemp)"
+log="$work/ava.log"
 set +e
 ava "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
@@ -25,12 +91,28 @@ if [[ $# -eq 0 ]]; then
   isolated=${PIPESTATUS[0]}
   [[ "$isolated" -eq 0 ]] || status="$isolated"
 fi
+
+if kill -0 "$chart_pid" 2>/dev/null; then say "waiting for the chart check"; fi
+wait "$chart_pid"
+chart_status=$?
+chart_pid=""
+wait "$progress_pid" 2>/dev/null
+progress_pid=""
 set -e
+say "chart check (scripts/deploy/check-chart.sh) output:"
+cat "$work/chart.log"
+if [[ "$chart_status" -ne 0 ]]; then
+  echo "the chart check failed (exit $chart_status, output above)" >&2
+  [[ "$status" -ne 0 ]] || status="$chart_status"
+fi
+
 # ava prints one ✔ per passed test and one ✘ per failed one (its summary
 # omits the passed count when something failed).
 passed="$(grep -c '✔' "$log" || true)"
 failed="$(grep -c '✘' "$log" || true)"
-rm -f "$log"
+chart_summary="$(grep -E '^check-chart: [0-9]+ passed' "$work/chart.log" || echo "check-chart: did not finish (exit $chart_status)")"
+finish
+echo "$chart_summary"
 echo "ava: ${passed:-0} passed, ${failed:-0} failed"
 if [[ "$status" -eq 0 && "${passed:-0}" -eq 0 ]]; then
   echo "no test ran" >&2

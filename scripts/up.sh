@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the whole platform on localhost: infrastructure, migrations, every
 # service and the gateway. Safe to re-run: it restarts the Node processes
-# with the current code. Stop with `npm run down`.
+# with the current code. Each Node process runs under scripts/lib/supervise.sh,
+# which starts it again if it dies (a crash, SIGKILL, the OOM killer), as
+# Kubernetes does in production. Stop with `npm run down`.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 RUN_DIR="$FLEET_LOCAL_DIR/run"
@@ -16,45 +18,52 @@ node "$REPO_ROOT/dist/scripts/dev-keys.js" >/dev/null
 say "migrating databases"
 node "$REPO_ROOT/dist/scripts/migrate.js"
 
-stop_process() {
-  local pidfile="$RUN_DIR/$1.pid"
-  if [[ -f "$pidfile" ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.2; done
-  fi
-  rm -f "$pidfile"
-}
-
 start_process() { # name entrypoint ops-port [env...]
-  local name="$1" entry="$2" ops_port="$3"
+  local name="$1" entry="$2" ops_port="$3" pid=""
   shift 3
-  stop_process "$name"
-  # exec: the recorded pid is the node process itself, and no shell keeps
-  # the caller's terminal open.
-  (cd "$REPO_ROOT" && exec nohup env "$@" node --enable-source-maps "$entry") </dev/null >>"$RUN_DIR/$name.log" 2>&1 &
-  echo $! >"$RUN_DIR/$name.pid"
+  stop_local_process "$RUN_DIR" "$name"
+  # setsid: the supervisor and the service do not share the caller's terminal
+  # session, so closing it or pressing Ctrl-C there does not stop them.
+  (cd "$REPO_ROOT" && exec setsid bash scripts/lib/supervise.sh "$RUN_DIR/$name" \
+     env "$@" node --enable-source-maps "$entry") </dev/null >>"$RUN_DIR/$name.log" 2>&1 &
+  for _ in $(seq 1 50); do pid="$(cat "$RUN_DIR/$name.pid" 2>/dev/null || true)"; [[ -n "$pid" ]] && break; sleep 0.1; done
   for _ in $(seq 1 100); do
     # Ready, and answered by this process (not a stale one holding the port).
-    if curl -fsS "http://127.0.0.1:$ops_port/readyz" >/dev/null 2>&1 && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null; then
-      say "$name ready (pid $(cat "$RUN_DIR/$name.pid"), log $RUN_DIR/$name.log)"
+    if curl -fsS "http://127.0.0.1:$ops_port/readyz" >/dev/null 2>&1 && process_is "$pid" node; then
+      say "$name ready (pid $pid, supervised, log $RUN_DIR/$name.log)"
       return 0
     fi
-    kill -0 "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || { tail -20 "$RUN_DIR/$name.log" >&2; echo "$name exited" >&2; exit 1; }
+    # Dying before it is ready is a start-up error, not something to retry.
+    if ! process_is "$pid" node; then
+      stop_local_process "$RUN_DIR" "$name"
+      tail -20 "$RUN_DIR/$name.log" >&2; echo "$name exited" >&2; exit 1
+    fi
     sleep 0.2
   done
+  stop_local_process "$RUN_DIR" "$name"
   tail -20 "$RUN_DIR/$name.log" >&2
   echo "$name did not become ready" >&2
   exit 1
 }
 
+# The infrastructure and dev keys this script set up, also when FLEET_LOCAL_DIR
+# or the FLEET_*_PORT variables point elsewhere than the config defaults.
+dev="$FLEET_LOCAL_DIR/dev"
+kafka="127.0.0.1:${FLEET_KAFKA_PORT:-59092}"
 start_process fleet dist/services/fleet/src/main.js 9461 \
   FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
-  FLEETMESH__DATABASE__PASSWORD="$FLEET_DB_APP_PASSWORD"
+  FLEETMESH__DATABASE__PASSWORD="$FLEET_DB_APP_PASSWORD" \
+  FLEETMESH__KAFKA__BROKERS="$kafka" FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json"
 start_process identity dist/services/identity/src/main.js 9464 \
   FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
-  FLEETMESH__DATABASE__PASSWORD="$IDENTITY_DB_APP_PASSWORD"
-start_process gateway dist/gateway/src/main.js 9460
+  FLEETMESH__DATABASE__PASSWORD="$IDENTITY_DB_APP_PASSWORD" \
+  FLEETMESH__KAFKA__BROKERS="$kafka" FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json" \
+  FLEETMESH__TOKENS__SIGNING_KEYS_FILE="$dev/signing-key.pem" \
+  FLEETMESH__REDIS__URL="redis://127.0.0.1:${FLEET_REDIS_PORT:-56379}"
+start_process gateway dist/gateway/src/main.js 9460 \
+  FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json"
 
+grpcurl="$FLEET_LOCAL_DIR/bin/grpcurl"
 cat <<MSG
 
   Fleet mesh is running.
@@ -64,7 +73,8 @@ cat <<MSG
   Identity service (gRPC, reflection): 127.0.0.1:50064
   OAuth token endpoint:               http://127.0.0.1:8080/oauth/token
   JWKS:                               http://127.0.0.1:8080/.well-known/jwks.json
-  Ops (healthz, readyz, metrics):     http://127.0.0.1:9460 (gateway), http://127.0.0.1:9461 (fleet)
+  Ops (healthz, readyz, metrics):     http://127.0.0.1:9460 (gateway), http://127.0.0.1:9461 (fleet),
+                                      http://127.0.0.1:9464 (identity, also /.well-known/jwks.json)
 
   First administrator (once; the password comes from the environment, never a default):
     FLEET_BOOTSTRAP_ADMIN_PASSWORD='choose-a-long-passphrase' npm run bootstrap-admin -- --email admin@example.com
@@ -80,7 +90,8 @@ cat <<MSG
   Try it:
     curl -s http://127.0.0.1:8080/fleetmesh.fleet.v1.FleetService/ListVehicles \\
       -H "authorization: Bearer \$TOKEN" -H 'content-type: application/json' -d '{}'
-    .local/bin/grpcurl -plaintext -H "authorization: Bearer \$TOKEN" 127.0.0.1:50061 list
+    ${grpcurl#"$REPO_ROOT"/} -plaintext -H "authorization: Bearer \$TOKEN" 127.0.0.1:50061 list
 
+  A process that dies is started again (after 1 s, backing off to 30 s).
   Logs: $RUN_DIR/*.log    Stop: npm run down
 MSG

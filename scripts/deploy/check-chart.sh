@@ -19,11 +19,13 @@
 #
 #   bash scripts/deploy/check-chart.sh
 #
-# Needs: Go (first run builds helm, kubeconform and promtool, the latter in a
-# few minutes, and downloads the prometheus-operator module for its CRDs),
-# python3 with pip (first run fetches two wheels from PyPI), and `npm ci` done
-# (Node 24, yaml, tsx). FLEET_SKIP_PROMTOOL=1 neither builds nor runs promtool
-# (the policy's own checks of the alert expressions still run).
+# Needs: Go 1.26.7+ (the first run on a machine builds helm, kubeconform and
+# promtool in one `go build`, printing progress lines, and downloads the
+# prometheus-operator module for its CRDs; see tools.sh), python3 with pip
+# (first run fetches two wheels from PyPI), and `npm ci` done (Node 24, yaml,
+# tsx). FLEET_SKIP_PROMTOOL=1 neither builds nor runs promtool (the policy's
+# own checks of the alert expressions still run). `npm test` runs this script
+# in the background, beside the other tests.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"

@@ -4,7 +4,8 @@
 # Apache Kafka broker (KRaft), all bound to 127.0.0.1, all state under
 # $FLEET_LOCAL_DIR (default <repo>/.local). See docs/local-infra.md.
 #
-# Usage: scripts/infra/infra.sh start|stop|status|reset|env|logs [component]
+# Usage: scripts/infra/infra.sh start|stop|status|reset|env|logs [component...]
+# (components: postgres redis kafka; each command acts on the named ones only)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -97,7 +98,6 @@ validate_port() {
   [[ "$val" =~ ^[0-9]+$ ]] && (( val > 0 && val < 65536 )) || die "$name must be a TCP port number, got '$val'"
 }
 
-component_enabled() { [[ " $FLEET_INFRA_COMPONENTS " == *" $1 "* ]]; }
 
 validate_components() {
   local c
@@ -677,12 +677,25 @@ status_line() {
   printf '%-9s %s%-5s%s %-16s %s\n' "$name" "$color" "$state" "$_n" "$addr" "$extra"
 }
 
+# The components a command acts on: those named after it, else $1 (its default
+# set). CHOSEN keeps them space-delimited; `chosen NAME` tests membership.
+CHOSEN=""
+choose_components() {
+  local default=$1 c; shift
+  for c in "$@"; do
+    case "$c" in postgres|redis|kafka) ;; *) die "unknown component '$c' (valid: postgres redis kafka)";; esac
+  done
+  if (( $# > 0 )); then CHOSEN=" $* "; else CHOSEN=" $default "; fi
+}
+chosen() { [[ "$CHOSEN" == *" $1 "* ]]; }
+chosen_list() { local c out=(); for c in postgres redis kafka; do chosen "$c" && out+=("$c"); done; echo "${out[*]}"; }
+
 print_urls() {
   echo
   log "connection details:"
-  component_enabled postgres && echo "  postgres  postgres://postgres:$FLEET_PG_SUPERUSER_PASSWORD@127.0.0.1:$FLEET_PG_PORT/postgres"
-  component_enabled redis    && echo "  redis     redis://127.0.0.1:$FLEET_REDIS_PORT"
-  if component_enabled kafka; then
+  chosen postgres && echo "  postgres  postgres://postgres:$FLEET_PG_SUPERUSER_PASSWORD@127.0.0.1:$FLEET_PG_PORT/postgres"
+  chosen redis    && echo "  redis     redis://127.0.0.1:$FLEET_REDIS_PORT"
+  if chosen kafka; then
     if kafka_sasl_ssl; then
       echo "  kafka     127.0.0.1:$FLEET_KAFKA_PORT (SASL_SSL, SCRAM-SHA-512 user '$FLEET_KAFKA_SASL_USERNAME', CA $KAFKA_CA_PEM, Kafka $FLEET_KAFKA_VERSION)"
     else
@@ -694,15 +707,16 @@ print_urls() {
 }
 
 cmd_env() {
-  component_enabled postgres && {
+  choose_components "$FLEET_INFRA_COMPONENTS" "$@"
+  chosen postgres && {
     echo "export DATABASE_URL='postgres://postgres:$FLEET_PG_SUPERUSER_PASSWORD@127.0.0.1:$FLEET_PG_PORT/postgres'"
     echo "export PGHOST=127.0.0.1 PGPORT=$FLEET_PG_PORT PGUSER=postgres PGPASSWORD='$FLEET_PG_SUPERUSER_PASSWORD'"
   }
-  component_enabled redis && echo "export REDIS_URL='redis://127.0.0.1:$FLEET_REDIS_PORT'"
-  component_enabled kafka && echo "export KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT' FLEET_KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT'"
+  chosen redis && echo "export REDIS_URL='redis://127.0.0.1:$FLEET_REDIS_PORT'"
+  chosen kafka && echo "export KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT' FLEET_KAFKA_BROKERS='127.0.0.1:$FLEET_KAFKA_PORT'"
   # The settings scripts/kafka/*.mjs, the scripts/events-*.ts tools and the Helm
   # topic Job read; FLEET_KAFKA_SECURITY keeps later infra.sh calls in this mode.
-  if component_enabled kafka && kafka_sasl_ssl; then
+  if chosen kafka && kafka_sasl_ssl; then
     echo "export FLEET_KAFKA_SECURITY=sasl_ssl FLEET_KAFKA_TLS=true FLEET_KAFKA_TLS_CA_FILE='$KAFKA_CA_PEM'"
     echo "export FLEET_KAFKA_SASL_MECHANISM=scram-sha-512 FLEET_KAFKA_SASL_USERNAME='$FLEET_KAFKA_SASL_USERNAME' FLEET_KAFKA_SASL_PASSWORD='$FLEET_KAFKA_SASL_PASSWORD'"
   fi
@@ -717,57 +731,69 @@ take_lock() {
 }
 
 cmd_start() {
+  choose_components "$FLEET_INFRA_COMPONENTS" "$@"
   local t0; t0=$(now_ms)
   take_lock
-  component_enabled postgres && pg_start
-  component_enabled redis && redis_start
-  component_enabled kafka && kafka_start
-  log "all started in $(elapsed "$t0") s ($FLEET_INFRA_COMPONENTS); data in $FLEET_LOCAL_DIR"
+  chosen postgres && pg_start
+  chosen redis && redis_start
+  chosen kafka && kafka_start
+  log "started in $(elapsed "$t0") s ($(chosen_list)); data in $FLEET_LOCAL_DIR"
   print_urls
 }
 
 cmd_stop() {
+  # With no component named: everything we may have started, whatever
+  # FLEET_INFRA_COMPONENTS says now.
+  choose_components "postgres redis kafka" "$@"
   take_lock
-  # Stop everything we may have started, whatever FLEET_INFRA_COMPONENTS says now.
-  kafka_stop
-  redis_stop
-  if [[ -x "$FLEET_PG_BIN/pg_ctl" ]]; then pg_stop; else log "postgres: not installed"; fi
+  chosen kafka && kafka_stop
+  chosen redis && redis_stop
+  if chosen postgres; then
+    if [[ -x "$FLEET_PG_BIN/pg_ctl" ]]; then pg_stop; else log "postgres: not installed"; fi
+  fi
+  return 0
 }
 
 cmd_status() {
+  choose_components "$FLEET_INFRA_COMPONENTS" "$@"
   local rc=0
-  component_enabled postgres && { pg_status || rc=1; }
-  component_enabled redis && { redis_status || rc=1; }
-  component_enabled kafka && { kafka_status || rc=1; }
+  chosen postgres && { pg_status || rc=1; }
+  chosen redis && { redis_status || rc=1; }
+  chosen kafka && { kafka_status || rc=1; }
   return $rc
 }
 
 cmd_reset() {
-  cmd_stop
-  log "deleting data in $PG_DIR $REDIS_DIR $KAFKA_DIR"
-  rm -rf "$PG_DIR" "$REDIS_DIR" "$KAFKA_DIR"
+  cmd_stop "$@"
+  local dirs=()
+  chosen postgres && dirs+=("$PG_DIR")
+  chosen redis && dirs+=("$REDIS_DIR")
+  chosen kafka && dirs+=("$KAFKA_DIR")
+  log "deleting data in ${dirs[*]}"
+  rm -rf "${dirs[@]}"
 }
 
 cmd_logs() {
-  case "${1:-}" in
-    postgres) echo "$PG_LOG" ;;
-    redis) echo "$REDIS_DIR/redis.log" ;;
-    kafka) echo "$KAFKA_LOGS/server.log" ;;
-    "") printf '%s\n' "$PG_LOG" "$REDIS_DIR/redis.log" "$KAFKA_LOGS/server.log" ;;
-    *) die "logs: unknown component '$1'" ;;
-  esac
+  choose_components "postgres redis kafka" "$@"
+  chosen postgres && echo "$PG_LOG"
+  chosen redis && echo "$REDIS_DIR/redis.log"
+  chosen kafka && echo "$KAFKA_LOGS/server.log"
+  return 0
 }
 
 usage() {
   cat <<EOF
-Usage: $0 <command>
+Usage: $0 <command> [component...]     (components: postgres redis kafka)
 
-  start    start PostgreSQL, Redis and Kafka (idempotent), create Kafka topics
-  stop     stop all of them
-  status   show each component's state; exits non-zero if any is down
-  reset    stop and delete all local data (keeps $FLEET_LOCAL_DIR/bin and the Kafka jar cache)
-  env      print export lines (DATABASE_URL, REDIS_URL, KAFKA_BROKERS; Kafka TLS/SASL settings in sasl_ssl mode): eval "\$($0 env)"
-  logs [c] print log file paths
+  start  [c...]  start the named components (default: FLEET_INFRA_COMPONENTS, now "$FLEET_INFRA_COMPONENTS");
+                 idempotent; starting Kafka creates its topics
+  stop   [c...]  stop the named components; with none named, all three
+  status [c...]  one line per component (default: FLEET_INFRA_COMPONENTS); exits 1 if any of them is down
+  reset  [c...]  stop the named components (default: all three) and delete their data
+                 (keeps $FLEET_LOCAL_DIR/bin and the Kafka jar cache)
+  env    [c...]  print export lines (DATABASE_URL, REDIS_URL, KAFKA_BROKERS; Kafka TLS/SASL settings in
+                 sasl_ssl mode; default: FLEET_INFRA_COMPONENTS): eval "\$($0 env)"
+  logs   [c...]  print the log file paths (default: all three)
 
 Environment (defaults): FLEET_LOCAL_DIR (<repo>/.local), FLEET_INFRA_COMPONENTS ("postgres redis kafka"),
   FLEET_PG_PORT (55432), FLEET_PG_SUPERUSER_PASSWORD (postgres), FLEET_PG_FAST (0),
@@ -799,11 +825,11 @@ main() {
   esac
   local cmd="${1:-}"; shift || true
   case "$cmd" in
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    status) cmd_status ;;
-    reset) cmd_reset ;;
-    env) cmd_env ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    status) cmd_status "$@" ;;
+    reset) cmd_reset "$@" ;;
+    env) cmd_env "$@" ;;
     logs) cmd_logs "$@" ;;
     -h|--help|help) usage ;;
     "") usage >&2; exit 2 ;;
