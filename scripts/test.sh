@@ -69,11 +69,19 @@ touch "$work/deps-ready"
 bash scripts/check-contracts.sh
 build
 
-# What is already up before this run is not this run's to stop.
-for component in ${FLEET_INFRA_COMPONENTS:-postgres redis kafka}; do
-  bash scripts/infra/infra.sh status "$component" >/dev/null 2>&1 || infra_started+=("$component")
-done
-bash scripts/infra/infra.sh start
+# FLEET_TEST_INFRA=containers (with a Docker engine): the tests run against
+# PostgreSQL, Kafka and Redis containers (testcontainers) that the wrapper
+# starts and removes; otherwise against the local processes.
+run_ava=(ava)
+if [[ "${FLEET_TEST_INFRA:-local}" == containers ]]; then
+  run_ava=(node dist/scripts/with-test-infra.js -- ava)
+else
+  # What is already up before this run is not this run's to stop.
+  for component in ${FLEET_INFRA_COMPONENTS:-postgres redis kafka}; do
+    bash scripts/infra/infra.sh status "$component" >/dev/null 2>&1 || infra_started+=("$component")
+  done
+  bash scripts/infra/infra.sh start
+fi
 
 say "waiting for grpcurl"
 if wait "$grpcurl_pid"; then grpcurl_pid=""; cat "$work/grpcurl.log"
@@ -83,7 +91,7 @@ load_dev_secrets
 say "running tests"
 log="$work/ava.log"
 set +e
-ava "$@" 2>&1 | tee "$log"
+"${run_ava[@]}" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $# -eq 0 ]]; then
   say "running tests with a private broker of their own, alone"
