@@ -39,7 +39,10 @@ load_dev_secrets() {
   source "$file"
   # Each service gets its passwords the first time a checkout needs them.
   local svc var
-  for svc in FLEET IDENTITY; do
+  # One pair per service of services/registry.yaml (read from the build).
+  local services
+  services="$(node "$REPO_ROOT/dist/scripts/registry.js" names)" || { echo "cannot read services/registry.yaml: build first (npm run build)" >&2; exit 1; }
+  for svc in $(tr '[:lower:]' '[:upper:]' <<<"$services"); do
     var="${svc}_DB_APP_PASSWORD"
     if [[ -z "${!var:-}" ]]; then
       {

@@ -50,16 +50,16 @@ start_process() { # name entrypoint ops-port [env...]
 # or the FLEET_*_PORT variables point elsewhere than the config defaults.
 dev="$FLEET_LOCAL_DIR/dev"
 kafka="127.0.0.1:${FLEET_KAFKA_PORT:-59092}"
-start_process fleet dist/services/fleet/src/main.js 9461 \
-  FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
-  FLEETMESH__DATABASE__PASSWORD="$FLEET_DB_APP_PASSWORD" \
-  FLEETMESH__KAFKA__BROKERS="$kafka" FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json"
-start_process identity dist/services/identity/src/main.js 9464 \
-  FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
-  FLEETMESH__DATABASE__PASSWORD="$IDENTITY_DB_APP_PASSWORD" \
-  FLEETMESH__KAFKA__BROKERS="$kafka" FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json" \
-  FLEETMESH__TOKENS__SIGNING_KEYS_FILE="$dev/signing-key.pem" \
-  FLEETMESH__REDIS__URL="redis://127.0.0.1:${FLEET_REDIS_PORT:-56379}"
+# Every service of services/registry.yaml, with what all of them get and its own localEnv.
+while IFS=$'\t' read -r name entry ops_port extra; do
+  app_password_var="$(tr '[:lower:]' '[:upper:]' <<<"$name")_DB_APP_PASSWORD"
+  read -r -a own_env <<<"${extra//$'\t'/ }"
+  start_process "$name" "$entry" "$ops_port" \
+    FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
+    FLEETMESH__DATABASE__PASSWORD="${!app_password_var}" \
+    FLEETMESH__KAFKA__BROKERS="$kafka" FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json" \
+    "${own_env[@]}"
+done < <(node "$REPO_ROOT/dist/scripts/registry.js" processes)
 start_process gateway dist/gateway/src/main.js 9460 \
   FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json"
 

@@ -37,7 +37,7 @@ test("a service added to the registry is routed without gateway code", async (t)
   // What adding rental to services/registry.yaml amounts to.
   const registry = {
     services: [...shipped.services, {
-      name: "rental", grpc: ["fleetmesh.rental.v1.RentalService"], ports: { grpc: 50062, ops: 9462 }, database: "rental", peers: [], main: "dist/x.js",
+      name: "rental", grpc: ["fleetmesh.rental.v1.RentalService"], ports: { grpc: 50062, ops: 9462 }, database: "rental", peers: [], main: "dist/x.js", localEnv: {},
     }],
   };
   const gateway = await build(gatewayConfigSchema.parse({

@@ -16,6 +16,12 @@ export const registeredServiceSchema = z.strictObject({
   database: name,
   peers: z.array(name).default([]),
   main: z.string().min(1),
+  /**
+   * Environment `npm run up` gives the process besides the common one
+   * (database port and password, Kafka, JWKS). Placeholders: {dev} (the dev
+   * keys' folder), {redisPort}, {kafka} (host:port), {pgPort}.
+   */
+  localEnv: z.record(z.string().regex(/^FLEETMESH__[A-Z0-9_]+$/), z.string()).default({}),
 });
 
 export const registrySchema = z.strictObject({ services: z.array(registeredServiceSchema).min(1) }).superRefine((registry, ctx) => {
@@ -54,3 +60,9 @@ export const databaseOf = (service: RegisteredService) => ({
   appRole: `${service.database}_app`,
   migrationsDir: `migrations/${service.name}`,
 });
+
+/** localEnv with its placeholders filled in. */
+export function localEnvOf(service: RegisteredService, values: Readonly<Record<"dev" | "redisPort" | "kafka" | "pgPort", string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(service.localEnv).map(([k, v]) =>
+    [k, v.replace(/\{(dev|redisPort|kafka|pgPort)\}/g, (_, key: keyof typeof values) => values[key])]));
+}
