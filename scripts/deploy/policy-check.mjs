@@ -196,6 +196,15 @@ function blockedPorts(docs, w, brokers) {
 }
 const SASL_MECHANISMS = ["scram-sha-512", "scram-sha-256", "plain"];
 
+// ----------------------------------------------------------------- memory --
+const NATIVE_MIN_MI = 64;
+const QUANTITY = { "": 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 };
+/** A Kubernetes memory quantity in MiB (undefined when unreadable). */
+const quantityMi = (q) => {
+  const m = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(String(q ?? ""));
+  return m ? (Number(m[1]) * QUANTITY[m[2] ?? ""]) / 2 ** 20 : undefined;
+};
+
 // ------------------------------------------------- JWKS and pod-to-pod traffic --
 const JWKS_PATH = "/.well-known/jwks.json";
 const componentOf = (o) => o.spec?.template?.metadata?.labels?.["app.kubernetes.io/component"] ?? o.metadata?.labels?.["app.kubernetes.io/component"];
@@ -711,6 +720,39 @@ const CHECKS = [
     },
   },
   {
+    key: "memory",
+    title: `V8 and malloc sized for the container: every Deployment container sets NODE_OPTIONS with --max-old-space-size and --max-semi-space-size and MALLOC_ARENA_MAX (plain values), and old space + 3 x semi-space + ${NATIVE_MIN_MI}Mi of native memory fit limits.memory; requests.memory at most limits.memory`,
+    run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        for (const { c, init } of containersOf(d)) {
+          if (init) continue;
+          const limit = quantityMi(c.resources?.limits?.memory);
+          const request = quantityMi(c.resources?.requests?.memory);
+          if (limit === undefined) { p.push(`${id(d, c)}: no readable limits.memory (${c.resources?.limits?.memory})`); continue; }
+          if (request !== undefined && request > limit) p.push(`${id(d, c)}: requests.memory ${c.resources.requests.memory} above limits.memory ${c.resources.limits.memory}`);
+          const opts = envEntry(c, "NODE_OPTIONS");
+          const arenas = envEntry(c, "MALLOC_ARENA_MAX");
+          if (!opts || !("value" in opts)) { p.push(`${id(d, c)}: no NODE_OPTIONS value (V8 would size its heap from the node's memory, not the container's)`); continue; }
+          const flag = (name) => { const m = new RegExp(`(?:^|\\s)--${name}=(\\d+)(?:\\s|$)`).exec(String(opts.value)); return m ? Number(m[1]) : undefined; };
+          const old = flag("max-old-space-size");
+          const semi = flag("max-semi-space-size");
+          if (old === undefined) p.push(`${id(d, c)}: NODE_OPTIONS ${JSON.stringify(opts.value)} has no --max-old-space-size`);
+          if (semi === undefined) p.push(`${id(d, c)}: NODE_OPTIONS ${JSON.stringify(opts.value)} has no --max-semi-space-size (V8 picks up to 64Mi, a 192Mi young generation)`);
+          if (!arenas || !("value" in arenas) || !(Number(arenas.value) >= 1)) p.push(`${id(d, c)}: no MALLOC_ARENA_MAX value (glibc allows 8 arenas per core)`);
+          if (old !== undefined && semi !== undefined && old + 3 * semi + NATIVE_MIN_MI > limit) {
+            p.push(`${id(d, c)}: old space ${old}Mi + young generation ${3 * semi}Mi + ${NATIVE_MIN_MI}Mi native = ${old + 3 * semi + NATIVE_MIN_MI}Mi, above limits.memory ${limit}Mi`);
+          }
+        }
+      }
+      return p;
+    },
+    summary(docs) {
+      const by = deployments(docs).map((d) => `${componentOf(d)} ${envEntry(d.spec.template.spec.containers[0], "NODE_OPTIONS")?.value?.replace(/--max-(old|semi)-space-size=/g, "$1 ")} of ${d.spec.template.spec.containers[0].resources.limits.memory}`);
+      return by.join("; ");
+    },
+  },
+  {
     key: "token-issuer",
     title: "a gateway comes with a token issuer: this release's identity (tokens.issuer and tokens.audience equal to every process's auth.issuer and auth.audience; signing keys on a read-only mounted Secret volume; a Redis URL off the pod's loopback, its port open in identity's egress), or an identity outside the release (auth.jwksUrl elsewhere)",
     run(docs) {
@@ -986,7 +1028,7 @@ const failing = async (docs) => {
 
 const NEGATIVE = [
   // Rendered with bad values: the policy must catch what the chart lets through.
-  { what: "values without resources", values: { componentDefaults: { resources: null }, components: { gateway: { resources: null } }, hooks: { resources: null } }, expect: ["resources"] },
+  { what: "values without resources", values: { componentDefaults: { resources: null, memory: { autoSize: false } }, components: { gateway: { resources: null } }, hooks: { resources: null } }, expect: ["resources"] },
   { what: "values with a root, writable, escalating container", values: { podSecurityContext: { runAsNonRoot: false, runAsUser: 0 }, securityContext: { runAsNonRoot: false, runAsUser: 0, readOnlyRootFilesystem: false, allowPrivilegeEscalation: true, capabilities: { drop: [] } } }, expect: ["pod-security"] },
   { what: "values with autoscaling and PDBs off", values: { componentDefaults: { autoscaling: { enabled: false }, podDisruptionBudget: { enabled: false } }, components: { gateway: { autoscaling: { enabled: false } } } }, expect: ["pdb-hpa"] },
   { what: "values with network policies off", values: { networkPolicy: { enabled: false } }, expect: ["network-policy"] },
@@ -1027,6 +1069,15 @@ const NEGATIVE = [
   { what: "manifest with identity's JWKS ingress missing", docs: () => mutate((d) => { const np = policyOf(d, "identity"); np.spec.ingress = np.spec.ingress.filter((r) => !isJwksIngress(r)); }, docsOf("jwks")), expect: ["jwks"] },
   { what: "manifest with identity's JWKS ingress not admitting the gateway", docs: () => mutate((d) => { const r = policyOf(d, "identity").spec.ingress.find(isJwksIngress); r.from = r.from.filter((peer) => peer.podSelector.matchLabels["app.kubernetes.io/component"] !== "gateway"); }, docsOf("jwks")), expect: ["jwks"] },
   { what: "manifest with the JWKS file volume not mounted", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "jwks"); }, docsOf("full")), expect: ["jwks"] },
+  // Memory sizing (componentDefaults.memory, components.<name>.memory).
+  { what: "values with the heap sized past the limit (oldSpacePercent 90)", values: { componentDefaults: { memory: { oldSpacePercent: 90 } } }, refused: /leave -?\d+Mi for native memory, less than nativeReserveMi/ },
+  { what: "values with NODE_OPTIONS in extraEnv while the chart sizes memory", values: { components: { gateway: { extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=4096" }] } } }, refused: /extraEnv NODE_OPTIONS: the chart sets it from resources\.limits\.memory/ },
+  { what: "values with a memory limit the chart cannot read", values: { components: { gateway: { resources: { limits: { memory: "0.5Gi" } } } } }, refused: /memory "0\.5Gi": use a whole number/ },
+  { what: "values with memory sizing off and no NODE_OPTIONS", values: { componentDefaults: { memory: { autoSize: false } } }, expect: ["memory"] },
+  { what: "values with memory sizing off and a heap larger than the limit", values: { components: { gateway: { memory: { autoSize: false }, extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=480 --max-semi-space-size=16" }, { name: "MALLOC_ARENA_MAX", value: "2" }] } } }, expect: ["memory"] },
+  { what: "manifest with the memory limit lowered under the rendered heap", docs: () => mutate((d) => { firstDeployment(d).spec.template.spec.containers[0].resources.limits.memory = "256Mi"; }), expect: ["memory"] },
+  { what: "manifest without MALLOC_ARENA_MAX", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.env = c.env.filter((e) => e.name !== "MALLOC_ARENA_MAX"); }), expect: ["memory"] },
+  { what: "manifest with NODE_OPTIONS without a semi-space limit", docs: () => mutate((d) => { const e = envEntry(firstDeployment(d).spec.template.spec.containers[0], "NODE_OPTIONS"); e.value = e.value.replace(/ ?--max-semi-space-size=\d+/, ""); }), expect: ["memory"] },
   // A token issuer for the gateway (components.identity).
   { what: "values with the gateway but identity disabled (JWKS file)", values: { components: { identity: { enabled: false } }, auth: { jwks: { source: "file" } } }, expect: ["token-issuer"] },
   { what: "values with identity's issuer other than the verifiers' auth.issuer", values: { components: { identity: { config: { tokens: { issuer: "https://identity.other.example.com" } } } } }, expect: ["token-issuer"] },
@@ -1279,6 +1330,32 @@ POSITIVE.push(
     what: "EKS example: identity with ElastiCache (rediss://), its database and signing-key Secrets from Secrets Manager (ExternalSecrets)",
     values: [join(args.chart, "values-eks.yaml")],
     expect: (docs) => issuerExpect(docs, { redis: "rediss://master.fleet-mesh.a1b2c3.euc1.cache.amazonaws.com:6379", secrets: ["fleet-mesh-identity-db", "fleet-mesh-identity-signing-keys"] }),
+  },
+);
+// Memory: what each process is told about its heap, from its limit and the memory values.
+const memoryExpect = (docs, sizing) => deployments(docs).flatMap((d) => {
+  const c = d.spec.template.spec.containers[0];
+  const { percent, semi, arenas } = sizing(componentOf(d));
+  const limit = quantityMi(c.resources.limits.memory);
+  const want_ = `--max-old-space-size=${Math.floor((limit * percent) / 100)} --max-semi-space-size=${semi}`;
+  return [
+    ...want(envEntry(c, "NODE_OPTIONS")?.value === want_, `${id(d)}: NODE_OPTIONS ${envEntry(c, "NODE_OPTIONS")?.value} (expected ${want_} from limits.memory ${c.resources.limits.memory})`),
+    ...want(envEntry(c, "MALLOC_ARENA_MAX")?.value === String(arenas), `${id(d)}: MALLOC_ARENA_MAX ${envEntry(c, "MALLOC_ARENA_MAX")?.value}`),
+  ];
+});
+POSITIVE.push(
+  {
+    what: "defaults: NODE_OPTIONS and MALLOC_ARENA_MAX from each limit (old space 50 %, identity 40 %; semi-space 16 MiB; 2 arenas)",
+    values: [],
+    expect: (docs) => memoryExpect(docs, (name) => ({ percent: name === "identity" ? 40 : 50, semi: 16, arenas: 2 })),
+  },
+  {
+    what: "memory tuned: a 1Gi gateway with 60 % old space and a 32 MiB semi-space, 4 arenas everywhere",
+    values: [{ componentDefaults: { memory: { mallocArenaMax: 4 } }, components: { gateway: { resources: { limits: { memory: "1Gi" } }, memory: { oldSpacePercent: 60, semiSpaceMi: 32 } } } }],
+    expect: (docs) => [
+      ...memoryExpect(docs, (name) => ({ percent: name === "identity" ? 40 : name === "gateway" ? 60 : 50, semi: name === "gateway" ? 32 : 16, arenas: 4 })),
+      ...want(envEntry(service(docs, "gateway").spec.template.spec.containers[0], "NODE_OPTIONS")?.value === "--max-old-space-size=614 --max-semi-space-size=32", "gateway: not 614 MiB old space of 1Gi"),
+    ],
   },
 );
 // Monitoring: what the Prometheus Operator gets.
