@@ -217,6 +217,9 @@ function printWindow(w: Window, header: boolean): void {
 
 async function main(): Promise<void> {
   const db = await createTestDatabase("fleet", "migrations/fleet");
+  // A PostgreSQL restart must not end a 20-minute run: the harness's idle admin
+  // connection is not used after the set-up (fleet itself reconnects).
+  db.admin.on("error", (err) => process.stderr.write(`soak: the test database's admin connection: ${err.message}\n`));
   const keys = createTestKeys();
   const [fleetPort, fleetOps, gatewayPort, gatewayOps] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const common = {
@@ -229,6 +232,8 @@ async function main(): Promise<void> {
     ...common,
     FLEETMESH__GRPC__PORT: String(fleetPort),
     FLEETMESH__OPS__PORT: String(fleetOps),
+    FLEETMESH__DATABASE__HOST: db.config.host,
+    FLEETMESH__DATABASE__PORT: String(db.config.port),
     FLEETMESH__DATABASE__DATABASE: db.config.database,
     FLEETMESH__DATABASE__USER: db.config.user,
     FLEETMESH__DATABASE__PASSWORD: db.config.password,
@@ -242,6 +247,10 @@ async function main(): Promise<void> {
     FLEETMESH__UPSTREAMS__FLEET__ADDRESS: `127.0.0.1:${fleetPort}`,
     FLEETMESH__UPSTREAMS__IDENTITY__ENABLED: "false",
   });
+  // Never leave the two processes behind, whatever ends this one.
+  const stopChildren = () => { for (const child of [gateway, fleet]) child.kill("SIGTERM"); };
+  process.once("exit", stopChildren);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => { stopChildren(); process.exit(130); });
   try {
     await waitReady(fleetOps);
     await waitReady(gatewayOps);
@@ -323,9 +332,9 @@ async function main(): Promise<void> {
     console.log(`  peak    before ${peak.qps.toFixed(0)} QPS (p99 ${peak.p99.toFixed(1)} ms), after ${peakAfter.qps.toFixed(0)} QPS (p99 ${peakAfter.p99.toFixed(1)} ms): ${pct(peakAfter.qps / peak.qps - 1)} (outside load on the shared machine lowers it)`);
     console.log(`  load avg (1 min) median ${median(windows.map((w) => w.loadAvg)).toFixed(2)}, min ${Math.min(...windows.map((w) => w.loadAvg)).toFixed(2)}, max ${Math.max(...windows.map((w) => w.loadAvg)).toFixed(2)} on ${(await import("node:os")).availableParallelism()} cores`);
   } finally {
-    for (const child of [gateway, fleet]) child.kill("SIGTERM");
+    stopChildren();
     await new Promise((r) => setTimeout(r, 1000));
-    await db.drop();
+    await db.drop().catch((err: unknown) => process.stderr.write(`soak: could not drop ${db.config.database}: ${(err as Error).message}\n`));
   }
 }
 
