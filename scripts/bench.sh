@@ -6,6 +6,8 @@
 #   npm run bench                 gateway-vs-direct (PostgreSQL only)
 #   npm run bench -- outbox       events backbone (PostgreSQL + Kafka)
 #   npm run bench -- jwt          JWT verification cost per algorithm
+#   npm run bench -- soak         memory and latency under a paced load over time
+#                                 (20 min by default, not part of all; bench/soak.ts)
 #   npm run bench -- all
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
@@ -13,10 +15,10 @@ ensure_dependencies
 build
 which="${1:-gateway}"
 case "$which" in
-  gateway) components=postgres ;;
+  gateway | soak) components=postgres ;;
   outbox | all) components="postgres kafka" ;;
   jwt) components="" ;;
-  *) echo "usage: npm run bench -- [gateway|outbox|jwt|all]" >&2; exit 2 ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|soak|all]" >&2; exit 2 ;;
 esac
 if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
@@ -27,5 +29,6 @@ case "$which" in
   gateway) run gateway-vs-direct ;;
   outbox) run outbox ;;
   jwt) run jwt-verify ;;
+  soak) run soak ;;
   all) run gateway-vs-direct; run outbox; run jwt-verify ;;
 esac

@@ -120,6 +120,19 @@ async function validateAppConfig(component, yamlText, env = {}) {
   }
 }
 
+/** A process's config as its files give it (its default.yaml, then the rendered config.yaml), without the environment. */
+function fileConfigOf(component, yamlText) {
+  const merge = (dst, src) => {
+    for (const [k, v] of Object.entries(src ?? {})) {
+      if (v && typeof v === "object" && !Array.isArray(v) && dst[k] && typeof dst[k] === "object" && !Array.isArray(dst[k])) merge(dst[k], v);
+      else dst[k] = v;
+    }
+    return dst;
+  };
+  const defaults = join(repo, component === "gateway" ? "gateway/config/default.yaml" : `services/${component}/config/default.yaml`);
+  return merge(merge({}, existsSync(defaults) ? parse(readFileSync(defaults, "utf8")) : {}), parse(yamlText ?? "") ?? {});
+}
+
 // --------------------------------------------------------------- helpers --
 const podSpecOf = (o) => (o.kind === "Deployment" || o.kind === "Job" ? o.spec?.template?.spec : undefined);
 const workloads = (docs) => docs.filter((o) => podSpecOf(o));
@@ -182,6 +195,15 @@ function blockedPorts(docs, w, brokers) {
   return ports.filter((port) => !allows(port));
 }
 const SASL_MECHANISMS = ["scram-sha-512", "scram-sha-256", "plain"];
+
+// ----------------------------------------------------------------- memory --
+const NATIVE_MIN_MI = 64;
+const QUANTITY = { "": 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 };
+/** A Kubernetes memory quantity in MiB (undefined when unreadable). */
+const quantityMi = (q) => {
+  const m = /^(\d+)(Ki|Mi|Gi|k|M|G)?$/.exec(String(q ?? ""));
+  return m ? (Number(m[1]) * QUANTITY[m[2] ?? ""]) / 2 ** 20 : undefined;
+};
 
 // ------------------------------------------------- JWKS and pod-to-pod traffic --
 const JWKS_PATH = "/.well-known/jwks.json";
@@ -698,6 +720,89 @@ const CHECKS = [
     },
   },
   {
+    key: "memory",
+    title: `V8 and malloc sized for the container: every Deployment container sets NODE_OPTIONS with --max-old-space-size and --max-semi-space-size and MALLOC_ARENA_MAX (plain values), and old space + 3 x semi-space + ${NATIVE_MIN_MI}Mi of native memory fit limits.memory; requests.memory at most limits.memory`,
+    run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        for (const { c, init } of containersOf(d)) {
+          if (init) continue;
+          const limit = quantityMi(c.resources?.limits?.memory);
+          const request = quantityMi(c.resources?.requests?.memory);
+          if (limit === undefined) { p.push(`${id(d, c)}: no readable limits.memory (${c.resources?.limits?.memory})`); continue; }
+          if (request !== undefined && request > limit) p.push(`${id(d, c)}: requests.memory ${c.resources.requests.memory} above limits.memory ${c.resources.limits.memory}`);
+          const opts = envEntry(c, "NODE_OPTIONS");
+          const arenas = envEntry(c, "MALLOC_ARENA_MAX");
+          if (!opts || !("value" in opts)) { p.push(`${id(d, c)}: no NODE_OPTIONS value (V8 would size its heap from the node's memory, not the container's)`); continue; }
+          const flag = (name) => { const m = new RegExp(`(?:^|\\s)--${name}=(\\d+)(?:\\s|$)`).exec(String(opts.value)); return m ? Number(m[1]) : undefined; };
+          const old = flag("max-old-space-size");
+          const semi = flag("max-semi-space-size");
+          if (old === undefined) p.push(`${id(d, c)}: NODE_OPTIONS ${JSON.stringify(opts.value)} has no --max-old-space-size`);
+          if (semi === undefined) p.push(`${id(d, c)}: NODE_OPTIONS ${JSON.stringify(opts.value)} has no --max-semi-space-size (V8 picks up to 64Mi, a 192Mi young generation)`);
+          if (!arenas || !("value" in arenas) || !(Number(arenas.value) >= 1)) p.push(`${id(d, c)}: no MALLOC_ARENA_MAX value (glibc allows 8 arenas per core)`);
+          if (old !== undefined && semi !== undefined && old + 3 * semi + NATIVE_MIN_MI > limit) {
+            p.push(`${id(d, c)}: old space ${old}Mi + young generation ${3 * semi}Mi + ${NATIVE_MIN_MI}Mi native = ${old + 3 * semi + NATIVE_MIN_MI}Mi, above limits.memory ${limit}Mi`);
+          }
+        }
+      }
+      return p;
+    },
+    summary(docs) {
+      const by = deployments(docs).map((d) => `${componentOf(d)} ${envEntry(d.spec.template.spec.containers[0], "NODE_OPTIONS")?.value?.replace(/--max-(old|semi)-space-size=/g, "$1 ")} of ${d.spec.template.spec.containers[0].resources.limits.memory}`);
+      return by.join("; ");
+    },
+  },
+  {
+    key: "token-issuer",
+    title: "a gateway comes with a token issuer: this release's identity (tokens.issuer and tokens.audience equal to every process's auth.issuer and auth.audience; signing keys on a read-only mounted Secret volume; a Redis URL off the pod's loopback, its port open in identity's egress), or an identity outside the release (auth.jwksUrl elsewhere)",
+    run(docs) {
+      const p = [];
+      const gw = deployments(docs).find((d) => componentOf(d) === "gateway");
+      if (!gw) return p;
+      const identity = deployments(docs).find((d) => componentOf(d) === "identity");
+      const authOf = (d) => { try { return parse(configTextOf(d, docs) ?? "")?.auth; } catch { return undefined; /* app-config reports it */ } };
+      if (!identity) {
+        const url = authOf(gw)?.jwksUrl;
+        let elsewhere = false;
+        try { elsewhere = url !== undefined && !serviceOfHost(docs, new URL(url).hostname); } catch { elsewhere = false; /* the jwks check reports it */ }
+        if (!elsewhere) p.push(`${id(gw)}: the gateway is enabled without a token issuer: no identity in the release (components.identity.enabled) and none elsewhere (auth.jwks.source: identity with auth.jwks.url), so no one can get a token it accepts`);
+        return p;
+      }
+      const c = identity.spec.template.spec.containers[0];
+      let cfg;
+      try { cfg = fileConfigOf("identity", configTextOf(identity, docs)); } catch (e) { return [`${id(identity)}: config.yaml does not parse: ${e.message}`]; }
+      const tokens = cfg.tokens ?? {};
+      for (const d of deployments(docs)) {
+        const auth = authOf(d);
+        if (!auth) continue;
+        if (auth.issuer !== tokens.issuer) p.push(`${id(d)}: auth.issuer ${auth.issuer} is not identity's tokens.issuer ${tokens.issuer}: it would refuse every token identity issues`);
+        if (auth.audience !== tokens.audience) p.push(`${id(d)}: auth.audience ${auth.audience} is not identity's tokens.audience ${tokens.audience}`);
+      }
+      if (!tokens.signingKeysFile) p.push(`${id(identity)}: no tokens.signingKeysFile`);
+      else {
+        const why = unmountedFile(identity, c, tokens.signingKeysFile);
+        if (why) p.push(`${id(identity)}: tokens.signingKeysFile ${why}`);
+        else {
+          const mount = (c.volumeMounts ?? []).find((m) => String(tokens.signingKeysFile).startsWith(`${m.mountPath.replace(/\/$/, "")}/`));
+          const vol = identity.spec.template.spec.volumes.find((v) => v.name === mount.name);
+          if (!vol.secret) p.push(`${id(identity)}: tokens.signingKeysFile is on volume ${vol.name}, which is not a Secret (private keys)`);
+        }
+      }
+      if (envEntry(c, "FLEETMESH__REDIS__URL")?.valueFrom?.secretKeyRef) return p; // a URL with a password, from a Secret: not readable here
+      let redis;
+      try { redis = new URL(cfg.redis?.url); } catch { p.push(`${id(identity)}: redis.url ${cfg.redis?.url} is not a URL`); return p; }
+      if (["127.0.0.1", "localhost", "[::1]", "::1"].includes(redis.hostname)) p.push(`${id(identity)}: redis.url ${cfg.redis.url} is the pod's own loopback (components.identity.config.redis.url)`);
+      else if (blockedPorts(docs, identity, [`${redis.hostname}:${redis.port || 6379}`]).length) p.push(`${id(identity)}: redis.url ${cfg.redis.url}: port ${redis.port || 6379} not allowed by any egress rule (networkPolicy.redis.ports)`);
+      return p;
+    },
+    summary(docs) {
+      const identity = deployments(docs).find((d) => componentOf(d) === "identity");
+      if (!deployments(docs).some((d) => componentOf(d) === "gateway")) return "no gateway";
+      if (!identity) return "the gateway trusts an identity outside the release";
+      return `${id(identity)} issues tokens (${fileConfigOf("identity", configTextOf(identity, docs)).tokens.issuer})`;
+    },
+  },
+  {
     key: "kafka",
     title: "Kafka client security: services and the topic Job agree on brokers, TLS, SASL mechanism and CA; SASL passwords only from a secretKeyRef; PLAIN only over TLS; CA files on read-only mounted volumes; broker ports open in the egress policies; nothing Kafka on the gateway",
     run(docs) {
@@ -923,7 +1028,7 @@ const failing = async (docs) => {
 
 const NEGATIVE = [
   // Rendered with bad values: the policy must catch what the chart lets through.
-  { what: "values without resources", values: { componentDefaults: { resources: null }, components: { gateway: { resources: null } }, hooks: { resources: null } }, expect: ["resources"] },
+  { what: "values without resources", values: { componentDefaults: { resources: null, memory: { autoSize: false } }, components: { gateway: { resources: null } }, hooks: { resources: null } }, expect: ["resources"] },
   { what: "values with a root, writable, escalating container", values: { podSecurityContext: { runAsNonRoot: false, runAsUser: 0 }, securityContext: { runAsNonRoot: false, runAsUser: 0, readOnlyRootFilesystem: false, allowPrivilegeEscalation: true, capabilities: { drop: [] } } }, expect: ["pod-security"] },
   { what: "values with autoscaling and PDBs off", values: { componentDefaults: { autoscaling: { enabled: false }, podDisruptionBudget: { enabled: false } }, components: { gateway: { autoscaling: { enabled: false } } } }, expect: ["pdb-hpa"] },
   { what: "values with network policies off", values: { networkPolicy: { enabled: false } }, expect: ["network-policy"] },
@@ -936,8 +1041,8 @@ const NEGATIVE = [
   { what: "values with a password in the config file", values: { components: { fleet: { config: { database: { password: "hunter2" } } } } }, refused: /secrets are not accepted in values/ },
   { what: "values without a Secret reference", values: { components: { fleet: { database: { appPasswordSecret: { name: "" } } } } }, refused: /a Secret reference \{name, key\} is required/ },
   { what: "values with a grace period shorter than the drain", values: { components: { fleet: { terminationGracePeriodSeconds: 15 } } }, refused: /must exceed preStopSleepSeconds/ },
-  { what: "values with private key material in the inline JWKS", values: { auth: { jwks: { inline: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "private" }] }) } } }, refused: /private key material/ },
-  { what: "values with the RSA primes (no d) in the inline JWKS", values: { auth: { jwks: { inline: JSON.stringify({ keys: [{ kty: "RSA", n: "n", e: "AQAB", qi: "x" }] }) } } }, refused: /private key material \(qi\)/ },
+  { what: "values with private key material in the inline JWKS", values: { auth: { jwks: { source: "file", inline: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "private" }] }) } } }, refused: /private key material/ },
+  { what: "values with the RSA primes (no d) in the inline JWKS", values: { auth: { jwks: { source: "file", inline: JSON.stringify({ keys: [{ kty: "RSA", n: "n", e: "AQAB", qi: "x" }] }) } } }, refused: /private key material \(qi\)/ },
   // Kafka TLS/SASL (kafka.tls, kafka.sasl).
   { what: "values with Kafka brokers on the TLS port but egress still on 9092", values: { kafka: { brokers: "kafka:9094", tls: { enabled: true } } }, expect: ["kafka"] },
   { what: "values with a Kafka SASL mechanism but no username", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.username is required/ },
@@ -952,9 +1057,9 @@ const NEGATIVE = [
   { what: "manifest with Kafka credentials on the gateway", docs: () => mutate((d) => { service(d, "gateway").spec.template.spec.containers[0].env.push({ name: "FLEETMESH__KAFKA__SASL__PASSWORD", valueFrom: { secretKeyRef: { name: "fleet-mesh-kafka", key: "password" } } }); }, docsOf("full")), expect: ["kafka"] },
   { what: "manifest with a service on other Kafka settings than the topic Job", docs: () => mutate((d) => { const cm = d.find((o) => o.kind === "ConfigMap" && o.metadata.name === service(d, "fleet").spec.template.spec.volumes.find((v) => v.name === "config").configMap.name); const cfg = parse(cm.data["config.yaml"]); cfg.kafka.sasl.mechanism = "scram-sha-256"; cm.data["config.yaml"] = stringify(cfg); }, docsOf("full")), expect: ["kafka"] },
   // Token verification keys (auth.jwks).
-  { what: "values with auth.jwks.source identity but identity not enabled and no url", values: { auth: { jwks: { source: "identity" } } }, refused: /auth\.jwks\.source identity .* components\.identity is not enabled/ },
+  { what: "values with auth.jwks.source identity but identity not enabled and no url", values: { components: { identity: { enabled: false } }, auth: { jwks: { source: "identity" } } }, refused: /auth\.jwks\.source identity .* components\.identity is not enabled/ },
   { what: "values with an unknown auth.jwks.source", values: { auth: { jwks: { source: "configmap" } } }, refused: /auth\.jwks\.source "configmap": use file .* or identity/ },
-  { what: "values with auth.jwks.url but source file", values: { auth: { jwks: { url: "https://identity.example.com/.well-known/jwks.json" } } }, refused: /auth\.jwks\.url is read only with auth\.jwks\.source: identity/ },
+  { what: "values with auth.jwks.url but source file", values: { auth: { jwks: { source: "file", url: "https://identity.example.com/.well-known/jwks.json" } } }, refused: /auth\.jwks\.url is read only with auth\.jwks\.source: identity/ },
   { what: "values with an inline JWKS and source identity", values: { components: { identity: { enabled: true } }, auth: { jwks: { source: "identity", inline: JSON.stringify({ keys: [] }) } } }, refused: /auth\.jwks\.inline is a JWKS file, which source: identity does not read/ },
   { what: "values with credentials in auth.jwks.url", values: { auth: { jwks: { source: "identity", url: "https://fleet:hunter2@identity.example.com/.well-known/jwks.json" } } }, refused: /auth\.jwks\.url .*without credentials/ },
   { what: "values with a JWKS re-read period under 10 s", values: { components: { identity: { enabled: true } }, auth: { jwks: { source: "identity", cacheSec: 5 } } }, refused: /auth\.jwks\.cacheSec 5 .*at least 10/ },
@@ -964,7 +1069,24 @@ const NEGATIVE = [
   { what: "manifest with fleet's egress to identity's JWKS missing", docs: () => mutate((d) => { const np = policyOf(d, "fleet"); np.spec.egress = np.spec.egress.filter((r) => !(r.ports ?? []).some((x) => x.port === opsPortOf(d, "identity"))); }, docsOf("jwks")), expect: ["jwks"] },
   { what: "manifest with identity's JWKS ingress missing", docs: () => mutate((d) => { const np = policyOf(d, "identity"); np.spec.ingress = np.spec.ingress.filter((r) => !isJwksIngress(r)); }, docsOf("jwks")), expect: ["jwks"] },
   { what: "manifest with identity's JWKS ingress not admitting the gateway", docs: () => mutate((d) => { const r = policyOf(d, "identity").spec.ingress.find(isJwksIngress); r.from = r.from.filter((peer) => peer.podSelector.matchLabels["app.kubernetes.io/component"] !== "gateway"); }, docsOf("jwks")), expect: ["jwks"] },
-  { what: "manifest with the JWKS file volume not mounted", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "jwks"); }), expect: ["jwks"] },
+  { what: "manifest with the JWKS file volume not mounted", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "jwks"); }, docsOf("full")), expect: ["jwks"] },
+  // Memory sizing (componentDefaults.memory, components.<name>.memory).
+  { what: "values with the heap sized past the limit (oldSpacePercent 90)", values: { componentDefaults: { memory: { oldSpacePercent: 90 } } }, refused: /leave -?\d+Mi for native memory, less than nativeReserveMi/ },
+  { what: "values with NODE_OPTIONS in extraEnv while the chart sizes memory", values: { components: { gateway: { extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=4096" }] } } }, refused: /extraEnv NODE_OPTIONS: the chart sets it from resources\.limits\.memory/ },
+  { what: "values with a memory limit the chart cannot read", values: { components: { gateway: { resources: { limits: { memory: "0.5Gi" } } } } }, refused: /memory "0\.5Gi": use a whole number/ },
+  { what: "values with memory sizing off and no NODE_OPTIONS", values: { componentDefaults: { memory: { autoSize: false } } }, expect: ["memory"] },
+  { what: "values with memory sizing off and a heap larger than the limit", values: { components: { gateway: { memory: { autoSize: false }, extraEnv: [{ name: "NODE_OPTIONS", value: "--max-old-space-size=480 --max-semi-space-size=16" }, { name: "MALLOC_ARENA_MAX", value: "2" }] } } }, expect: ["memory"] },
+  { what: "manifest with the memory limit lowered under the rendered heap", docs: () => mutate((d) => { firstDeployment(d).spec.template.spec.containers[0].resources.limits.memory = "256Mi"; }), expect: ["memory"] },
+  { what: "manifest without MALLOC_ARENA_MAX", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.env = c.env.filter((e) => e.name !== "MALLOC_ARENA_MAX"); }), expect: ["memory"] },
+  { what: "manifest with NODE_OPTIONS without a semi-space limit", docs: () => mutate((d) => { const e = envEntry(firstDeployment(d).spec.template.spec.containers[0], "NODE_OPTIONS"); e.value = e.value.replace(/ ?--max-semi-space-size=\d+/, ""); }), expect: ["memory"] },
+  // A token issuer for the gateway (components.identity).
+  { what: "values with the gateway but identity disabled (JWKS file)", values: { components: { identity: { enabled: false } }, auth: { jwks: { source: "file" } } }, expect: ["token-issuer"] },
+  { what: "values with identity's issuer other than the verifiers' auth.issuer", values: { components: { identity: { config: { tokens: { issuer: "https://identity.other.example.com" } } } } }, expect: ["token-issuer"] },
+  { what: "values with identity's signing keys from a ConfigMap", values: { components: { identity: { extraVolumes: [{ name: "signing-keys", configMap: { name: "identity-keys", items: [{ key: "signing-keys.pem", path: "signing-keys.pem" }] } }] } } }, expect: ["token-issuer"] },
+  { what: "values with identity's Redis on the pod's loopback", values: { components: { identity: { config: { redis: { url: "redis://127.0.0.1:6379" } } } } }, expect: ["token-issuer"] },
+  { what: "values with identity's Redis on a port the egress policies do not open", values: { components: { identity: { config: { redis: { url: "redis://redis:6380" } } } } }, expect: ["token-issuer"] },
+  { what: "manifest with identity's signing keys not mounted", docs: () => mutate((d) => { const c = service(d, "identity").spec.template.spec.containers[0]; c.volumeMounts = c.volumeMounts.filter((m) => m.name !== "signing-keys"); }), expect: ["token-issuer"] },
+  { what: "manifest with identity removed", docs: () => mutate((d) => { const gone = service(d, "identity"); d.splice(d.indexOf(gone), 1); editConfig(d, "gateway", (cfg) => { cfg.auth.jwksUrl = undefined; }); }), expect: ["token-issuer"] },
   // Manifests altered after rendering: the policy's own detection.
   { what: "manifest with image :latest", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = c.image.replace(/:[^:@/]+(@.*)?$/, ":latest"); }), expect: ["image-tags"] },
   { what: "manifest with an untagged image", docs: () => mutate((d) => { const c = firstDeployment(d).spec.template.spec.containers[0]; c.image = "fleet-mesh"; }), expect: ["image-tags"] },
@@ -1118,8 +1240,8 @@ const jwksView = (docs) => {
 };
 POSITIVE.push(
   {
-    what: "defaults: every process reads the JWKS file from the fleet-mesh-jwks ConfigMap, no jwksUrl",
-    values: [],
+    what: "auth.jwks.source file: every process reads the JWKS file from the fleet-mesh-jwks ConfigMap, no jwksUrl",
+    values: [{ auth: { jwks: { source: "file" } } }],
     expect(docs) {
       const v = jwksView(docs);
       return v.byProcess.flatMap(({ d, auth, volume, mount }) => [
@@ -1158,15 +1280,83 @@ POSITIVE.push(
     },
   },
   {
-    what: "token keys from an identity outside the release (auth.jwks.url, its port in networkPolicy.extraEgress, cacheSec/minRefreshSec)",
-    values: [{ auth: { jwks: { source: "identity", url: "https://identity.example.com/.well-known/jwks.json", cacheSec: 120, minRefreshSec: 15 } }, networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: "203.0.113.0/24" } }], ports: [{ port: 443, protocol: "TCP" }] }] } }],
+    what: "token keys from an identity outside the release, none inside (auth.jwks.url, its port in networkPolicy.extraEgress, cacheSec/minRefreshSec)",
+    values: [{ components: { identity: { enabled: false } }, auth: { jwks: { source: "identity", url: "https://identity.example.com/.well-known/jwks.json", cacheSec: 120, minRefreshSec: 15 } }, networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: "203.0.113.0/24" } }], ports: [{ port: 443, protocol: "TCP" }] }] } }],
     expect(docs) {
       const v = jwksView(docs);
       return [
+        ...want(!v.identity, "identity rendered"),
         ...v.byProcess.flatMap(({ d, auth, volume }) => want(auth.jwksUrl === "https://identity.example.com/.well-known/jwks.json" && auth.jwksCacheSec === 120 && auth.jwksMinRefreshSec === 15 && auth.jwksFile === undefined && !volume, `${id(d)}: auth ${JSON.stringify(auth)}, JWKS volume ${Boolean(volume)}`)),
         ...want(v.jwksConfigMaps.length === 0, "JWKS ConfigMap rendered"),
       ];
     },
+  },
+);
+// The token issuer: identity in the release, wired to its database, Redis, signing keys and the verifiers.
+const issuerView = (docs) => {
+  const identity = service(docs, "identity");
+  if (!identity) return undefined;
+  const c = identity.spec.template.spec.containers[0];
+  return {
+    identity,
+    cfg: fileConfigOf("identity", configTextOf(identity, docs)),
+    env: envValues(c),
+    keysVolume: identity.spec.template.spec.volumes.find((v) => v.name === "signing-keys"),
+    migrated: docs.some((o) => o.kind === "Job" && o.spec.template.spec.containers[0].args?.[0] === "migrate" && o.spec.template.spec.containers[0].args.includes("identity")),
+    externalSecrets: docs.filter((o) => o.kind === "ExternalSecret").map((o) => o.metadata.name),
+    urls: [...new Set(deployments(docs).map((d) => parse(configTextOf(d, docs)).auth.jwksUrl))],
+  };
+};
+const issuerExpect = (docs, { redis, secrets }) => {
+  const v = issuerView(docs);
+  if (!v) return ["identity not rendered"];
+  const svc = docs.find((o) => o.kind === "Service" && o.metadata?.labels?.["app.kubernetes.io/component"] === "identity");
+  const url = `http://${svc.metadata.name}.${svc.metadata.namespace}.svc.cluster.local:${opsPortOf(docs, "identity")}${JWKS_PATH}`;
+  return [
+    ...want(v.urls.length === 1 && v.urls[0] === url, `processes read ${v.urls} (expected ${url})`),
+    ...want(v.env.FLEETMESH__DATABASE__PASSWORD === "from-a-secret-ref" && envEntry(v.identity.spec.template.spec.containers[0], "FLEETMESH__DATABASE__PASSWORD").valueFrom.secretKeyRef.name === "fleet-mesh-identity-db", "identity: database password not from the Secret fleet-mesh-identity-db"),
+    ...want(v.keysVolume?.secret?.secretName === "fleet-mesh-identity-signing-keys", `identity: signing keys volume ${JSON.stringify(v.keysVolume)}`),
+    ...want(v.cfg.redis?.url === redis, `identity: redis.url ${v.cfg.redis?.url} (expected ${redis})`),
+    ...want(v.migrated, "no migration Job for identity's database"),
+    ...secrets.flatMap((name) => want(v.externalSecrets.includes(name), `no ExternalSecret ${name}`)),
+  ];
+};
+POSITIVE.push(
+  {
+    what: "defaults: identity issues the tokens (its database Secret, Redis, signing-key Secret, migrations), every process reads its JWKS endpoint",
+    values: [],
+    expect: (docs) => issuerExpect(docs, { redis: "redis://redis:6379", secrets: [] }),
+  },
+  {
+    what: "EKS example: identity with ElastiCache (rediss://), its database and signing-key Secrets from Secrets Manager (ExternalSecrets)",
+    values: [join(args.chart, "values-eks.yaml")],
+    expect: (docs) => issuerExpect(docs, { redis: "rediss://master.fleet-mesh.a1b2c3.euc1.cache.amazonaws.com:6379", secrets: ["fleet-mesh-identity-db", "fleet-mesh-identity-signing-keys"] }),
+  },
+);
+// Memory: what each process is told about its heap, from its limit and the memory values.
+const memoryExpect = (docs, sizing) => deployments(docs).flatMap((d) => {
+  const c = d.spec.template.spec.containers[0];
+  const { percent, semi, arenas } = sizing(componentOf(d));
+  const limit = quantityMi(c.resources.limits.memory);
+  const want_ = `--max-old-space-size=${Math.floor((limit * percent) / 100)} --max-semi-space-size=${semi}`;
+  return [
+    ...want(envEntry(c, "NODE_OPTIONS")?.value === want_, `${id(d)}: NODE_OPTIONS ${envEntry(c, "NODE_OPTIONS")?.value} (expected ${want_} from limits.memory ${c.resources.limits.memory})`),
+    ...want(envEntry(c, "MALLOC_ARENA_MAX")?.value === String(arenas), `${id(d)}: MALLOC_ARENA_MAX ${envEntry(c, "MALLOC_ARENA_MAX")?.value}`),
+  ];
+});
+POSITIVE.push(
+  {
+    what: "defaults: NODE_OPTIONS and MALLOC_ARENA_MAX from each limit (old space 50 %, identity 40 %; semi-space 16 MiB; 2 arenas)",
+    values: [],
+    expect: (docs) => memoryExpect(docs, (name) => ({ percent: name === "identity" ? 40 : 50, semi: 16, arenas: 2 })),
+  },
+  {
+    what: "memory tuned: a 1Gi gateway with 60 % old space and a 32 MiB semi-space, 4 arenas everywhere",
+    values: [{ componentDefaults: { memory: { mallocArenaMax: 4 } }, components: { gateway: { resources: { limits: { memory: "1Gi" } }, memory: { oldSpacePercent: 60, semiSpaceMi: 32 } } } }],
+    expect: (docs) => [
+      ...memoryExpect(docs, (name) => ({ percent: name === "identity" ? 40 : name === "gateway" ? 60 : 50, semi: name === "gateway" ? 32 : 16, arenas: 4 })),
+      ...want(envEntry(service(docs, "gateway").spec.template.spec.containers[0], "NODE_OPTIONS")?.value === "--max-old-space-size=614 --max-semi-space-size=32", "gateway: not 614 MiB old space of 1Gi"),
+    ],
   },
 );
 // Monitoring: what the Prometheus Operator gets.

@@ -405,3 +405,58 @@ Returns YAML with only what is switched on:
 {{- include "fm.mergeInto" (dict "dst" $cfg "src" (default dict $c.config)) }}
 {{- toYaml $cfg }}
 {{- end -}}
+
+{{/* A Kubernetes memory quantity (512Mi, 1Gi, 536870912, 500M) in MiB, rounded down. */}}
+{{- define "fm.quantityMi" -}}
+{{- $q := toString .q -}}
+{{- $m := regexFind "^[0-9]+" $q -}}
+{{- $unit := trimPrefix $m $q -}}
+{{- $factors := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "k" 1000 "M" 1000000 "G" 1000000000 -}}
+{{- if or (not $m) (not (hasKey $factors $unit)) -}}
+{{- fail (printf "%s: memory %q: use a whole number with Mi, Gi, Ki, M, G, k or no unit" .what $q) -}}
+{{- end -}}
+{{- div (mul (int64 $m) (int64 (get $factors $unit))) 1048576 -}}
+{{- end -}}
+
+{{/*
+Memory sizing of a process from its container's memory limit (componentDefaults.memory,
+components.<name>.memory; docs/operations.md "Memory"). Returns YAML {}, or with
+autoSize: limitMi, oldSpaceMi, semiSpaceMi, nodeOptions, mallocArenaMax.
+  --max-old-space-size   oldSpacePercent of the limit: V8 collects harder as it
+                         nears it instead of growing (without it V8 sizes the old
+                         space from the node's memory, not the container's)
+  --max-semi-space-size  semiSpaceMi: the young generation is 3 x this
+  MALLOC_ARENA_MAX       glibc arenas for the native side (TLS, zlib, pg, threads)
+What is left of the limit (at least nativeReserveMi) is for code, stacks and
+native memory; the render fails when it would be less.
+*/}}
+{{- define "fm.memory" -}}
+{{- $c := .c -}}
+{{- $mem := default dict $c.memory -}}
+{{- if not $mem.autoSize -}}
+{{- dict | toYaml -}}
+{{- else -}}
+{{- $what := printf "components.%s" $c.name -}}
+{{- if not (and $c.resources $c.resources.limits $c.resources.limits.memory) -}}
+{{- fail (printf "%s.memory.autoSize needs resources.limits.memory" $what) -}}
+{{- end -}}
+{{- range $c.extraEnv -}}
+{{- if has .name (list "NODE_OPTIONS" "MALLOC_ARENA_MAX") -}}
+{{- fail (printf "%s.extraEnv %s: the chart sets it from resources.limits.memory (memory.autoSize); change %s.memory, or set memory.autoSize: false" $what .name $what) -}}
+{{- end -}}
+{{- end -}}
+{{- $limit := int64 (include "fm.quantityMi" (dict "q" $c.resources.limits.memory "what" (printf "%s.resources.limits.memory" $what))) -}}
+{{- $pct := int64 $mem.oldSpacePercent -}}
+{{- $semi := int64 $mem.semiSpaceMi -}}
+{{- $reserve := int64 $mem.nativeReserveMi -}}
+{{- if or (lt $pct 10) (gt $pct 90) (lt $semi 1) (gt $semi 256) (lt $reserve 0) (lt (int64 $mem.mallocArenaMax) 1) -}}
+{{- fail (printf "%s.memory: oldSpacePercent 10..90, semiSpaceMi 1..256, nativeReserveMi >= 0, mallocArenaMax >= 1 (got %v, %v, %v, %v)" $what $mem.oldSpacePercent $mem.semiSpaceMi $mem.nativeReserveMi $mem.mallocArenaMax) -}}
+{{- end -}}
+{{- $old := div (mul $limit $pct) 100 -}}
+{{- $left := sub (sub $limit $old) (mul 3 $semi) -}}
+{{- if lt $left $reserve -}}
+{{- fail (printf "%s.memory: with limits.memory %dMi, %d%% old space (%dMi) and a %dMi semi-space (young generation %dMi) leave %dMi for native memory, less than nativeReserveMi %d: lower oldSpacePercent or semiSpaceMi, or raise the limit" $what $limit $pct $old $semi (mul 3 $semi) $left $reserve) -}}
+{{- end -}}
+{{- dict "limitMi" $limit "oldSpaceMi" $old "semiSpaceMi" $semi "nodeOptions" (printf "--max-old-space-size=%d --max-semi-space-size=%d" $old $semi) "mallocArenaMax" (toString $mem.mallocArenaMax) | toYaml -}}
+{{- end -}}
+{{- end -}}
