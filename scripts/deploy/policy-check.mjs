@@ -403,6 +403,15 @@ function ruleProblems(rule, cat = catalog) {
 const releasePeer = (peer) => !peer.ipBlock && !peer.namespaceSelector && peer.podSelector?.matchLabels?.["app.kubernetes.io/instance"] === args.release;
 
 // Every check returns a list of problems (strings); empty = pass.
+/** services/registry.yaml: the services that exist in the code (and so must be deployed). */
+const registeredServices = parse(readFileSync(join(repo, "services/registry.yaml"), "utf8")).services.map((svc) => svc.name);
+
+/** A registered service that the render does not deploy. */
+const undeployedServices = (docs) =>
+  registeredServices
+    .filter((name) => !deployments(docs).some((d) => d.metadata?.labels?.["app.kubernetes.io/component"] === name))
+    .map((name) => `${name} is in services/registry.yaml but not deployed: enable components.${name}`);
+
 const CHECKS = [
   {
     key: "workloads",
@@ -979,6 +988,17 @@ const sets = args.rendered.length
       }),
     );
 for (const { label, docs } of sets) await runChecks(label, docs);
+// The shipped value sets deploy every service the code has (a deployment may
+// still run one elsewhere, e.g. identity outside the release, by choice).
+for (const { label, docs } of sets) {
+  const problems = undeployedServices(docs);
+  line(problems.length === 0, label, `registry: ${problems.length === 0 ? `${registeredServices.join(", ")} deployed` : "every service of services/registry.yaml deployed"}`, problems);
+}
+{
+  const r = await render([{ components: { fleet: { enabled: false } } }]);
+  const caught = r.error === undefined && undeployedServices(r.docs).length > 0;
+  line(caught, "negative", `values with a registered service disabled: ${caught ? "caught by registry" : "NOT caught by registry"}`, []);
+}
 
 // -------------------------------------------------- negative self-tests --
 // Each bad input must make the named check(s) fail, or be refused by the chart
