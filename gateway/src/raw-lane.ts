@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, toBinary, toJsonString, type DescMethod, type DescService, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -25,7 +25,7 @@ interface Response {
 }
 
 /** The wire protocols the raw lane serves; everything else stays with Connect's handler. */
-type Protocol = "grpc" | "grpc-web" | "grpc-web-text" | "connect";
+type Protocol = "grpc" | "grpc-web" | "grpc-web-text" | "connect" | "connect-json";
 
 /** Largest request message, as Connect's handler (`readMaxBytes`). */
 export const RAW_LANE_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
@@ -109,7 +109,7 @@ export function createRawLane(routes: readonly RawRoute[], options: EdgeOptions)
     pipeline({ method, header, lane: "raw" }, async (id) => {
       requestId = id;
       const timeoutMs = timeoutOf(protocol, header);
-      const message = unwrapRequest(protocol, await readBody(req, bodyLimitOf(protocol)));
+      const message = unwrapRequest(protocol, method, await readBody(req, bodyLimitOf(protocol)));
       const callOptions: CallOptions = {
         headers: forwardedHeaders(id, header),
         signal: abort.signal,
@@ -124,7 +124,7 @@ export function createRawLane(routes: readonly RawRoute[], options: EdgeOptions)
       }
     }).then(
       (response) => {
-        if (!gone) writeResponse(res, protocol, contentType, requestId, response);
+        if (!gone) writeResponse(res, protocol, method, contentType, requestId, response);
       },
       (err: unknown) => {
         if (gone) return;
@@ -166,11 +166,14 @@ function protocolOf(contentType: string | undefined, req: Request): Protocol | u
     case "application/proto":
       protocol = "connect";
       break;
+    case "application/json":
+      protocol = "connect-json";
+      break;
     default:
       return undefined;
   }
   // Compressed requests and unknown Connect versions are rare: Connect's handler knows them.
-  if (protocol === "connect") {
+  if (protocol === "connect" || protocol === "connect-json") {
     if (!isIdentity(headerOf(req, "content-encoding"))) return undefined;
     const version = headerOf(req, "connect-protocol-version");
     if (version !== undefined && version !== "1") return undefined;
@@ -183,7 +186,7 @@ function protocolOf(contentType: string | undefined, req: Request): Protocol | u
 const isIdentity = (encoding: string | undefined): boolean => encoding === undefined || encoding === "identity";
 
 function timeoutOf(protocol: Protocol, header: (name: string) => string | undefined): number | undefined {
-  const parsed = protocol === "connect"
+  const parsed = protocol === "connect" || protocol === "connect-json"
     ? parseConnectTimeout(header("connect-timeout-ms") ?? null, MAX_TIMEOUT_MS)
     : parseGrpcTimeout(header("grpc-timeout") ?? null, MAX_TIMEOUT_MS);
   if (parsed.error) throw parsed.error;
@@ -202,6 +205,7 @@ function bodyLimitOf(protocol: Protocol): number {
   const enveloped = ENVELOPE_HEADER_BYTES + RAW_LANE_MAX_MESSAGE_BYTES;
   switch (protocol) {
     case "connect":
+    case "connect-json":
       return RAW_LANE_MAX_MESSAGE_BYTES;
     case "grpc-web-text":
       // Base64 of one envelope, with room for padding between segments.
@@ -255,10 +259,13 @@ function readBody(req: Request, maxBytes: number): Promise<Buffer> {
 const protocolError = (message: string): ConnectError => new ConnectError(`protocol error: ${message}`, Code.InvalidArgument);
 
 /** The request message's bytes, out of the protocol's framing. */
-function unwrapRequest(protocol: Protocol, body: Buffer): Buffer {
+function unwrapRequest(protocol: Protocol, method: DescMethod, body: Buffer): Buffer {
   switch (protocol) {
     case "connect":
       return body;
+    case "connect-json":
+      // JSON is transcoded here, once each way: the upstream still gets protobuf bytes.
+      return Buffer.from(toBinary(method.input, jsonRequestOf(method, body)));
     case "grpc-web-text":
       return unwrapEnvelope(decodeBase64Segments(body.toString("latin1")));
     default:
@@ -309,8 +316,27 @@ function envelope(flags: number, payload: Uint8Array): Buffer {
 
 const GRPC_WEB_OK_TRAILER = envelope(trailerFlag, Buffer.from("grpc-status: 0\r\n"));
 
-function writeResponse(res: Response, protocol: Protocol, contentType: string, requestId: string, message: Buffer): void {
+/** A Connect JSON request body as the message, with Connect's handler's rules: unknown fields are a client mistake. */
+function jsonRequestOf(method: DescMethod, body: Buffer) {
+  let json: JsonValue;
+  try {
+    json = body.length === 0 ? {} : (JSON.parse(body.toString("utf8")) as JsonValue);
+  } catch (err) {
+    throw new ConnectError(`cannot decode message ${method.input.typeName} from JSON: ${(err as Error).message}`, Code.InvalidArgument);
+  }
+  try {
+    return fromJson(method.input, json, { ignoreUnknownFields: false });
+  } catch (err) {
+    throw new ConnectError(`cannot decode message ${method.input.typeName} from JSON: ${(err as Error).message}`, Code.InvalidArgument);
+  }
+}
+
+function writeResponse(res: Response, protocol: Protocol, method: DescMethod, contentType: string, requestId: string, message: Buffer): void {
   switch (protocol) {
+    case "connect-json":
+      res.writeHead(200, { "content-type": "application/json", [REQUEST_ID_HEADER]: requestId });
+      res.end(toJsonString(method.output, fromBinary(method.output, message)));
+      return;
     case "grpc":
       res.writeHead(200, { "content-type": contentType, [REQUEST_ID_HEADER]: requestId });
       res.addTrailers({ "grpc-status": "0" });
@@ -342,7 +368,7 @@ function upstreamDetailsOf(upstream: GrpcCallError | undefined, failure: Connect
 }
 
 function writeFailure(res: Response, protocol: Protocol, contentType: string, requestId: string, failure: ConnectError, upstreamDetails: string | undefined): void {
-  if (protocol === "connect") {
+  if (protocol === "connect" || protocol === "connect-json") {
     // Connect unary: the HTTP status tells the code, the body is the JSON error.
     const headers: Record<string, string> = { "content-type": "application/json", [REQUEST_ID_HEADER]: requestId };
     res.writeHead(codeToHttpStatus(failure.code), headers);
