@@ -12,7 +12,7 @@ import type { Database } from "../../../../platform/src/db.js";
 import { appendToOutbox, outboxMessage, type OutboxMessage } from "../../../../platform/src/events/outbox.js";
 import type { Outbox } from "../../app/ports.js";
 import type { IdentityEvent } from "../../domain/events.js";
-import { staffProfileToProto, userToProto } from "../grpc/convert.js";
+import { staffProfileToProto, userToProto } from "../proto/identity-proto.js";
 
 /**
  * The contract message of an identity domain event

@@ -34,7 +34,7 @@ import {
   userAttributesFromProto,
   userStatusFromProto,
   userToProto,
-} from "./convert.js";
+} from "../proto/identity-proto.js";
 
 // Transport limits: generous enough for any valid value, tight enough that
 // nobody makes the service hash megabytes.
