@@ -191,6 +191,9 @@ export function fleetProcessEnv(db: TestDatabase, keys: TestKeys, kafka: Record<
     ...process.env,
     FLEETMESH__GRPC__PORT: String(ports.grpc ?? 0),
     FLEETMESH__OPS__PORT: String(ports.ops ?? 0),
+    // The test database's server, which is not the default one when FLEET_PG_PORT (or containers) say so.
+    FLEETMESH__DATABASE__HOST: db.config.host,
+    FLEETMESH__DATABASE__PORT: String(db.config.port),
     FLEETMESH__DATABASE__DATABASE: db.config.database,
     FLEETMESH__DATABASE__USER: db.config.user,
     FLEETMESH__DATABASE__PASSWORD: db.config.password,

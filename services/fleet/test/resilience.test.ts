@@ -46,6 +46,8 @@ test.serial("SIGTERM: the process drains, exits 0 within the grace period and re
       ...process.env,
       FLEETMESH__GRPC__PORT: String(grpcPort),
       FLEETMESH__OPS__PORT: String(opsPort),
+      FLEETMESH__DATABASE__HOST: db.config.host,
+      FLEETMESH__DATABASE__PORT: String(db.config.port),
       FLEETMESH__DATABASE__DATABASE: db.config.database,
       FLEETMESH__DATABASE__USER: db.config.user,
       FLEETMESH__DATABASE__PASSWORD: db.config.password,
