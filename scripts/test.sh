@@ -5,8 +5,7 @@
 # grpcurl) on the compiled output.
 #
 # The chart check (scripts/deploy/check-chart.sh) runs in the background, at a
-# the lowest CPU priority (nice 19: it takes the CPU the tests leave idle, so
-# their timing is not starved), beside everything else, from the start: on a machine
+# a lower CPU priority (nice 10), beside everything else, from the start: on a machine
 # without the tool cache it first builds helm, kubeconform and promtool, which
 # takes minutes of CPU. Its progress lines show up as it goes, its full output
 # at the end, and it counts in the exit status. grpcurl, which the tests need,
@@ -54,7 +53,7 @@ setsid bash scripts/infra/tools.sh >"$work/grpcurl.log" 2>&1 &
 grpcurl_pid=$!
 say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds helm, kubeconform and promtool); its output follows the tests"
 # shellcheck disable=SC2016  # expanded by the child shell
-setsid nice -n 19 bash -c 'bash scripts/deploy/tools.sh install || exit
+setsid nice -n 10 bash -c 'bash scripts/deploy/tools.sh install || exit
                            until [[ -f "$1" ]]; do sleep 1; done
                            exec bash scripts/deploy/check-chart.sh' chart-check "$work/deps-ready" \
   >"$work/chart.log" 2>&1 &
