@@ -11,8 +11,10 @@ import { methodAuthorization } from "../../services/platform/src/auth.js";
 import { repoRoot } from "../../services/platform/src/db.js";
 import { createServiceClient, GrpcCallError } from "../../services/platform/src/grpc/client.js";
 import { startMesh, type Mesh } from "./mesh.js";
+import { serviceDescriptor } from "../../services/platform/src/grpc/catalog.js";
+import { loadServiceRegistry } from "../../services/platform/src/registry.js";
 
-// Every RPC of every implemented service, called as anonymous, with an
+// Every RPC of every service of services/registry.yaml, called as anonymous, with an
 // expired token and as each role of the documented role table
 // (docs/roles.md), straight to the service over gRPC and through the
 // gateway over Connect. The outcome must match the table: no token ->
@@ -20,7 +22,9 @@ import { startMesh, type Mesh } from "./mesh.js";
 // a role with it -> past authorization (whatever the empty request earns).
 
 const test = anyTest as TestFn<Mesh>;
-const SERVICES: readonly DescService[] = [FleetService, IdentityService];
+/** Every gRPC service of services/registry.yaml, with the registered service that serves it. */
+const SERVICES: ReadonlyArray<{ name: string; service: DescService }> = loadServiceRegistry().services.flatMap((s) =>
+  s.grpc.map((typeName) => ({ name: s.name, service: serviceDescriptor(typeName)! })));
 
 /** Role -> permissions, parsed from the "Permissions by role" table of docs/roles.md. */
 function documentedRoles(): Map<string, Set<string>> {
@@ -81,8 +85,11 @@ test("every RPC answers anonymous, expired and each role exactly as the role tab
   const gateway = createConnectTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" });
   let checked = 0;
   const mismatches: string[] = [];
-  for (const service of SERVICES) {
-    const address = service === FleetService ? mesh.fleetAddress : mesh.identityAddress;
+  // A service added to the registry must be added to the test mesh too: it fails here until it is.
+  const addressOf: Record<string, string> = { fleet: mesh.fleetAddress, identity: mesh.identityAddress };
+  t.deepEqual(SERVICES.filter(({ name }) => addressOf[name] === undefined).map(({ name }) => name), [], "registered services missing from the test mesh");
+  for (const { name, service } of SERVICES) {
+    const address = addressOf[name]!;
     const direct = createServiceClient(service, { address, deadlineMs: 5_000 }) as unknown as
       Record<string, (req: object, o: object) => Promise<unknown>> & { close(): void };
     const edge = createClient(service, gateway) as unknown as Record<string, (req: object, o: object) => Promise<unknown>>;
@@ -107,6 +114,7 @@ test("every RPC answers anonymous, expired and each role exactly as the role tab
     direct.close();
   }
   t.deepEqual(mismatches, []);
-  t.is(checked, (FleetService.methods.length + IdentityService.methods.length) * principals.length);
+  t.is(checked, SERVICES.reduce((n, { service }) => n + service.methods.length, 0) * principals.length);
+  t.true(SERVICES.some(({ service }) => service === FleetService) && SERVICES.some(({ service }) => service === IdentityService));
   t.log(`${checked} RPC x principal combinations checked on both paths`);
 });
