@@ -391,6 +391,21 @@ Returns YAML with only what is switched on:
       "poolMax" (int $db.poolMax)
       "statementTimeoutMs" (int $db.statementTimeoutMs)
       "migrationsDir" (printf "migrations/%s" $name)) }}
+{{- /* The services it calls (components.<name>.peers, as in services/registry.yaml), at their in-release Services. */}}
+{{- $peers := dict }}
+{{- range $peer := (default list $c.peers) }}
+{{- if not (hasKey $.Values.components $peer) }}
+{{- fail (printf "components.%s.peers: %s is no such component" $name $peer) }}
+{{- end }}
+{{- $pc := fromYaml (include "fm.component" (dict "root" $ "name" $peer)) }}
+{{- $_ := set $peers $peer (dict
+      "enabled" (and $pc.enabled true)
+      "address" (printf "%s:%d" (include "fm.serviceHost" (dict "root" $ "name" $peer)) (int $pc.grpcPort))
+      "deadlineMs" (int (default 2000 $c.peerDeadlineMs))) }}
+{{- end }}
+{{- if $peers }}
+{{- $_ := set $cfg "peers" $peers }}
+{{- end }}
 {{- if $.Values.kafka.serviceConfig.enabled }}
 {{- $brokers := list }}
 {{- range splitList "," $.Values.kafka.brokers }}{{- if trim . }}{{- $brokers = append $brokers (trim .) }}{{- end }}{{- end }}
