@@ -21,6 +21,7 @@ export interface Caller {
 
 export const ANONYMOUS: Caller = { subject: "", roles: [], permissions: new Set(), anonymous: true };
 
+
 /** Claims Fleet mesh access tokens carry besides the registered ones. */
 export interface AccessTokenClaims {
   readonly sub: string;

@@ -23,6 +23,7 @@ import {
 } from "../domain/vehicle.js";
 import { decodeTimeIdToken, pageSize, toTimeIdPage, type Page } from "../../../platform/src/paging.js";
 import type { Actor, Clock, IdGenerator, Outbox, UnitOfWork, VehicleRepository } from "./ports.js";
+import { SYSTEM_ACTOR } from "../../../platform/src/actor.js";
 
 export interface FleetDependencies {
   readonly vehicles: VehicleRepository;
@@ -50,7 +51,7 @@ export interface HoldChangeResult {
   readonly odometerSkipped: string | null;
 }
 
-const SYSTEM: Actor = { userId: null };
+const SYSTEM: Actor = SYSTEM_ACTOR;
 
 const causeRefOf = (hold: VehicleHold): string => (hold.kind === "rental" ? `rentals/${hold.id}` : `maintenance_jobs/${hold.id}`);
 

@@ -43,7 +43,5 @@ export interface IdGenerator {
   newId(): string;
 }
 
-/** Who performs a use case, for audit columns. Null for system actors. */
-export interface Actor {
-  readonly userId: string | null;
-}
+/** Who performs a use case, for audit columns: the kit's convention. */
+export type { Actor } from "../../../platform/src/actor.js";

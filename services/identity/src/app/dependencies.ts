@@ -1,5 +1,5 @@
+import { actorOf } from "../../../platform/src/actor.js";
 import type { Caller } from "../../../platform/src/auth.js";
-import { isUuid } from "../../../platform/src/validation.js";
 import type { RateLimitSettings } from "./rate-limits.js";
 import type {
   AccessTokenSigner,
@@ -45,14 +45,15 @@ export interface IdentitySettings {
 }
 
 /** Who performs a use case, for audit columns: the token subject when it is a UUID (users and service clients). */
-export const actorOf = (caller: Caller): string | null => (isUuid(caller.subject) ? caller.subject : null);
+/** The caller's user id for audit columns, by the kit's actor convention. */
+export const actorIdOf = (caller: Caller): string | null => actorOf(caller).userId;
 
 /**
  * The caller's own user id for "own" RPCs. A subject that is not a UUID
  * (a token of another issuer, a dev token) names no user here: the
  * placeholder never matches a row and never reaches a uuid column as text.
  */
-export const selfId = (caller: Caller): string => actorOf(caller) ?? NO_USER;
+export const selfId = (caller: Caller): string => actorIdOf(caller) ?? NO_USER;
 const NO_USER = "00000000-0000-0000-0000-000000000000";
 
 export type { Page } from "../../../platform/src/paging.js";

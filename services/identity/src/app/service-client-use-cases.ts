@@ -4,7 +4,7 @@ import { decodePageToken, pageSize, toPage } from "../../../platform/src/paging.
 import { assertMayGrantRoles } from "../domain/access.js";
 import { serviceClientNotFound, validateServiceClient, type ServiceClient } from "../domain/service-client.js";
 import { roleNotFound } from "../domain/user.js";
-import { actorOf, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
+import { actorIdOf, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
 
 /** OAuth 2.0 clients of the client_credentials grant (partners, service accounts). */
 export function createServiceClientUseCases(deps: IdentityDependencies) {
@@ -37,7 +37,7 @@ export function createServiceClientUseCases(deps: IdentityDependencies) {
         revokeTime: null,
         revokeReason: null,
         createdAt: clock.now(),
-        createdBy: actorOf(caller),
+        createdBy: actorIdOf(caller),
       };
       await uow.run(() => clients.insert(client, secrets.digest(secret), granted.map((r) => r.id)));
       return { client, secret };

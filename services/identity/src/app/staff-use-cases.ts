@@ -13,7 +13,7 @@ import {
   type UpdatableStaffField,
 } from "../domain/staff-profile.js";
 import { staleRowVersion, userNotFound } from "../domain/user.js";
-import { actorOf, selfId, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
+import { actorIdOf, selfId, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
 
 /** Staff profiles: a user has at most one; a staff member sees only their own without staff.read. */
 export function createStaffUseCases(deps: IdentityDependencies) {
@@ -42,8 +42,8 @@ export function createStaffUseCases(deps: IdentityDependencies) {
           rowVersion: 1n,
           createdAt: now,
           updatedAt: now,
-          createdBy: actorOf(caller),
-          updatedBy: actorOf(caller),
+          createdBy: actorIdOf(caller),
+          updatedBy: actorIdOf(caller),
         };
         await staff.insert(profile);
         await outbox.append({ type: "StaffProfileChanged", profile, created: true, changedFields: [] });
@@ -74,7 +74,7 @@ export function createStaffUseCases(deps: IdentityDependencies) {
           attributes,
           rowVersion: profile.rowVersion + 1n,
           updatedAt: clock.now(),
-          updatedBy: actorOf(caller),
+          updatedBy: actorIdOf(caller),
         };
         if (!(await staff.update(next, profile.rowVersion))) {
           throw staleRowVersion("staff_profile", profile.id, profile.rowVersion, -1n);

@@ -28,7 +28,7 @@ import {
   type UserAttributes,
   type UserStatus,
 } from "../domain/user.js";
-import { actorOf, selfId, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
+import { actorIdOf, selfId, type IdentityDependencies, type Page, type PageInput } from "./dependencies.js";
 import type { Role } from "./ports.js";
 import { registerUser } from "./user-registration.js";
 
@@ -97,7 +97,7 @@ export function createUserUseCases(deps: UserDependencies) {
     ...changes,
     rowVersion: user.rowVersion + 1n,
     updatedAt: clock.now(),
-    updatedBy: actorOf(caller),
+    updatedBy: actorIdOf(caller),
   });
 
   /** Every named role, or ROLE_NOT_FOUND naming the first unknown one. */
@@ -154,7 +154,7 @@ export function createUserUseCases(deps: UserDependencies) {
       assertMayGrantRoles(caller, granted);
       const passwordHash = password === null ? null : await hasher.hash(password);
       const user = newUser({
-        id: ids.newId(), attributes, roles: roleNames, hasPassword: passwordHash !== null, at: clock.now(), by: actorOf(caller),
+        id: ids.newId(), attributes, roles: roleNames, hasPassword: passwordHash !== null, at: clock.now(), by: actorIdOf(caller),
       });
       await uow.run(() => registerUser(deps, user, passwordHash, granted));
       return user;
@@ -250,7 +250,7 @@ export function createUserUseCases(deps: UserDependencies) {
         await assertManageable(caller, user);
         checkVersion(user, input.expectedRowVersion, true);
         if (user.roles.includes(role!.name)) return user;
-        await users.addRole(user.id, role!.id, clock.now(), actorOf(caller));
+        await users.addRole(user.id, role!.id, clock.now(), actorIdOf(caller));
         return saveRoles(user, touched(user, caller, { roles: uniqueSorted([...user.roles, role!.name]) }));
       });
     },

@@ -6,10 +6,11 @@ import {
   type UpdateVehicleRequest,
 } from "../../../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { VehicleAttributesSchema, type VehicleAttributes as ProtoAttributes } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
+import { actorOf } from "../../../../platform/src/actor.js";
 import type { RequestContext } from "../../../../platform/src/context.js";
 import { invalidArgument } from "../../../../platform/src/errors.js";
 import { bindService, type ServiceBinding } from "../../../../platform/src/grpc/server.js";
-import { isUuid, Violations } from "../../../../platform/src/validation.js";
+import { Violations } from "../../../../platform/src/validation.js";
 import type { FleetUseCases } from "../../app/fleet-use-cases.js";
 import type { Actor } from "../../app/ports.js";
 import {
@@ -27,7 +28,7 @@ const MAX_PLATE_INPUT = 40;
 const MAX_TEXT_INPUT = 120;
 const MAX_REASON = 500;
 
-const actorOf = (ctx: RequestContext): Actor => ({ userId: isUuid(ctx.caller.subject) ? ctx.caller.subject : null });
+const actorOfCall = (ctx: RequestContext): Actor => actorOf(ctx.caller);
 
 const tsOrNull = (t: Timestamp | undefined): Date | null => (t === undefined ? null : timestampDate(t));
 
@@ -92,12 +93,12 @@ function parseUpdate(req: UpdateVehicleRequest) {
 export function fleetServiceBinding(useCases: FleetUseCases): ServiceBinding {
   return bindService(FleetService, {
     async registerVehicle(req, ctx) {
-      const vehicle = await useCases.registerVehicle(parseRegister(req), actorOf(ctx));
+      const vehicle = await useCases.registerVehicle(parseRegister(req), actorOfCall(ctx));
       return { $typeName: "fleetmesh.fleet.v1.RegisterVehicleResponse", vehicle: vehicleToProto(vehicle) };
     },
 
     async updateVehicle(req, ctx) {
-      const vehicle = await useCases.updateVehicle(parseUpdate(req), actorOf(ctx));
+      const vehicle = await useCases.updateVehicle(parseUpdate(req), actorOfCall(ctx));
       return { $typeName: "fleetmesh.fleet.v1.UpdateVehicleResponse", vehicle: vehicleToProto(vehicle) };
     },
 
@@ -129,7 +130,7 @@ export function fleetServiceBinding(useCases: FleetUseCases): ServiceBinding {
       check(v);
       const { vehicle } = await useCases.changeStatus(
         { id: req.vehicleId, expectedRowVersion: req.expectedRowVersion, target: target as VehicleStatus, reason: req.reason },
-        actorOf(ctx),
+        actorOfCall(ctx),
       );
       return { $typeName: "fleetmesh.fleet.v1.ChangeVehicleStatusResponse", vehicle: vehicleToProto(vehicle) };
     },
@@ -138,7 +139,7 @@ export function fleetServiceBinding(useCases: FleetUseCases): ServiceBinding {
       const v = new Violations().uuid("vehicle_id", req.vehicleId).maxLength("reason", req.reason, MAX_REASON);
       if (req.expectedRowVersion < 0n) v.add("expected_row_version", "must not be negative", "OUT_OF_RANGE");
       check(v);
-      const vehicle = await useCases.decommission({ id: req.vehicleId, expectedRowVersion: req.expectedRowVersion, reason: req.reason }, actorOf(ctx));
+      const vehicle = await useCases.decommission({ id: req.vehicleId, expectedRowVersion: req.expectedRowVersion, reason: req.reason }, actorOfCall(ctx));
       return { $typeName: "fleetmesh.fleet.v1.DecommissionVehicleResponse", vehicle: vehicleToProto(vehicle) };
     },
 
@@ -147,7 +148,7 @@ export function fleetServiceBinding(useCases: FleetUseCases): ServiceBinding {
       check(v);
       const { reading, vehicle } = await useCases.recordOdometer(
         { vehicleId: req.vehicleId, readingKm: req.readingKm, recordedAt: tsOrNull(req.recordTime) },
-        actorOf(ctx),
+        actorOfCall(ctx),
       );
       return {
         $typeName: "fleetmesh.fleet.v1.RecordOdometerReadingResponse",
