@@ -4,7 +4,6 @@
 // batch loop over a fake batch, the supervisor's restarts and stop, the
 // dead-letter headers and the outcome metrics. The whole consumer against
 // the real broker and database is in services/fleet/test/events-*.test.ts.
-import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import test from "ava";
 import type { KafkaMessage } from "kafkajs";
@@ -25,25 +24,8 @@ import { createConsumerMetrics } from "../src/events/consumer.js";
 import { readEnvelope } from "../src/events/envelope.js";
 import { classifyFailure, describeFailure, PermanentEventError } from "../src/events/failures.js";
 import { StopSignal } from "../src/events/stop-signal.js";
-import { createLogger, type Logger } from "../src/logger.js";
+import { capturedLogger } from "../src/testing/captured-logger.js";
 
-interface LogLine {
-  readonly level: string;
-  readonly msg: string;
-  readonly [field: string]: unknown;
-}
-
-/** A real logger whose lines the test reads. */
-function capturedLogger(): { log: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as LogLine);
-      done();
-    },
-  });
-  return { log: createLogger({ service: "test", level: "debug", destination }), lines };
-}
 
 const noop = async (): Promise<void> => undefined;
 

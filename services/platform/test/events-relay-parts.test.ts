@@ -3,12 +3,10 @@
 // (read, publish, mark) over fake ports, the backoff, the wake-ups and the
 // loop's reaction to each round. The whole relay against the real broker and
 // database is in services/fleet/test/events-publish.test.ts and friends.
-import { Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import test from "ava";
 import type pg from "pg";
 import { Registry } from "prom-client";
-import { createLogger, type Logger } from "../src/logger.js";
 import { createRelayMetrics } from "../src/events/outbox-relay.js";
 import type { Backlog } from "../src/events/relay/backlog.js";
 import type { Leadership } from "../src/events/relay/leadership.js";
@@ -18,23 +16,8 @@ import { FAILURES_BEFORE_ERROR, roundBackoffMs } from "../src/events/relay/retry
 import { createRound, runRelayLoop, type RoundResult } from "../src/events/relay/rounds.js";
 import { WakeUps } from "../src/events/relay/wake-ups.js";
 import { StopSignal } from "../src/events/stop-signal.js";
+import { capturedLogger } from "../src/testing/captured-logger.js";
 
-interface LogLine {
-  readonly level: string;
-  readonly msg: string;
-  readonly [field: string]: unknown;
-}
-
-function capturedLogger(): { log: Logger; lines: LogLine[] } {
-  const lines: LogLine[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(JSON.parse(chunk.toString()) as LogLine);
-      done();
-    },
-  });
-  return { log: createLogger({ service: "test", level: "debug", destination }), lines };
-}
 
 const row = (id: string, topic: string, aggregateId: string, extra: Partial<PendingRow> = {}): PendingRow => ({
   id,

@@ -1,16 +1,14 @@
 // Test support for the events backbone: topics on the real local broker,
 // reading a topic back, a private broker that a test may stop and start.
 // Used only by tests and benchmarks; production code never imports it.
-import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import { Kafka, logLevel, type Admin, type IHeaders } from "kafkajs";
-import { repoRoot } from "../db.js";
+import { privateInfra } from "./private-infra.js";
 import { headerString } from "../events/envelope.js";
 import { filterKafkajsTimeoutWarning } from "../events/kafka.js";
 
@@ -255,23 +253,9 @@ export async function createPrivateBroker(options: PrivateBrokerOptions = {}): P
     env["FLEET_KAFKA_SASL_USERNAME"] = security.sasl.username;
     env["FLEET_KAFKA_SASL_PASSWORD"] = security.sasl.password;
   }
-  const infra = (command: string) =>
-    promisify(execFile)("bash", [join(repoRoot, "scripts/infra/infra.sh"), command], { env, cwd: repoRoot, timeout: 120_000 });
-  let destroyed = false;
   return {
     brokers: [`127.0.0.1:${port}`],
     security,
-    start: async () => {
-      await infra("start");
-    },
-    stop: async () => {
-      await infra("stop");
-    },
-    destroy: async () => {
-      if (destroyed) return;
-      destroyed = true;
-      await infra("stop").catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...privateInfra(dir, env),
   };
 }

@@ -1,13 +1,12 @@
 // Test support: a PostgreSQL server of a test's own, for tests that stop and
 // restart one. The shared server (127.0.0.1:55432) that other tests and
 // developers use keeps running. Used only by tests.
-import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { repoRoot, type ConnectionSettings } from "../db.js";
+import type { ConnectionSettings } from "../db.js";
 import { freePort } from "./kafka.js";
+import { privateInfra } from "./private-infra.js";
 
 export interface PrivatePostgres {
   readonly superuser: ConnectionSettings;
@@ -36,22 +35,8 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
     FLEET_PG_PORT: String(port),
     FLEET_PG_SUPERUSER_PASSWORD: password,
   };
-  const infra = (command: string) =>
-    promisify(execFile)("bash", [join(repoRoot, "scripts/infra/infra.sh"), command], { env, cwd: repoRoot, timeout: 120_000 });
-  let destroyed = false;
   return {
     superuser: { host: "127.0.0.1", port, database: "postgres", user: "postgres", password },
-    start: async () => {
-      await infra("start");
-    },
-    stop: async () => {
-      await infra("stop");
-    },
-    destroy: async () => {
-      if (destroyed) return;
-      destroyed = true;
-      await infra("stop").catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...privateInfra(dir, env),
   };
 }
