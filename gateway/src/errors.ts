@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, BadRequestSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { DomainError, ERROR_DOMAIN } from "../../services/platform/src/errors.js";
 import { GrpcCallError } from "../../services/platform/src/grpc/client.js";
+import { dependencyUnavailable } from "../../services/platform/src/peers/peer-errors.js";
 import { grpcCodeOfKind } from "../../services/platform/src/grpc/status.js";
 
 /**
@@ -85,20 +86,19 @@ export function transportFailureOf(upstream: string, err: unknown): ConnectError
   if (err instanceof ConnectError && transportFailures.has(err)) return err;
   const code = transportCodeOf(err);
   if (code === undefined) return undefined;
-  const unavailable = code === Code.Unavailable;
-  // The message names the dependency in plain words; `cause` keeps the
-  // transport's detail (addresses, errno) for the log only.
+  // The message names the dependency in plain words (the kit's wording for a
+  // peer that cannot be reached); `cause` keeps the transport's detail
+  // (addresses, errno) for the log only.
+  const named = code === Code.Unavailable
+    ? dependencyUnavailable(upstream)
+    : { message: `${upstream} service did not answer in time`, reason: "DEADLINE_EXCEEDED", metadata: { dependency: upstream } };
   const failure = new ConnectError(
-    unavailable ? `${upstream} service unavailable` : `${upstream} service did not answer in time`,
+    named.message,
     code,
     undefined,
     [{
       desc: ErrorInfoSchema,
-      value: create(ErrorInfoSchema, {
-        reason: unavailable ? "DEPENDENCY_UNAVAILABLE" : "DEADLINE_EXCEEDED",
-        domain: ERROR_DOMAIN,
-        metadata: { dependency: upstream },
-      }),
+      value: create(ErrorInfoSchema, { reason: named.reason, domain: ERROR_DOMAIN, metadata: { ...named.metadata } }),
     }],
     err,
   );
