@@ -90,10 +90,12 @@ test("every fleet RPC declares a permission, and authorize enforces it", async (
 
 test("a cached verification still expires with the token", async (t) => {
   const strict = createTokenVerifier({ ...keys.auth, clockToleranceSec: 0 }, jwks);
-  const token = `Bearer ${keys.token({}, { expiresIn: 1 })}`;
+  // exp is whole seconds from a floored iat: with 1 s a token signed late in a
+  // second could expire before its first check. 2 s leaves at least one.
+  const token = `Bearer ${keys.token({}, { expiresIn: 2 })}`;
   await t.notThrowsAsync(strict.verify(token));
   await t.notThrowsAsync(strict.verify(token), "served from the cache");
-  await new Promise((r) => setTimeout(r, 1_100));
+  await new Promise((r) => setTimeout(r, 2_100));
   const err = await t.throwsAsync(strict.verify(token), { instanceOf: DomainError });
   t.is(err?.reason, "TOKEN_EXPIRED");
 });
