@@ -63,7 +63,10 @@ test.after.always(async (t) => {
 
 test("the documented role table covers the seeded roles", (t) => {
   const roles = documentedRoles();
-  t.deepEqual([...roles.keys()].sort(), ["accountant", "admin", "customer", "driver", "fleet_manager", "mechanic", "mesh_service", "partner", "rental_agent"]);
+  t.deepEqual([...roles.keys()].sort(), [
+    "accountant", "admin", "conductor", "customer", "driver", "fleet_manager", "maintenance_service", "mechanic", "mesh_service",
+    "partner", "rental_agent",
+  ]);
 });
 
 test("every RPC answers anonymous, expired and each role exactly as the role table says", async (t) => {

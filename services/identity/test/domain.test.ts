@@ -37,9 +37,11 @@ test("the catalog lists exactly the permissions declared in proto/, and admin ho
 
 test("the seeded roles are the ones a rental company needs", (t) => {
   t.deepEqual(ROLE_CATALOG.map((r) => r.name), [
-    "admin", "fleet_manager", "rental_agent", "mechanic", "accountant", "driver", "customer", "partner", "mesh_service",
+    "admin", "fleet_manager", "rental_agent", "mechanic", "accountant", "driver", "conductor", "customer", "partner",
+    "mesh_service", "maintenance_service",
   ]);
   t.is(roleDefinition("partner")?.kind, "service");
+  t.is(roleDefinition("maintenance_service")?.kind, "service");
   t.is(roleDefinition("mesh_service")?.kind, "service");
   t.is(roleDefinition("customer")?.kind, "customer");
 });

@@ -9,7 +9,7 @@ import { file_fleetmesh_common_v1_money } from "../../common/v1/money_pb.js";
 import { file_fleetmesh_common_v1_options } from "../../common/v1/options_pb.js";
 import type { Period } from "../../common/v1/period_pb.js";
 import { file_fleetmesh_common_v1_period } from "../../common/v1/period_pb.js";
-import type { Rental, RentalCharge, RentalPayment, RentalPaymentStatus, RentalStatus } from "./rental_pb.js";
+import type { Rental, RentalCharge, RentalPayment, RentalPaymentStatus, RentalStatus, VehicleBlock } from "./rental_pb.js";
 import { file_fleetmesh_rental_v1_rental } from "./rental_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -19,7 +19,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/rental/v1/events.proto.
  */
 export const file_fleetmesh_rental_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiBmbGVldG1lc2gvcmVudGFsL3YxL2V2ZW50cy5wcm90bxITZmxlZXRtZXNoLnJlbnRhbC52MSKTAQoOUmVudGFsUmVzZXJ2ZWQSKwoGcmVudGFsGAEgASgLMhsuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWwSMgoHY2hhcmdlcxgCIAMoCzIhLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsQ2hhcmdlOiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYASLJAgoPUmVudGFsQWN0aXZhdGVkEhEKCXJlbnRhbF9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEhEKCWRyaXZlcl9pZBgEIAEoCRIrCgZwZXJpb2QYBSABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIvCgtwaWNrdXBfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHwoScGlja3VwX29kb21ldGVyX2ttGAcgASgFSACIAQESGgoSb3JpZ2luX2xvY2F0aW9uX2lkGAggASgJEhMKC3Jvd192ZXJzaW9uGAkgASgDOiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYAUIVChNfcGlja3VwX29kb21ldGVyX2ttIv4ECg9SZW50YWxDb21wbGV0ZWQSEQoJcmVudGFsX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSEQoJZHJpdmVyX2lkGAQgASgJEhcKD3ByaWNpbmdfcGxhbl9pZBgFIAEoCRIrCgZwZXJpb2QYBiABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIvCgtwaWNrdXBfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV0dXJuX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KEnBpY2t1cF9vZG9tZXRlcl9rbRgJIAEoBUgAiAEBEh8KEnJldHVybl9vZG9tZXRlcl9rbRgKIAEoBUgBiAEBEhoKEm9yaWdpbl9sb2NhdGlvbl9pZBgLIAEoCRIaChJyZXR1cm5fbG9jYXRpb25faWQYDCABKAkSMgoHY2hhcmdlcxgNIAMoCzIhLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsQ2hhcmdlEjEKDWNoYXJnZXNfdG90YWwYDiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei4KCnBhaWRfdG90YWwYDyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhMKC3Jvd192ZXJzaW9uGBAgASgDOiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYAUIVChNfcGlja3VwX29kb21ldGVyX2ttQhUKE19yZXR1cm5fb2RvbWV0ZXJfa20i4gIKD1JlbnRhbENhbmNlbGxlZBIRCglyZW50YWxfaWQYASABKAkSEgoKdmVoaWNsZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIrCgZwZXJpb2QYBCABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBI6Cg9wcmV2aW91c19zdGF0dXMYBSABKA4yIS5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbFN0YXR1cxIOCgZyZWFzb24YBiABKAkSLwoLY2FuY2VsX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKB2NoYXJnZXMYCCADKAsyIS5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbENoYXJnZRITCgtyb3dfdmVyc2lvbhgJIAEoAzog0vMYHAoQcmVudGFsLnJlbnRhbC52MRIGcmVudGFsGAEilwEKFVJlbnRhbFBheW1lbnRSZWNvcmRlZBIzCgdwYXltZW50GAEgASgLMiIuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxQYXltZW50EhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAk6INLzGBwKEHJlbnRhbC5yZW50YWwudjESBnJlbnRhbBgBIssBChpSZW50YWxQYXltZW50U3RhdHVzQ2hhbmdlZBIzCgdwYXltZW50GAEgASgLMiIuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxQYXltZW50EkEKD3ByZXZpb3VzX3N0YXR1cxgCIAEoDjIoLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsUGF5bWVudFN0YXR1cxITCgtjdXN0b21lcl9pZBgDIAEoCTog0vMYHAoQcmVudGFsLnJlbnRhbC52MRIGcmVudGFsGAEiowEKFFJlbnRhbERyaXZlckFzc2lnbmVkEhEKCXJlbnRhbF9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEhEKCWRyaXZlcl9pZBgDIAEoCRIaChJwcmV2aW91c19kcml2ZXJfaWQYBCABKAkSEwoLcm93X3ZlcnNpb24YBSABKAM6INLzGBwKEHJlbnRhbC5yZW50YWwudjESBnJlbnRhbBgBYgZwcm90bzM", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_period, file_fleetmesh_rental_v1_rental, file_google_protobuf_timestamp]);
+  fileDesc("CiBmbGVldG1lc2gvcmVudGFsL3YxL2V2ZW50cy5wcm90bxITZmxlZXRtZXNoLnJlbnRhbC52MSKTAQoOUmVudGFsUmVzZXJ2ZWQSKwoGcmVudGFsGAEgASgLMhsuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWwSMgoHY2hhcmdlcxgCIAMoCzIhLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsQ2hhcmdlOiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYASLJAgoPUmVudGFsQWN0aXZhdGVkEhEKCXJlbnRhbF9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEhEKCWRyaXZlcl9pZBgEIAEoCRIrCgZwZXJpb2QYBSABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIvCgtwaWNrdXBfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHwoScGlja3VwX29kb21ldGVyX2ttGAcgASgFSACIAQESGgoSb3JpZ2luX2xvY2F0aW9uX2lkGAggASgJEhMKC3Jvd192ZXJzaW9uGAkgASgDOiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYAUIVChNfcGlja3VwX29kb21ldGVyX2ttIpQFCg9SZW50YWxDb21wbGV0ZWQSEQoJcmVudGFsX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSEQoJZHJpdmVyX2lkGAQgASgJEhcKD3ByaWNpbmdfcGxhbl9pZBgFIAEoCRIrCgZwZXJpb2QYBiABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIvCgtwaWNrdXBfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV0dXJuX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KEnBpY2t1cF9vZG9tZXRlcl9rbRgJIAEoBUgAiAEBEh8KEnJldHVybl9vZG9tZXRlcl9rbRgKIAEoBUgBiAEBEhoKEm9yaWdpbl9sb2NhdGlvbl9pZBgLIAEoCRIaChJyZXR1cm5fbG9jYXRpb25faWQYDCABKAkSFAoMY29uZHVjdG9yX2lkGBEgASgJEjIKB2NoYXJnZXMYDSADKAsyIS5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbENoYXJnZRIxCg1jaGFyZ2VzX3RvdGFsGA4gASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgpwYWlkX3RvdGFsGA8gASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRITCgtyb3dfdmVyc2lvbhgQIAEoAzog0vMYHAoQcmVudGFsLnJlbnRhbC52MRIGcmVudGFsGAFCFQoTX3BpY2t1cF9vZG9tZXRlcl9rbUIVChNfcmV0dXJuX29kb21ldGVyX2ttIrsDCg9SZW50YWxDYW5jZWxsZWQSEQoJcmVudGFsX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSKwoGcGVyaW9kGAQgASgLMhsuZmxlZXRtZXNoLmNvbW1vbi52MS5QZXJpb2QSOgoPcHJldmlvdXNfc3RhdHVzGAUgASgOMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxTdGF0dXMSDgoGcmVhc29uGAYgASgJEi8KC2NhbmNlbF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgdjaGFyZ2VzGAggAygLMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxDaGFyZ2USEwoLcm93X3ZlcnNpb24YCSABKAMSEQoJZHJpdmVyX2lkGAogASgJEi4KCnBhaWRfdG90YWwYCyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhQKDGNvbmR1Y3Rvcl9pZBgMIAEoCTog0vMYHAoQcmVudGFsLnJlbnRhbC52MRIGcmVudGFsGAEilwEKFVJlbnRhbFBheW1lbnRSZWNvcmRlZBIzCgdwYXltZW50GAEgASgLMiIuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxQYXltZW50EhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAk6INLzGBwKEHJlbnRhbC5yZW50YWwudjESBnJlbnRhbBgBIrMCChpSZW50YWxQYXltZW50U3RhdHVzQ2hhbmdlZBIzCgdwYXltZW50GAEgASgLMiIuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxQYXltZW50EkEKD3ByZXZpb3VzX3N0YXR1cxgCIAEoDjIoLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsUGF5bWVudFN0YXR1cxITCgtjdXN0b21lcl9pZBgDIAEoCRIxCg1jaGFuZ2VfYW1vdW50GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIzCg9yZWZ1bmRlZF9hbW91bnQYBSABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5OiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYASKjAQoUUmVudGFsRHJpdmVyQXNzaWduZWQSEQoJcmVudGFsX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEQoJZHJpdmVyX2lkGAMgASgJEhoKEnByZXZpb3VzX2RyaXZlcl9pZBgEIAEoCRITCgtyb3dfdmVyc2lvbhgFIAEoAzog0vMYHAoQcmVudGFsLnJlbnRhbC52MRIGcmVudGFsGAEimgIKDlJlbnRhbEV4dGVuZGVkEhEKCXJlbnRhbF9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEhMKC2N1c3RvbWVyX2lkGAMgASgJEjQKD3ByZXZpb3VzX3BlcmlvZBgEIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kEisKBnBlcmlvZBgFIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kEjIKB2NoYXJnZXMYBiADKAsyIS5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbENoYXJnZRITCgtyb3dfdmVyc2lvbhgHIAEoAzog0vMYHAoQcmVudGFsLnJlbnRhbC52MRIGcmVudGFsGAEi1wEKElJlbnRhbE1hcmtlZEF0UmlzaxIRCglyZW50YWxfaWQYASABKAkSEgoKdmVoaWNsZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIrCgZwZXJpb2QYBCABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIOCgZyZWFzb24YBSABKAkSEQoJY2F1c2VfcmVmGAYgASgJEhMKC3Jvd192ZXJzaW9uGAcgASgDOiDS8xgcChByZW50YWwucmVudGFsLnYxEgZyZW50YWwYASLjAQoNUmVudGFsT3ZlcmR1ZRIRCglyZW50YWxfaWQYASABKAkSEgoKdmVoaWNsZV9pZBgCIAEoCRITCgtjdXN0b21lcl9pZBgDIAEoCRIrCgZwZXJpb2QYBCABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIvCgtkZXRlY3RfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoObmV4dF9yZW50YWxfaWQYBiABKAk6INLzGBwKEHJlbnRhbC5yZW50YWwudjESBnJlbnRhbBgBIsoCChJSZW50YWxNYXJrZWROb1Nob3cSEQoJcmVudGFsX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSKwoGcGVyaW9kGAQgASgLMhsuZmxlZXRtZXNoLmNvbW1vbi52MS5QZXJpb2QSMAoMbm9fc2hvd190aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCgdjaGFyZ2VzGAYgAygLMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxDaGFyZ2USLgoKcGFpZF90b3RhbBgHIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEwoLcm93X3ZlcnNpb24YCCABKAM6INLzGBwKEHJlbnRhbC5yZW50YWwudjESBnJlbnRhbBgBIo0BChJWZWhpY2xlQmxvY2tQbGFjZWQSMAoFYmxvY2sYASABKAsyIS5mbGVldG1lc2gucmVudGFsLnYxLlZlaGljbGVCbG9jaxIcChRkaXNwbGFjZWRfcmVudGFsX2lkcxgCIAMoCTon0vMYIwoQcmVudGFsLnJlbnRhbC52MRINdmVoaWNsZV9ibG9jaxgBInEKFFZlaGljbGVCbG9ja1JlbGVhc2VkEjAKBWJsb2NrGAEgASgLMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5WZWhpY2xlQmxvY2s6J9LzGCMKEHJlbnRhbC5yZW50YWwudjESDXZlaGljbGVfYmxvY2sYAWIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_period, file_fleetmesh_rental_v1_rental, file_google_protobuf_timestamp]);
 
 /**
  * Published when a rental is reserved. Key: rental id.
@@ -185,6 +185,11 @@ export type RentalCompleted = Message<"fleetmesh.rental.v1.RentalCompleted"> & {
   returnLocationId: string;
 
   /**
+   * @generated from field: string conductor_id = 17;
+   */
+  conductorId: string;
+
+  /**
    * Every charge of the rental; final.
    *
    * @generated from field: repeated fleetmesh.rental.v1.RentalCharge charges = 13;
@@ -275,6 +280,23 @@ export type RentalCancelled = Message<"fleetmesh.rental.v1.RentalCancelled"> & {
    * @generated from field: int64 row_version = 9;
    */
   rowVersion: bigint;
+
+  /**
+   * @generated from field: string driver_id = 10;
+   */
+  driverId: string;
+
+  /**
+   * Captured minus refunded rental payments at cancellation.
+   *
+   * @generated from field: fleetmesh.common.v1.Money paid_total = 11;
+   */
+  paidTotal?: Money | undefined;
+
+  /**
+   * @generated from field: string conductor_id = 12;
+   */
+  conductorId: string;
 };
 
 /**
@@ -335,6 +357,22 @@ export type RentalPaymentStatusChanged = Message<"fleetmesh.rental.v1.RentalPaym
    * @generated from field: string customer_id = 3;
    */
   customerId: string;
+
+  /**
+   * What this change moved: the refunded amount for a (partial) refund, the
+   * applied amount for a deposit used for charges, the captured amount for a
+   * capture. A partial refund keeps the status CAPTURED.
+   *
+   * @generated from field: fleetmesh.common.v1.Money change_amount = 4;
+   */
+  changeAmount?: Money | undefined;
+
+  /**
+   * Deposits settled: the part refunded to the customer.
+   *
+   * @generated from field: fleetmesh.common.v1.Money refunded_amount = 5;
+   */
+  refundedAmount?: Money | undefined;
 };
 
 /**
@@ -384,4 +422,254 @@ export type RentalDriverAssigned = Message<"fleetmesh.rental.v1.RentalDriverAssi
  */
 export const RentalDriverAssignedSchema: GenMessage<RentalDriverAssigned> = /*@__PURE__*/
   messageDesc(file_fleetmesh_rental_v1_events, 6);
+
+/**
+ * Published when a RESERVED or ACTIVE rental's end moves later. Key: rental id.
+ *
+ * @generated from message fleetmesh.rental.v1.RentalExtended
+ */
+export type RentalExtended = Message<"fleetmesh.rental.v1.RentalExtended"> & {
+  /**
+   * @generated from field: string rental_id = 1;
+   */
+  rentalId: string;
+
+  /**
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string customer_id = 3;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Period previous_period = 4;
+   */
+  previousPeriod?: Period | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Period period = 5;
+   */
+  period?: Period | undefined;
+
+  /**
+   * Charges added for the extension.
+   *
+   * @generated from field: repeated fleetmesh.rental.v1.RentalCharge charges = 6;
+   */
+  charges: RentalCharge[];
+
+  /**
+   * @generated from field: int64 row_version = 7;
+   */
+  rowVersion: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.RentalExtended.
+ * Use `create(RentalExtendedSchema)` to create a new message.
+ */
+export const RentalExtendedSchema: GenMessage<RentalExtended> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_events, 7);
+
+/**
+ * Published when a RESERVED rental cannot be served as booked: the previous
+ * renter of its vehicle is overdue, or an urgent block displaced it. Key: rental id.
+ *
+ * @generated from message fleetmesh.rental.v1.RentalMarkedAtRisk
+ */
+export type RentalMarkedAtRisk = Message<"fleetmesh.rental.v1.RentalMarkedAtRisk"> & {
+  /**
+   * @generated from field: string rental_id = 1;
+   */
+  rentalId: string;
+
+  /**
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string customer_id = 3;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Period period = 4;
+   */
+  period?: Period | undefined;
+
+  /**
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * The overdue rental id or the block reference that caused it.
+   *
+   * @generated from field: string cause_ref = 6;
+   */
+  causeRef: string;
+
+  /**
+   * @generated from field: int64 row_version = 7;
+   */
+  rowVersion: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.RentalMarkedAtRisk.
+ * Use `create(RentalMarkedAtRiskSchema)` to create a new message.
+ */
+export const RentalMarkedAtRiskSchema: GenMessage<RentalMarkedAtRisk> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_events, 8);
+
+/**
+ * Published once when an ACTIVE rental passes its booked end without being
+ * returned; the vehicle stays with the renter. Key: rental id.
+ *
+ * @generated from message fleetmesh.rental.v1.RentalOverdue
+ */
+export type RentalOverdue = Message<"fleetmesh.rental.v1.RentalOverdue"> & {
+  /**
+   * @generated from field: string rental_id = 1;
+   */
+  rentalId: string;
+
+  /**
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string customer_id = 3;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Period period = 4;
+   */
+  period?: Period | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp detect_time = 5;
+   */
+  detectTime?: Timestamp | undefined;
+
+  /**
+   * The next reservation of the vehicle, marked at risk; empty when none.
+   *
+   * @generated from field: string next_rental_id = 6;
+   */
+  nextRentalId: string;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.RentalOverdue.
+ * Use `create(RentalOverdueSchema)` to create a new message.
+ */
+export const RentalOverdueSchema: GenMessage<RentalOverdue> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_events, 9);
+
+/**
+ * Published when a reservation is not picked up in time. Its period is free
+ * again; the ledger invoices `charges` (NO_SHOW_FEE). Key: rental id.
+ *
+ * @generated from message fleetmesh.rental.v1.RentalMarkedNoShow
+ */
+export type RentalMarkedNoShow = Message<"fleetmesh.rental.v1.RentalMarkedNoShow"> & {
+  /**
+   * @generated from field: string rental_id = 1;
+   */
+  rentalId: string;
+
+  /**
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string customer_id = 3;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Period period = 4;
+   */
+  period?: Period | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp no_show_time = 5;
+   */
+  noShowTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated fleetmesh.rental.v1.RentalCharge charges = 6;
+   */
+  charges: RentalCharge[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money paid_total = 7;
+   */
+  paidTotal?: Money | undefined;
+
+  /**
+   * @generated from field: int64 row_version = 8;
+   */
+  rowVersion: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.RentalMarkedNoShow.
+ * Use `create(RentalMarkedNoShowSchema)` to create a new message.
+ */
+export const RentalMarkedNoShowSchema: GenMessage<RentalMarkedNoShow> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_events, 10);
+
+/**
+ * Published when a block claims (or moves on) a vehicle's timeline. Key: vehicle id.
+ *
+ * @generated from message fleetmesh.rental.v1.VehicleBlockPlaced
+ */
+export type VehicleBlockPlaced = Message<"fleetmesh.rental.v1.VehicleBlockPlaced"> & {
+  /**
+   * @generated from field: fleetmesh.rental.v1.VehicleBlock block = 1;
+   */
+  block?: VehicleBlock | undefined;
+
+  /**
+   * RESERVED rentals an urgent block displaced.
+   *
+   * @generated from field: repeated string displaced_rental_ids = 2;
+   */
+  displacedRentalIds: string[];
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.VehicleBlockPlaced.
+ * Use `create(VehicleBlockPlacedSchema)` to create a new message.
+ */
+export const VehicleBlockPlacedSchema: GenMessage<VehicleBlockPlaced> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_events, 11);
+
+/**
+ * Published when a block is released. Key: vehicle id.
+ *
+ * @generated from message fleetmesh.rental.v1.VehicleBlockReleased
+ */
+export type VehicleBlockReleased = Message<"fleetmesh.rental.v1.VehicleBlockReleased"> & {
+  /**
+   * @generated from field: fleetmesh.rental.v1.VehicleBlock block = 1;
+   */
+  block?: VehicleBlock | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.VehicleBlockReleased.
+ * Use `create(VehicleBlockReleasedSchema)` to create a new message.
+ */
+export const VehicleBlockReleasedSchema: GenMessage<VehicleBlockReleased> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_events, 12);
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/rental/v1/location.proto.
  */
 export const file_fleetmesh_rental_v1_location: GenFile = /*@__PURE__*/
-  fileDesc("CiJmbGVldG1lc2gvcmVudGFsL3YxL2xvY2F0aW9uLnByb3RvEhNmbGVldG1lc2gucmVudGFsLnYxInUKEkxvY2F0aW9uQXR0cmlidXRlcxIMCgRuYW1lGAEgASgJEi8KBHR5cGUYAiABKA4yIS5mbGVldG1lc2gucmVudGFsLnYxLkxvY2F0aW9uVHlwZRIUCgdhZGRyZXNzGAMgASgJSACIAQFCCgoIX2FkZHJlc3Mi8gEKCExvY2F0aW9uEgoKAmlkGAEgASgJEjsKCmF0dHJpYnV0ZXMYAiABKAsyJy5mbGVldG1lc2gucmVudGFsLnYxLkxvY2F0aW9uQXR0cmlidXRlcxITCgtyb3dfdmVyc2lvbhgDIAEoAxIvCgtjcmVhdGVfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYBiABKAkSEgoKdXBkYXRlZF9ieRgHIAEoCSp4CgxMb2NhdGlvblR5cGUSHQoZTE9DQVRJT05fVFlQRV9VTlNQRUNJRklFRBAAEhcKE0xPQ0FUSU9OX1RZUEVfREVQT1QQARIWChJMT0NBVElPTl9UWVBFX0NJVFkQAhIYChRMT0NBVElPTl9UWVBFX0NVU1RPTRADYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("CiJmbGVldG1lc2gvcmVudGFsL3YxL2xvY2F0aW9uLnByb3RvEhNmbGVldG1lc2gucmVudGFsLnYxIogBChJMb2NhdGlvbkF0dHJpYnV0ZXMSDAoEbmFtZRgBIAEoCRIvCgR0eXBlGAIgASgOMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5Mb2NhdGlvblR5cGUSFAoHYWRkcmVzcxgDIAEoCUgAiAEBEhEKCXRpbWVfem9uZRgEIAEoCUIKCghfYWRkcmVzcyLyAQoITG9jYXRpb24SCgoCaWQYASABKAkSOwoKYXR0cmlidXRlcxgCIAEoCzInLmZsZWV0bWVzaC5yZW50YWwudjEuTG9jYXRpb25BdHRyaWJ1dGVzEhMKC3Jvd192ZXJzaW9uGAMgASgDEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgGIAEoCRISCgp1cGRhdGVkX2J5GAcgASgJKngKDExvY2F0aW9uVHlwZRIdChlMT0NBVElPTl9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTTE9DQVRJT05fVFlQRV9ERVBPVBABEhYKEkxPQ0FUSU9OX1RZUEVfQ0lUWRACEhgKFExPQ0FUSU9OX1RZUEVfQ1VTVE9NEANiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Descriptive attributes of a location, the part an operator edits.
@@ -40,6 +40,16 @@ export type LocationAttributes = Message<"fleetmesh.rental.v1.LocationAttributes
    * @generated from field: optional string address = 3;
    */
   address?: string | undefined;
+
+  /**
+   * IANA time zone of the location, e.g. "Europe/Berlin". Required for new
+   * locations and checked against the server's zone database. Rental days,
+   * grace periods and cancellation deadlines of rentals picked up here are
+   * counted on this zone's local calendar (docs/rentals.md).
+   *
+   * @generated from field: string time_zone = 4;
+   */
+  timeZone: string;
 };
 
 /**

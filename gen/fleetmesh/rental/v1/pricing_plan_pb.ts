@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/rental/v1/pricing_plan.proto.
  */
 export const file_fleetmesh_rental_v1_pricing_plan: GenFile = /*@__PURE__*/
-  fileDesc("CiZmbGVldG1lc2gvcmVudGFsL3YxL3ByaWNpbmdfcGxhbi5wcm90bxITZmxlZXRtZXNoLnJlbnRhbC52MSLZAQoQUHJpY2luZ1BsYW5SYXRlcxIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEi4KCmRhaWx5X3JhdGUYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjQKC3Blcl9rbV9yYXRlGAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leUgAiAEBEiAKE2luY2x1ZGVkX2ttX3Blcl9kYXkYBCABKAVIAYgBAUIOCgxfcGVyX2ttX3JhdGVCFgoUX2luY2x1ZGVkX2ttX3Blcl9kYXki1QIKC1ByaWNpbmdQbGFuEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSNAoFcmF0ZXMYBCABKAsyJS5mbGVldG1lc2gucmVudGFsLnYxLlByaWNpbmdQbGFuUmF0ZXMSEAoIYXJjaGl2ZWQYBSABKAgSMAoMYXJjaGl2ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgHIAEoAxIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCiABKAkSEgoKdXBkYXRlZF9ieRgLIAEoCWIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("CiZmbGVldG1lc2gvcmVudGFsL3YxL3ByaWNpbmdfcGxhbi5wcm90bxITZmxlZXRtZXNoLnJlbnRhbC52MSKuBQoQUHJpY2luZ1BsYW5SYXRlcxIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEi4KCmRhaWx5X3JhdGUYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjQKC3Blcl9rbV9yYXRlGAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leUgAiAEBEiAKE2luY2x1ZGVkX2ttX3Blcl9kYXkYBCABKAVIAYgBARI0Cgtob3VybHlfcmF0ZRgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXlIAogBARI6ChFsYXRlX2ZlZV9wZXJfaG91chgGIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXlIA4gBARIaChJsYXRlX2dyYWNlX21pbnV0ZXMYByABKAUSNQoMbGF0ZV9mZWVfY2FwGAggASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leUgEiAEBEkIKDGNhbmNlbGxhdGlvbhgJIAEoCzInLmZsZWV0bWVzaC5yZW50YWwudjEuQ2FuY2VsbGF0aW9uUG9saWN5SAWIAQESNAoLbm9fc2hvd19mZWUYCiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5SAaIAQESMAoHZGVwb3NpdBgLIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXlIB4gBAUIOCgxfcGVyX2ttX3JhdGVCFgoUX2luY2x1ZGVkX2ttX3Blcl9kYXlCDgoMX2hvdXJseV9yYXRlQhQKEl9sYXRlX2ZlZV9wZXJfaG91ckIPCg1fbGF0ZV9mZWVfY2FwQg8KDV9jYW5jZWxsYXRpb25CDgoMX25vX3Nob3dfZmVlQgoKCF9kZXBvc2l0Il4KEkNhbmNlbGxhdGlvblBvbGljeRIfChdmcmVlX3VudGlsX2hvdXJzX2JlZm9yZRgBIAEoBRInCgNmZWUYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5ItUCCgtQcmljaW5nUGxhbhIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEjQKBXJhdGVzGAQgASgLMiUuZmxlZXRtZXNoLnJlbnRhbC52MS5QcmljaW5nUGxhblJhdGVzEhAKCGFyY2hpdmVkGAUgASgIEjAKDGFyY2hpdmVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcm93X3ZlcnNpb24YByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAogASgJEhIKCnVwZGF0ZWRfYnkYCyABKAliBnByb3RvMw", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * Rates of a pricing plan. All amounts are in `currency_code`; a Money in any
@@ -55,6 +55,55 @@ export type PricingPlanRates = Message<"fleetmesh.rental.v1.PricingPlanRates"> &
    * @generated from field: optional int32 included_km_per_day = 4;
    */
   includedKmPerDay?: number | undefined;
+
+  /**
+   * Optional price per started hour for rentals shorter than one rental day;
+   * the hours of such a rental never cost more than one day.
+   *
+   * @generated from field: optional fleetmesh.common.v1.Money hourly_rate = 5;
+   */
+  hourlyRate?: Money | undefined;
+
+  /**
+   * Optional late-return fee per started hour past the booked end plus
+   * `late_grace_minutes`, capped at `late_fee_cap` when given.
+   *
+   * @generated from field: optional fleetmesh.common.v1.Money late_fee_per_hour = 6;
+   */
+  lateFeePerHour?: Money | undefined;
+
+  /**
+   * Minutes after the booked end before a return is late; 0-1440.
+   *
+   * @generated from field: int32 late_grace_minutes = 7;
+   */
+  lateGraceMinutes: number;
+
+  /**
+   * @generated from field: optional fleetmesh.common.v1.Money late_fee_cap = 8;
+   */
+  lateFeeCap?: Money | undefined;
+
+  /**
+   * Optional cancellation policy; absent means cancelling is always free.
+   *
+   * @generated from field: optional fleetmesh.rental.v1.CancellationPolicy cancellation = 9;
+   */
+  cancellation?: CancellationPolicy | undefined;
+
+  /**
+   * Optional fee charged when a reservation is not picked up in time.
+   *
+   * @generated from field: optional fleetmesh.common.v1.Money no_show_fee = 10;
+   */
+  noShowFee?: Money | undefined;
+
+  /**
+   * Optional deposit held for the rental, shown apart from the price.
+   *
+   * @generated from field: optional fleetmesh.common.v1.Money deposit = 11;
+   */
+  deposit?: Money | undefined;
 };
 
 /**
@@ -63,6 +112,35 @@ export type PricingPlanRates = Message<"fleetmesh.rental.v1.PricingPlanRates"> &
  */
 export const PricingPlanRatesSchema: GenMessage<PricingPlanRates> = /*@__PURE__*/
   messageDesc(file_fleetmesh_rental_v1_pricing_plan, 0);
+
+/**
+ * Free cancellation until `free_until_hours_before` hours before the booked
+ * start (in the pickup location's local time), then `fee`.
+ *
+ * @generated from message fleetmesh.rental.v1.CancellationPolicy
+ */
+export type CancellationPolicy = Message<"fleetmesh.rental.v1.CancellationPolicy"> & {
+  /**
+   * 0-8760.
+   *
+   * @generated from field: int32 free_until_hours_before = 1;
+   */
+  freeUntilHoursBefore: number;
+
+  /**
+   * Required, >= 0, in the plan's currency.
+   *
+   * @generated from field: fleetmesh.common.v1.Money fee = 2;
+   */
+  fee?: Money | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.CancellationPolicy.
+ * Use `create(CancellationPolicySchema)` to create a new message.
+ */
+export const CancellationPolicySchema: GenMessage<CancellationPolicy> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_pricing_plan, 1);
 
 /**
  * @generated from message fleetmesh.rental.v1.PricingPlan
@@ -138,5 +216,5 @@ export type PricingPlan = Message<"fleetmesh.rental.v1.PricingPlan"> & {
  * Use `create(PricingPlanSchema)` to create a new message.
  */
 export const PricingPlanSchema: GenMessage<PricingPlan> = /*@__PURE__*/
-  messageDesc(file_fleetmesh_rental_v1_pricing_plan, 1);
+  messageDesc(file_fleetmesh_rental_v1_pricing_plan, 2);
 

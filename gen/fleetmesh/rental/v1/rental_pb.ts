@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/rental/v1/rental.proto.
  */
 export const file_fleetmesh_rental_v1_rental: GenFile = /*@__PURE__*/
-  fileDesc("CiBmbGVldG1lc2gvcmVudGFsL3YxL3JlbnRhbC5wcm90bxITZmxlZXRtZXNoLnJlbnRhbC52MSLiAQoLUmVudGFsVGVybXMSEgoKdmVoaWNsZV9pZBgBIAEoCRIrCgZwZXJpb2QYAiABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIaChJvcmlnaW5fbG9jYXRpb25faWQYAyABKAkSHwoXZGVzdGluYXRpb25fbG9jYXRpb25faWQYBCABKAkSFwoPcHJpY2luZ19wbGFuX2lkGAUgASgJEiIKFWVzdGltYXRlZF9kaXN0YW5jZV9rbRgGIAEoBUgAiAEBQhgKFl9lc3RpbWF0ZWRfZGlzdGFuY2Vfa20inwEKEVJlbnRhbENoYXJnZUlucHV0EjMKBHR5cGUYASABKA4yJS5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbENoYXJnZVR5cGUSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIcXVhbnRpdHkYAyABKAUSLgoKdW5pdF9wcmljZRgEIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkiqgIKDFJlbnRhbENoYXJnZRIKCgJpZBgBIAEoCRIRCglyZW50YWxfaWQYAiABKAkSMwoEdHlwZRgDIAEoDjIlLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsQ2hhcmdlVHlwZRITCgtkZXNjcmlwdGlvbhgEIAEoCRIQCghxdWFudGl0eRgFIAEoBRIuCgp1bml0X3ByaWNlGAYgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIqCgZhbW91bnQYByABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAkgASgJItYBCglRdW90ZUxpbmUSMwoEdHlwZRgBIAEoDjIlLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsQ2hhcmdlVHlwZRITCgtkZXNjcmlwdGlvbhgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIuCgp1bml0X3ByaWNlGAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIqCgZhbW91bnQYBSABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhEKCWVzdGltYXRlZBgGIAEoCCKUAgoFUXVvdGUSCgoCaWQYASABKAkSLwoFdGVybXMYAiABKAsyIC5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbFRlcm1zEi0KBWxpbmVzGAMgAygLMh4uZmxlZXRtZXNoLnJlbnRhbC52MS5RdW90ZUxpbmUSKQoFdG90YWwYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei8KC2V4cGlyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgHIAEoCSL2BgoGUmVudGFsEgoKAmlkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSEQoJZHJpdmVyX2lkGAQgASgJEisKBnBlcmlvZBgFIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kEhoKEm9yaWdpbl9sb2NhdGlvbl9pZBgGIAEoCRIfChdkZXN0aW5hdGlvbl9sb2NhdGlvbl9pZBgHIAEoCRIXCg9wcmljaW5nX3BsYW5faWQYCCABKAkSEAoIcXVvdGVfaWQYCSABKAkSMQoGc3RhdHVzGAogASgOMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxTdGF0dXMSFQoNY3VycmVuY3lfY29kZRgLIAEoCRIxCg1jaGFyZ2VzX3RvdGFsGAwgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgpwYWlkX3RvdGFsGA0gASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIvCgtwaWNrdXBfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHwoScGlja3VwX29kb21ldGVyX2ttGA8gASgFSACIAQESLwoLcmV0dXJuX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KEnJldHVybl9vZG9tZXRlcl9rbRgRIAEoBUgBiAEBEhoKEnJldHVybl9sb2NhdGlvbl9pZBgSIAEoCRINCgVub3RlcxgTIAEoCRIVCg1jYW5jZWxfcmVhc29uGBQgASgJEi8KC2NhbmNlbF90aW1lGBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgWIAEoAxIvCgtjcmVhdGVfdGltZRgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYGCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYGSABKAkSEgoKdXBkYXRlZF9ieRgaIAEoCUIVChNfcGlja3VwX29kb21ldGVyX2ttQhUKE19yZXR1cm5fb2RvbWV0ZXJfa20ingMKDVJlbnRhbFBheW1lbnQSCgoCaWQYASABKAkSEQoJcmVudGFsX2lkGAIgASgJEjYKCHByb3ZpZGVyGAMgASgOMiQuZmxlZXRtZXNoLnJlbnRhbC52MS5QYXltZW50UHJvdmlkZXISKgoGYW1vdW50GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRI4CgZzdGF0dXMYBSABKA4yKC5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbFBheW1lbnRTdGF0dXMSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAYgASgJEhUKDXN0YXR1c19yZWFzb24YByABKAkSEwoLcm93X3ZlcnNpb24YCCABKAMSLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAsgASgJEhIKCnVwZGF0ZWRfYnkYDCABKAkisgEKE1ZlaGljbGVBdmFpbGFiaWxpdHkSEgoKdmVoaWNsZV9pZBgBIAEoCRIRCglhdmFpbGFibGUYAiABKAgSOgoHcmVhc29ucxgDIAMoDjIpLmZsZWV0bWVzaC5yZW50YWwudjEuVW5hdmFpbGFiaWxpdHlSZWFzb24SOAoTY29uZmxpY3RpbmdfcGVyaW9kcxgEIAMoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kIrEBCg5WZWhpY2xlU3VtbWFyeRISCgp2ZWhpY2xlX2lkGAEgASgJEhQKDHBsYXRlX251bWJlchgCIAEoCRIMCgRtYWtlGAMgASgJEg0KBW1vZGVsGAQgASgJEhQKB3ZhcmlhbnQYBSABKAlIAIgBARIfChJwYXNzZW5nZXJfY2FwYWNpdHkYBiABKAVIAYgBAUIKCghfdmFyaWFudEIVChNfcGFzc2VuZ2VyX2NhcGFjaXR5Kp0BCgxSZW50YWxTdGF0dXMSHQoZUkVOVEFMX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlJFTlRBTF9TVEFUVVNfUkVTRVJWRUQQARIYChRSRU5UQUxfU1RBVFVTX0FDVElWRRACEhsKF1JFTlRBTF9TVEFUVVNfQ09NUExFVEVEEAMSGwoXUkVOVEFMX1NUQVRVU19DQU5DRUxMRUQQBCrbAgoQUmVudGFsQ2hhcmdlVHlwZRIiCh5SRU5UQUxfQ0hBUkdFX1RZUEVfVU5TUEVDSUZJRUQQABIbChdSRU5UQUxfQ0hBUkdFX1RZUEVfQkFTRRABEiAKHFJFTlRBTF9DSEFSR0VfVFlQRV9FWFRSQV9EQVkQAhIfChtSRU5UQUxfQ0hBUkdFX1RZUEVfRElTVEFOQ0UQAxIfChtSRU5UQUxfQ0hBUkdFX1RZUEVfTEFURV9GRUUQBBIdChlSRU5UQUxfQ0hBUkdFX1RZUEVfREFNQUdFEAUSGwoXUkVOVEFMX0NIQVJHRV9UWVBFX0ZVRUwQBhInCiNSRU5UQUxfQ0hBUkdFX1RZUEVfQ0FOQ0VMTEFUSU9OX0ZFRRAHEh8KG1JFTlRBTF9DSEFSR0VfVFlQRV9ESVNDT1VOVBAIEhwKGFJFTlRBTF9DSEFSR0VfVFlQRV9PVEhFUhAJKogBCg9QYXltZW50UHJvdmlkZXISIAocUEFZTUVOVF9QUk9WSURFUl9VTlNQRUNJRklFRBAAEhkKFVBBWU1FTlRfUFJPVklERVJfQ0FTSBABEhkKFVBBWU1FTlRfUFJPVklERVJfQ0FSRBACEh0KGVBBWU1FTlRfUFJPVklERVJfVFJBTlNGRVIQAyrJAQoTUmVudGFsUGF5bWVudFN0YXR1cxIlCiFSRU5UQUxfUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIhCh1SRU5UQUxfUEFZTUVOVF9TVEFUVVNfUEVORElORxABEiIKHlJFTlRBTF9QQVlNRU5UX1NUQVRVU19DQVBUVVJFRBACEiAKHFJFTlRBTF9QQVlNRU5UX1NUQVRVU19GQUlMRUQQAxIiCh5SRU5UQUxfUEFZTUVOVF9TVEFUVVNfUkVGVU5ERUQQBCrKAQoUVW5hdmFpbGFiaWxpdHlSZWFzb24SJQohVU5BVkFJTEFCSUxJVFlfUkVBU09OX1VOU1BFQ0lGSUVEEAASLAooVU5BVkFJTEFCSUxJVFlfUkVBU09OX09WRVJMQVBQSU5HX1JFTlRBTBABEjAKLFVOQVZBSUxBQklMSVRZX1JFQVNPTl9WRUhJQ0xFX0RFQ09NTUlTU0lPTkVEEAISKwonVU5BVkFJTEFCSUxJVFlfUkVBU09OX1ZFSElDTEVfTk9UX0ZPVU5EEANiBnByb3RvMw", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_period, file_google_protobuf_timestamp]);
+  fileDesc("CiBmbGVldG1lc2gvcmVudGFsL3YxL3JlbnRhbC5wcm90bxITZmxlZXRtZXNoLnJlbnRhbC52MSKLAgoLUmVudGFsVGVybXMSEgoKdmVoaWNsZV9pZBgBIAEoCRIrCgZwZXJpb2QYAiABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIaChJvcmlnaW5fbG9jYXRpb25faWQYAyABKAkSHwoXZGVzdGluYXRpb25fbG9jYXRpb25faWQYBCABKAkSFwoPcHJpY2luZ19wbGFuX2lkGAUgASgJEiIKFWVzdGltYXRlZF9kaXN0YW5jZV9rbRgGIAEoBUgAiAEBEhEKCWRyaXZlcl9pZBgHIAEoCRIUCgxjb25kdWN0b3JfaWQYCCABKAlCGAoWX2VzdGltYXRlZF9kaXN0YW5jZV9rbSKfAQoRUmVudGFsQ2hhcmdlSW5wdXQSMwoEdHlwZRgBIAEoDjIlLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsQ2hhcmdlVHlwZRITCgtkZXNjcmlwdGlvbhgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIuCgp1bml0X3ByaWNlGAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leSKqAgoMUmVudGFsQ2hhcmdlEgoKAmlkGAEgASgJEhEKCXJlbnRhbF9pZBgCIAEoCRIzCgR0eXBlGAMgASgOMiUuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxDaGFyZ2VUeXBlEhMKC2Rlc2NyaXB0aW9uGAQgASgJEhAKCHF1YW50aXR5GAUgASgFEi4KCnVuaXRfcHJpY2UYBiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EioKBmFtb3VudBgHIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCSABKAki1gEKCVF1b3RlTGluZRIzCgR0eXBlGAEgASgOMiUuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxDaGFyZ2VUeXBlEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEi4KCnVuaXRfcHJpY2UYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EioKBmFtb3VudBgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEQoJZXN0aW1hdGVkGAYgASgIIvsCCgVRdW90ZRIKCgJpZBgBIAEoCRIvCgV0ZXJtcxgCIAEoCzIgLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsVGVybXMSLQoFbGluZXMYAyADKAsyHi5mbGVldG1lc2gucmVudGFsLnYxLlF1b3RlTGluZRIpCgV0b3RhbBgEIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLwoLZXhwaXJlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAcgASgJEhMKC2N1c3RvbWVyX2lkGAggASgJEisKB2RlcG9zaXQYCSABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Eg4KBmhvdXJseRgKIAEoCBITCgtyZW50YWxfZGF5cxgLIAEoBSKnCAoGUmVudGFsEgoKAmlkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSEQoJZHJpdmVyX2lkGAQgASgJEisKBnBlcmlvZBgFIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kEhoKEm9yaWdpbl9sb2NhdGlvbl9pZBgGIAEoCRIfChdkZXN0aW5hdGlvbl9sb2NhdGlvbl9pZBgHIAEoCRIXCg9wcmljaW5nX3BsYW5faWQYCCABKAkSEAoIcXVvdGVfaWQYCSABKAkSMQoGc3RhdHVzGAogASgOMiEuZmxlZXRtZXNoLnJlbnRhbC52MS5SZW50YWxTdGF0dXMSFQoNY3VycmVuY3lfY29kZRgLIAEoCRIxCg1jaGFyZ2VzX3RvdGFsGAwgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgpwYWlkX3RvdGFsGA0gASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIvCgtwaWNrdXBfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASHwoScGlja3VwX29kb21ldGVyX2ttGA8gASgFSACIAQESLwoLcmV0dXJuX3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KEnJldHVybl9vZG9tZXRlcl9rbRgRIAEoBUgBiAEBEhoKEnJldHVybl9sb2NhdGlvbl9pZBgSIAEoCRINCgVub3RlcxgTIAEoCRIVCg1jYW5jZWxfcmVhc29uGBQgASgJEi8KC2NhbmNlbF90aW1lGBUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgWIAEoAxIvCgtjcmVhdGVfdGltZRgXIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYGCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYGSABKAkSEgoKdXBkYXRlZF9ieRgaIAEoCRIUCgxjb25kdWN0b3JfaWQYGyABKAkSDwoHYXRfcmlzaxgcIAEoCBIWCg5hdF9yaXNrX3JlYXNvbhgdIAEoCRIRCgl0aW1lX3pvbmUYHiABKAkSKwoHZGVwb3NpdBgfIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSMAoMbm9fc2hvd190aW1lGCAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIVChNfcGlja3VwX29kb21ldGVyX2ttQhUKE19yZXR1cm5fb2RvbWV0ZXJfa20ivQQKDVJlbnRhbFBheW1lbnQSCgoCaWQYASABKAkSEQoJcmVudGFsX2lkGAIgASgJEjYKCHByb3ZpZGVyGAMgASgOMiQuZmxlZXRtZXNoLnJlbnRhbC52MS5QYXltZW50UHJvdmlkZXISKgoGYW1vdW50GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRI4CgZzdGF0dXMYBSABKA4yKC5mbGVldG1lc2gucmVudGFsLnYxLlJlbnRhbFBheW1lbnRTdGF0dXMSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAYgASgJEhUKDXN0YXR1c19yZWFzb24YByABKAkSEwoLcm93X3ZlcnNpb24YCCABKAMSLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAsgASgJEhIKCnVwZGF0ZWRfYnkYDCABKAkSNAoEa2luZBgNIAEoDjImLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsUGF5bWVudEtpbmQSMwoPcmVmdW5kZWRfYW1vdW50GA4gASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIyCg5hcHBsaWVkX2Ftb3VudBgPIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkisgEKE1ZlaGljbGVBdmFpbGFiaWxpdHkSEgoKdmVoaWNsZV9pZBgBIAEoCRIRCglhdmFpbGFibGUYAiABKAgSOgoHcmVhc29ucxgDIAMoDjIpLmZsZWV0bWVzaC5yZW50YWwudjEuVW5hdmFpbGFiaWxpdHlSZWFzb24SOAoTY29uZmxpY3RpbmdfcGVyaW9kcxgEIAMoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kIvQBCg5WZWhpY2xlU3VtbWFyeRISCgp2ZWhpY2xlX2lkGAEgASgJEhQKDHBsYXRlX251bWJlchgCIAEoCRIMCgRtYWtlGAMgASgJEg0KBW1vZGVsGAQgASgJEhQKB3ZhcmlhbnQYBSABKAlIAIgBARIfChJwYXNzZW5nZXJfY2FwYWNpdHkYBiABKAVIAYgBARIaCg1sb2FkX2xpbWl0X2tnGAcgASgFSAKIAQESEwoLbG9jYXRpb25faWQYCCABKAlCCgoIX3ZhcmlhbnRCFQoTX3Bhc3Nlbmdlcl9jYXBhY2l0eUIQCg5fbG9hZF9saW1pdF9rZyLwAQoNVGltZWxpbmVDbGFpbRI0CgRraW5kGAEgASgOMiYuZmxlZXRtZXNoLnJlbnRhbC52MS5UaW1lbGluZUNsYWltS2luZBIrCgZwZXJpb2QYAiABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIRCglyZWZlcmVuY2UYAyABKAkSOAoNcmVudGFsX3N0YXR1cxgEIAEoDjIhLmZsZWV0bWVzaC5yZW50YWwudjEuUmVudGFsU3RhdHVzEg4KBnJlYXNvbhgFIAEoCRIOCgZ1cmdlbnQYBiABKAgSDwoHYXRfcmlzaxgHIAEoCCKRAgoMVmVoaWNsZUJsb2NrEhcKD2Jsb2NrX3JlZmVyZW5jZRgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEisKBnBlcmlvZBgDIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kEg4KBnJlYXNvbhgEIAEoCRIOCgZ1cmdlbnQYBSABKAgSEAoIcmVsZWFzZWQYBiABKAgSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDHJlbGVhc2VfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgJIAEoCSq4AQoMUmVudGFsU3RhdHVzEh0KGVJFTlRBTF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZSRU5UQUxfU1RBVFVTX1JFU0VSVkVEEAESGAoUUkVOVEFMX1NUQVRVU19BQ1RJVkUQAhIbChdSRU5UQUxfU1RBVFVTX0NPTVBMRVRFRBADEhsKF1JFTlRBTF9TVEFUVVNfQ0FOQ0VMTEVEEAQSGQoVUkVOVEFMX1NUQVRVU19OT19TSE9XEAUq4AMKEFJlbnRhbENoYXJnZVR5cGUSIgoeUkVOVEFMX0NIQVJHRV9UWVBFX1VOU1BFQ0lGSUVEEAASGwoXUkVOVEFMX0NIQVJHRV9UWVBFX0JBU0UQARIgChxSRU5UQUxfQ0hBUkdFX1RZUEVfRVhUUkFfREFZEAISHwobUkVOVEFMX0NIQVJHRV9UWVBFX0RJU1RBTkNFEAMSHwobUkVOVEFMX0NIQVJHRV9UWVBFX0xBVEVfRkVFEAQSHQoZUkVOVEFMX0NIQVJHRV9UWVBFX0RBTUFHRRAFEhsKF1JFTlRBTF9DSEFSR0VfVFlQRV9GVUVMEAYSJwojUkVOVEFMX0NIQVJHRV9UWVBFX0NBTkNFTExBVElPTl9GRUUQBxIfChtSRU5UQUxfQ0hBUkdFX1RZUEVfRElTQ09VTlQQCBIcChhSRU5UQUxfQ0hBUkdFX1RZUEVfT1RIRVIQCRIiCh5SRU5UQUxfQ0hBUkdFX1RZUEVfTk9fU0hPV19GRUUQChIdChlSRU5UQUxfQ0hBUkdFX1RZUEVfRFJJVkVSEAsSIAocUkVOVEFMX0NIQVJHRV9UWVBFX0NPTkRVQ1RPUhAMEh4KGlJFTlRBTF9DSEFSR0VfVFlQRV9ERVBPU0lUEA0qegoRUmVudGFsUGF5bWVudEtpbmQSIwofUkVOVEFMX1BBWU1FTlRfS0lORF9VTlNQRUNJRklFRBAAEh8KG1JFTlRBTF9QQVlNRU5UX0tJTkRfUEFZTUVOVBABEh8KG1JFTlRBTF9QQVlNRU5UX0tJTkRfREVQT1NJVBACKogBCg9QYXltZW50UHJvdmlkZXISIAocUEFZTUVOVF9QUk9WSURFUl9VTlNQRUNJRklFRBAAEhkKFVBBWU1FTlRfUFJPVklERVJfQ0FTSBABEhkKFVBBWU1FTlRfUFJPVklERVJfQ0FSRBACEh0KGVBBWU1FTlRfUFJPVklERVJfVFJBTlNGRVIQAyqwAgoTUmVudGFsUGF5bWVudFN0YXR1cxIlCiFSRU5UQUxfUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIhCh1SRU5UQUxfUEFZTUVOVF9TVEFUVVNfUEVORElORxABEiIKHlJFTlRBTF9QQVlNRU5UX1NUQVRVU19DQVBUVVJFRBACEiAKHFJFTlRBTF9QQVlNRU5UX1NUQVRVU19GQUlMRUQQAxIiCh5SRU5UQUxfUEFZTUVOVF9TVEFUVVNfUkVGVU5ERUQQBBIeChpSRU5UQUxfUEFZTUVOVF9TVEFUVVNfSEVMRBAFEiIKHlJFTlRBTF9QQVlNRU5UX1NUQVRVU19SRUxFQVNFRBAGEiEKHVJFTlRBTF9QQVlNRU5UX1NUQVRVU19TRVRUTEVEEAcq1AIKFFVuYXZhaWxhYmlsaXR5UmVhc29uEiUKIVVOQVZBSUxBQklMSVRZX1JFQVNPTl9VTlNQRUNJRklFRBAAEiwKKFVOQVZBSUxBQklMSVRZX1JFQVNPTl9PVkVSTEFQUElOR19SRU5UQUwQARIwCixVTkFWQUlMQUJJTElUWV9SRUFTT05fVkVISUNMRV9ERUNPTU1JU1NJT05FRBACEisKJ1VOQVZBSUxBQklMSVRZX1JFQVNPTl9WRUhJQ0xFX05PVF9GT1VORBADEikKJVVOQVZBSUxBQklMSVRZX1JFQVNPTl9WRUhJQ0xFX0JMT0NLRUQQBBIwCixVTkFWQUlMQUJJTElUWV9SRUFTT05fVkVISUNMRV9PVVRfT0ZfU0VSVklDRRAFEisKJ1VOQVZBSUxBQklMSVRZX1JFQVNPTl9BVF9PVEhFUl9MT0NBVElPThAGKncKEVRpbWVsaW5lQ2xhaW1LaW5kEiMKH1RJTUVMSU5FX0NMQUlNX0tJTkRfVU5TUEVDSUZJRUQQABIeChpUSU1FTElORV9DTEFJTV9LSU5EX1JFTlRBTBABEh0KGVRJTUVMSU5FX0NMQUlNX0tJTkRfQkxPQ0sQAmIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_period, file_google_protobuf_timestamp]);
 
 /**
  * What is being rented: the input of a quote and of a reservation without quote.
@@ -65,6 +65,19 @@ export type RentalTerms = Message<"fleetmesh.rental.v1.RentalTerms"> & {
    * @generated from field: optional int32 estimated_distance_km = 6;
    */
   estimatedDistanceKm?: number | undefined;
+
+  /**
+   * Optional user ids of a driver (DRIVER staff profile) and a conductor
+   * (CONDUCTOR staff profile); each is charged at their profile's daily rate.
+   *
+   * @generated from field: string driver_id = 7;
+   */
+  driverId: string;
+
+  /**
+   * @generated from field: string conductor_id = 8;
+   */
+  conductorId: string;
 };
 
 /**
@@ -275,6 +288,34 @@ export type Quote = Message<"fleetmesh.rental.v1.Quote"> & {
    * @generated from field: string created_by = 7;
    */
   createdBy: string;
+
+  /**
+   * The customer the quote was made for; only they can reserve with it.
+   *
+   * @generated from field: string customer_id = 8;
+   */
+  customerId: string;
+
+  /**
+   * The plan's deposit, held apart from the price; not part of `total`.
+   *
+   * @generated from field: fleetmesh.common.v1.Money deposit = 9;
+   */
+  deposit?: Money | undefined;
+
+  /**
+   * Pricing unit of the base line: true when priced per hour.
+   *
+   * @generated from field: bool hourly = 10;
+   */
+  hourly: boolean;
+
+  /**
+   * Rental days on the pickup location's local calendar.
+   *
+   * @generated from field: int32 rental_days = 11;
+   */
+  rentalDays: number;
 };
 
 /**
@@ -452,6 +493,48 @@ export type Rental = Message<"fleetmesh.rental.v1.Rental"> & {
    * @generated from field: string updated_by = 26;
    */
   updatedBy: string;
+
+  /**
+   * Optional user id of a staff member with a CONDUCTOR staff profile.
+   *
+   * @generated from field: string conductor_id = 27;
+   */
+  conductorId: string;
+
+  /**
+   * Set when the rental cannot be served as booked: the vehicle's previous
+   * renter is overdue, or an urgent block displaced it. An agent should move
+   * the customer to another vehicle.
+   *
+   * @generated from field: bool at_risk = 28;
+   */
+  atRisk: boolean;
+
+  /**
+   * @generated from field: string at_risk_reason = 29;
+   */
+  atRiskReason: string;
+
+  /**
+   * IANA zone of the pickup location, in which rental days are counted.
+   *
+   * @generated from field: string time_zone = 30;
+   */
+  timeZone: string;
+
+  /**
+   * The plan's deposit for this rental, if any.
+   *
+   * @generated from field: fleetmesh.common.v1.Money deposit = 31;
+   */
+  deposit?: Money | undefined;
+
+  /**
+   * Set when the rental became NO_SHOW.
+   *
+   * @generated from field: google.protobuf.Timestamp no_show_time = 32;
+   */
+  noShowTime?: Timestamp | undefined;
 };
 
 /**
@@ -536,6 +619,27 @@ export type RentalPayment = Message<"fleetmesh.rental.v1.RentalPayment"> & {
    * @generated from field: string updated_by = 12;
    */
   updatedBy: string;
+
+  /**
+   * PAYMENT unless recorded as a DEPOSIT.
+   *
+   * @generated from field: fleetmesh.rental.v1.RentalPaymentKind kind = 13;
+   */
+  kind: RentalPaymentKind;
+
+  /**
+   * Part of a captured amount refunded so far (partial refunds).
+   *
+   * @generated from field: fleetmesh.common.v1.Money refunded_amount = 14;
+   */
+  refundedAmount?: Money | undefined;
+
+  /**
+   * Deposits: part of the captured amount applied to the rental's charges.
+   *
+   * @generated from field: fleetmesh.common.v1.Money applied_amount = 15;
+   */
+  appliedAmount?: Money | undefined;
 };
 
 /**
@@ -622,6 +726,18 @@ export type VehicleSummary = Message<"fleetmesh.rental.v1.VehicleSummary"> & {
    * @generated from field: optional int32 passenger_capacity = 6;
    */
   passengerCapacity?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 load_limit_kg = 7;
+   */
+  loadLimitKg?: number | undefined;
+
+  /**
+   * Where the vehicle is (home location, or where its last rental ended); empty when unknown.
+   *
+   * @generated from field: string location_id = 8;
+   */
+  locationId: string;
 };
 
 /**
@@ -632,9 +748,127 @@ export const VehicleSummarySchema: GenMessage<VehicleSummary> = /*@__PURE__*/
   messageDesc(file_fleetmesh_rental_v1_rental, 8);
 
 /**
+ * One claim on a vehicle's timeline: a RESERVED/ACTIVE rental or a block.
+ *
+ * @generated from message fleetmesh.rental.v1.TimelineClaim
+ */
+export type TimelineClaim = Message<"fleetmesh.rental.v1.TimelineClaim"> & {
+  /**
+   * @generated from field: fleetmesh.rental.v1.TimelineClaimKind kind = 1;
+   */
+  kind: TimelineClaimKind;
+
+  /**
+   * Half-open period the claim holds.
+   *
+   * @generated from field: fleetmesh.common.v1.Period period = 2;
+   */
+  period?: Period | undefined;
+
+  /**
+   * Rental id for rentals; the block reference for blocks.
+   *
+   * @generated from field: string reference = 3;
+   */
+  reference: string;
+
+  /**
+   * @generated from field: fleetmesh.rental.v1.RentalStatus rental_status = 4;
+   */
+  rentalStatus: RentalStatus;
+
+  /**
+   * Blocks: why, and whether it was urgent.
+   *
+   * @generated from field: string reason = 5;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: bool urgent = 6;
+   */
+  urgent: boolean;
+
+  /**
+   * @generated from field: bool at_risk = 7;
+   */
+  atRisk: boolean;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.TimelineClaim.
+ * Use `create(TimelineClaimSchema)` to create a new message.
+ */
+export const TimelineClaimSchema: GenMessage<TimelineClaim> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_rental, 9);
+
+/**
+ * A maintenance (or other) block on a vehicle's timeline.
+ *
+ * @generated from message fleetmesh.rental.v1.VehicleBlock
+ */
+export type VehicleBlock = Message<"fleetmesh.rental.v1.VehicleBlock"> & {
+  /**
+   * The caller's reference (e.g. "maintenance-job:<uuid>"); BlockVehicle is
+   * idempotent on it.
+   *
+   * @generated from field: string block_reference = 1;
+   */
+  blockReference: string;
+
+  /**
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Period period = 3;
+   */
+  period?: Period | undefined;
+
+  /**
+   * @generated from field: string reason = 4;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: bool urgent = 5;
+   */
+  urgent: boolean;
+
+  /**
+   * @generated from field: bool released = 6;
+   */
+  released: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 7;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp release_time = 8;
+   */
+  releaseTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string created_by = 9;
+   */
+  createdBy: string;
+};
+
+/**
+ * Describes the message fleetmesh.rental.v1.VehicleBlock.
+ * Use `create(VehicleBlockSchema)` to create a new message.
+ */
+export const VehicleBlockSchema: GenMessage<VehicleBlock> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_rental_v1_rental, 10);
+
+/**
  * Lifecycle status. Allowed transitions:
  *   RESERVED -> ACTIVE -> COMPLETED
  *   RESERVED -> CANCELLED
+ *   RESERVED -> NO_SHOW (not picked up in time; the plan's no-show fee)
  * RESERVED and ACTIVE rentals of one vehicle never overlap (see ReserveRental).
  *
  * @generated from enum fleetmesh.rental.v1.RentalStatus
@@ -664,6 +898,11 @@ export enum RentalStatus {
    * @generated from enum value: RENTAL_STATUS_CANCELLED = 4;
    */
   CANCELLED = 4,
+
+  /**
+   * @generated from enum value: RENTAL_STATUS_NO_SHOW = 5;
+   */
+  NO_SHOW = 5,
 }
 
 /**
@@ -735,6 +974,32 @@ export enum RentalChargeType {
    * @generated from enum value: RENTAL_CHARGE_TYPE_OTHER = 9;
    */
   OTHER = 9,
+
+  /**
+   * @generated from enum value: RENTAL_CHARGE_TYPE_NO_SHOW_FEE = 10;
+   */
+  NO_SHOW_FEE = 10,
+
+  /**
+   * The assigned driver's daily rate times the rental days.
+   *
+   * @generated from enum value: RENTAL_CHARGE_TYPE_DRIVER = 11;
+   */
+  DRIVER = 11,
+
+  /**
+   * The assigned conductor's daily rate times the rental days.
+   *
+   * @generated from enum value: RENTAL_CHARGE_TYPE_CONDUCTOR = 12;
+   */
+  CONDUCTOR = 12,
+
+  /**
+   * Shown on quotes only, apart from the price: the plan's deposit.
+   *
+   * @generated from enum value: RENTAL_CHARGE_TYPE_DEPOSIT = 13;
+   */
+  DEPOSIT = 13,
 }
 
 /**
@@ -742,6 +1007,38 @@ export enum RentalChargeType {
  */
 export const RentalChargeTypeSchema: GenEnum<RentalChargeType> = /*@__PURE__*/
   enumDesc(file_fleetmesh_rental_v1_rental, 1);
+
+/**
+ * What a rental payment is for.
+ *
+ * @generated from enum fleetmesh.rental.v1.RentalPaymentKind
+ */
+export enum RentalPaymentKind {
+  /**
+   * @generated from enum value: RENTAL_PAYMENT_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Pays the rental's charges (the default).
+   *
+   * @generated from enum value: RENTAL_PAYMENT_KIND_PAYMENT = 1;
+   */
+  PAYMENT = 1,
+
+  /**
+   * A deposit: HELD, then CAPTURED, then applied to charges or released.
+   *
+   * @generated from enum value: RENTAL_PAYMENT_KIND_DEPOSIT = 2;
+   */
+  DEPOSIT = 2,
+}
+
+/**
+ * Describes the enum fleetmesh.rental.v1.RentalPaymentKind.
+ */
+export const RentalPaymentKindSchema: GenEnum<RentalPaymentKind> = /*@__PURE__*/
+  enumDesc(file_fleetmesh_rental_v1_rental, 2);
 
 /**
  * How a rental payment was taken.
@@ -774,12 +1071,15 @@ export enum PaymentProvider {
  * Describes the enum fleetmesh.rental.v1.PaymentProvider.
  */
 export const PaymentProviderSchema: GenEnum<PaymentProvider> = /*@__PURE__*/
-  enumDesc(file_fleetmesh_rental_v1_rental, 2);
+  enumDesc(file_fleetmesh_rental_v1_rental, 3);
 
 /**
  * Status of a rental payment. Allowed transitions:
  *   PENDING -> CAPTURED | FAILED
- *   CAPTURED -> REFUNDED
+ *   CAPTURED -> REFUNDED (a refund of the whole remaining amount; a partial
+ *   refund keeps CAPTURED and raises `refunded_amount`)
+ * Deposits: HELD -> CAPTURED | RELEASED | FAILED; CAPTURED -> APPLIED
+ * (part or all used for charges) and the rest REFUNDED.
  *
  * @generated from enum fleetmesh.rental.v1.RentalPaymentStatus
  */
@@ -810,13 +1110,34 @@ export enum RentalPaymentStatus {
    * @generated from enum value: RENTAL_PAYMENT_STATUS_REFUNDED = 4;
    */
   REFUNDED = 4,
+
+  /**
+   * A deposit authorised on the customer's card, not yet taken.
+   *
+   * @generated from enum value: RENTAL_PAYMENT_STATUS_HELD = 5;
+   */
+  HELD = 5,
+
+  /**
+   * A held deposit let go without taking it.
+   *
+   * @generated from enum value: RENTAL_PAYMENT_STATUS_RELEASED = 6;
+   */
+  RELEASED = 6,
+
+  /**
+   * A captured deposit fully used for the rental's charges or refunded after use.
+   *
+   * @generated from enum value: RENTAL_PAYMENT_STATUS_SETTLED = 7;
+   */
+  SETTLED = 7,
 }
 
 /**
  * Describes the enum fleetmesh.rental.v1.RentalPaymentStatus.
  */
 export const RentalPaymentStatusSchema: GenEnum<RentalPaymentStatus> = /*@__PURE__*/
-  enumDesc(file_fleetmesh_rental_v1_rental, 3);
+  enumDesc(file_fleetmesh_rental_v1_rental, 4);
 
 /**
  * Why a vehicle is not available over a period.
@@ -849,11 +1170,64 @@ export enum UnavailabilityReason {
    * @generated from enum value: UNAVAILABILITY_REASON_VEHICLE_NOT_FOUND = 3;
    */
   VEHICLE_NOT_FOUND = 3,
+
+  /**
+   * A maintenance block overlaps the period.
+   *
+   * @generated from enum value: UNAVAILABILITY_REASON_VEHICLE_BLOCKED = 4;
+   */
+  VEHICLE_BLOCKED = 4,
+
+  /**
+   * Fleet reports the vehicle out of service (e.g. under maintenance) with no end known.
+   *
+   * @generated from enum value: UNAVAILABILITY_REASON_VEHICLE_OUT_OF_SERVICE = 5;
+   */
+  VEHICLE_OUT_OF_SERVICE = 5,
+
+  /**
+   * The vehicle will be at another location when the period starts.
+   *
+   * @generated from enum value: UNAVAILABILITY_REASON_AT_OTHER_LOCATION = 6;
+   */
+  AT_OTHER_LOCATION = 6,
 }
 
 /**
  * Describes the enum fleetmesh.rental.v1.UnavailabilityReason.
  */
 export const UnavailabilityReasonSchema: GenEnum<UnavailabilityReason> = /*@__PURE__*/
-  enumDesc(file_fleetmesh_rental_v1_rental, 4);
+  enumDesc(file_fleetmesh_rental_v1_rental, 5);
+
+/**
+ * Kind of a claim on a vehicle's timeline.
+ *
+ * @generated from enum fleetmesh.rental.v1.TimelineClaimKind
+ */
+export enum TimelineClaimKind {
+  /**
+   * @generated from enum value: TIMELINE_CLAIM_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A RESERVED or ACTIVE rental.
+   *
+   * @generated from enum value: TIMELINE_CLAIM_KIND_RENTAL = 1;
+   */
+  RENTAL = 1,
+
+  /**
+   * A maintenance block (BlockVehicle).
+   *
+   * @generated from enum value: TIMELINE_CLAIM_KIND_BLOCK = 2;
+   */
+  BLOCK = 2,
+}
+
+/**
+ * Describes the enum fleetmesh.rental.v1.TimelineClaimKind.
+ */
+export const TimelineClaimKindSchema: GenEnum<TimelineClaimKind> = /*@__PURE__*/
+  enumDesc(file_fleetmesh_rental_v1_rental, 6);
 

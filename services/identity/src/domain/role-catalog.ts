@@ -34,12 +34,15 @@ export const PERMISSIONS = [
   "rentals.cancel",
   "rentals.charge",
   "rentals.check_availability",
+  "rentals.cancel_own",
   "rentals.complete",
+  "rentals.extend",
   "rentals.quote",
   "rentals.read",
   "rentals.read_own",
   "rentals.record_payment",
   "rentals.reserve",
+  "rentals.reserve_own",
   "reports.generate",
   "reports.read",
   "roles.assign",
@@ -52,6 +55,9 @@ export const PERMISSIONS = [
   "staff.read_own",
   "users.manage",
   "users.read",
+  "vehicle_blocks.manage",
+  "vehicle_blocks.read",
+  "vehicle_projection.refresh",
   "vehicles.change_status",
   "vehicles.decommission",
   "vehicles.read",
@@ -107,6 +113,9 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "locations.manage", "locations.read",
       "pricing_plans.manage", "pricing_plans.read",
       "rentals.read", "rentals.check_availability",
+      // Taking a vehicle off the road outside a maintenance job, and reloading
+      // rental's copy of the fleet after a long Kafka outage.
+      "vehicle_blocks.manage", "vehicle_blocks.read", "vehicle_projection.refresh",
       "staff.read",
       "reports.read",
     ],
@@ -119,7 +128,8 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "vehicles (with their odometer), assigns drivers, adds charges and records payments.",
     permissions: [
       ...STAFF_SELF,
-      "rentals.quote", "rentals.reserve", "rentals.activate", "rentals.complete", "rentals.cancel",
+      "rentals.quote", "rentals.reserve", "rentals.activate", "rentals.complete", "rentals.cancel", "rentals.extend",
+      "vehicle_blocks.read",
       "rentals.assign_driver", "rentals.charge", "rentals.record_payment", "rentals.read", "rentals.check_availability",
       "locations.read", "pricing_plans.read",
       "vehicles.read", "vehicles.record_odometer",
@@ -160,13 +170,19 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
     permissions: [...STAFF_SELF, "rentals.read_own", "vehicles.read", "vehicles.record_odometer"],
   },
   {
+    name: "conductor",
+    kind: "staff",
+    description: "Accompanies assigned rentals (group and coach hires): sees only the rentals assigned to them.",
+    permissions: [...STAFF_SELF, "rentals.read_own"],
+  },
+  {
     name: "customer",
     kind: "customer",
     description:
       "Rents vehicles: their own profile, rentals and invoices only; browses locations, plans and availability and asks for quotes.",
     permissions: [
       ...SELF_SERVICE,
-      "rentals.read_own", "invoices.read_own",
+      "rentals.read_own", "invoices.read_own", "rentals.reserve_own", "rentals.cancel_own",
       "locations.read", "pricing_plans.read", "rentals.check_availability", "rentals.quote",
     ],
   },
@@ -175,8 +191,11 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
     kind: "service",
     description:
       "A partner integration or service account (client_credentials): reads locations, plans and availability, quotes and " +
-      "reserves rentals for customers. No user data, no refresh tokens.",
-    permissions: ["locations.read", "pricing_plans.read", "rentals.check_availability", "rentals.quote", "rentals.reserve"],
+      "reserves rentals for customers, and reads and cancels the rentals it created, no others. No user data, no refresh tokens.",
+    permissions: [
+      "locations.read", "pricing_plans.read", "rentals.check_availability", "rentals.quote", "rentals.reserve",
+      "rentals.read_own", "rentals.cancel_own",
+    ],
   },
   {
     name: "mesh_service",
@@ -187,7 +206,16 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "granted to the services' own clients only, never to people or partners.",
     permissions: [
       "vehicles.read", "users.read", "staff.read", "locations.read", "pricing_plans.read", "rentals.read", "maintenance.read",
+      "vehicle_blocks.read",
     ],
+  },
+  {
+    name: "maintenance_service",
+    kind: "service",
+    description:
+      "The maintenance service's own client, next to mesh_service: claims, moves and releases maintenance blocks on " +
+      "vehicle timelines in rental.",
+    permissions: ["vehicle_blocks.manage", "vehicle_blocks.read"],
   },
 ];
 
