@@ -107,6 +107,15 @@ export interface RentalWithCharges {
   readonly charges: readonly RentalCharge[];
 }
 
+/**
+ * A use case whose peer reads are done: run() does the rest in one
+ * transaction. Handlers call the use case in remoteFirst's prepare and run()
+ * in its handle, so no transaction is open while a peer answers.
+ */
+export interface Prepared<R> {
+  run(): Promise<R>;
+}
+
 export interface RentalUseCases {
   createLocation(attributes: LocationAttributes, caller: Caller): Promise<Location>;
   getLocation(id: string): Promise<Location>;
@@ -118,16 +127,16 @@ export interface RentalUseCases {
   archivePricingPlan(id: string, expectedRowVersion: bigint, caller: Caller): Promise<PricingPlan>;
 
   /** customerId null: the caller. A caller without "rentals.reserve" may only quote for themselves. */
-  quote(terms: RentalTerms, customerId: string | null, caller: Caller): Promise<Quote>;
+  quote(terms: RentalTerms, customerId: string | null, caller: Caller): Promise<Prepared<Quote>>;
   /** "staff": ReserveRental (customer_id required). "own": ReserveOwnRental (the caller is the customer). */
-  reserve(command: ReserveCommand, caller: Caller, mode: "staff" | "own"): Promise<RentalWithCharges>;
+  reserve(command: ReserveCommand, caller: Caller, mode: "staff" | "own"): Promise<Prepared<RentalWithCharges>>;
   activate(command: {
     readonly rentalId: string;
     readonly expectedRowVersion: bigint;
     readonly pickupTime: Date | null;
     readonly pickupOdometerKm: number | null;
     readonly driverId: string | null;
-  }, caller: Caller): Promise<Rental>;
+  }, caller: Caller): Promise<Prepared<Rental>>;
   extend(command: { readonly rentalId: string; readonly expectedRowVersion: bigint; readonly newEnd: Date }, caller: Caller): Promise<RentalWithCharges>;
   complete(command: {
     readonly rentalId: string;
@@ -140,7 +149,7 @@ export interface RentalUseCases {
   }, caller: Caller): Promise<RentalWithCharges>;
   /** "own": only the caller's rentals (as customer, conductor, or the partner that created it); others are RENTAL_NOT_FOUND. */
   cancel(command: { readonly rentalId: string; readonly expectedRowVersion: bigint; readonly reason: string }, caller: Caller, mode: "staff" | "own"): Promise<Rental>;
-  assignDriver(command: { readonly rentalId: string; readonly expectedRowVersion: bigint; readonly driverId: string | null }, caller: Caller): Promise<Rental>;
+  assignDriver(command: { readonly rentalId: string; readonly expectedRowVersion: bigint; readonly driverId: string | null }, caller: Caller): Promise<Prepared<Rental>>;
 
   getRental(id: string): Promise<Rental>;
   listRentals(filter: ListRentalsFilter, page: PageQuery): Promise<Page<Rental>>;
@@ -183,7 +192,7 @@ export interface RentalUseCases {
   listTimeline(vehicleId: string, window: Period): Promise<TimelineClaim[]>;
   setHomeLocation(vehicleId: string, locationId: string, caller: Caller): Promise<VehicleAtLocation>;
   /** Reloads the vehicle projection from fleet (service credential); the number of vehicles written. */
-  refreshVehicleProjection(): Promise<number>;
+  refreshVehicleProjection(): Promise<Prepared<number>>;
 
   /** Fleet's events and the backfill: newer fleet row versions win, older ones are ignored. */
   applyFleetVehicle(fact: FleetVehicleFact): Promise<void>;
