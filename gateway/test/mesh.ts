@@ -1,5 +1,6 @@
-// A whole mesh for end-to-end tests: fleet and identity on fresh databases,
-// a gateway in front, all on port 0 and all trusting the same keys.
+// A whole mesh for end-to-end tests: fleet, identity and rental on fresh
+// databases, a gateway in front, all on port 0 and all trusting the same keys.
+// Rental calls identity and fleet as itself, with a mesh_service client.
 import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,9 @@ import type { RunningService } from "../../services/platform/src/service-runtime
 import { createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../services/platform/src/testing/harness.js";
 import { build as buildFleet } from "../../services/fleet/src/main.js";
 import { build as buildIdentity, identityConfigSchema, type RunningIdentity } from "../../services/identity/src/main.js";
+import { PERMISSIONS } from "../../services/identity/src/domain/role-catalog.js";
+import { build as buildRental, type RentalRunning } from "../../services/rental/src/main.js";
+import { rentalConfigSchema } from "../../services/rental/src/config.js";
 import { gatewayConfigSchema } from "../src/config.js";
 import { build as buildGateway, type RunningGateway } from "../src/main.js";
 import { testRedisUrl } from "../../services/platform/src/testing/infra.js";
@@ -20,6 +24,10 @@ export interface Mesh {
   /** The fleet service running now (a new one after restartFleet). */
   readonly fleet: RunningService;
   readonly identity: RunningIdentity;
+  readonly rental: RentalRunning;
+  readonly rentalAddress: string;
+  /** Rental's database, for SQL checks of the timeline. */
+  readonly rentalDb: TestDatabase;
   readonly gateway: RunningGateway;
   readonly baseUrl: string;
   readonly fleetAddress: string;
@@ -47,6 +55,10 @@ export interface MeshOptions {
   readonly upstreamProbe?: { readonly intervalMs: number; readonly timeoutMs: number };
   /** The gateway's logger (silent by default). */
   readonly gatewayLog?: Logger;
+  /** Rental's `kafka` section (without it rental runs with Kafka disabled). */
+  readonly rentalKafka?: Record<string, unknown>;
+  /** Overrides of rental's own settings (the `rental` section). */
+  readonly rentalSettings?: Record<string, unknown>;
 }
 
 export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
@@ -59,6 +71,8 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
   databases.push(fleetDb);
   const identityDb = await createTestDatabase("identity", "migrations/identity");
   databases.push(identityDb);
+  const rentalDb = await createTestDatabase("rental", "migrations/rental");
+  databases.push(rentalDb);
 
   const common = { log: { level: "silent" }, shutdown: { graceMs: 1_000 } };
   const identityConfig = (auth: AuthConfig) => identityConfigSchema.parse({
@@ -82,9 +96,10 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
   writeFileSync(bothKidsFile, JSON.stringify({ keys: [publicJwk, { ...publicJwk, kid: identityKid }] }));
   const identity = await buildIdentity(identityConfig({ ...keys.auth, jwksFile: bothKidsFile }), { log: silent });
   const jwksUrl = `http://127.0.0.1:${identity.opsPort}/.well-known/jwks.json`;
+  // Test-key trust still accepts identity's own tokens (the services' credentials).
   const auth: AuthConfig = trust === "identity"
     ? { ...keys.auth, jwksFile: undefined, jwksUrl, jwksMinRefreshSec: 1 }
-    : keys.auth;
+    : { ...keys.auth, jwksFile: bothKidsFile };
   const fleetConfig = (grpcPort: number) => serviceConfigSchema.parse({
     service: { name: "fleet" },
     grpc: { host: "127.0.0.1", port: grpcPort },
@@ -97,6 +112,24 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
   const fleetPort = fleet.grpcPort;
   const fleetAddress = `127.0.0.1:${fleetPort}`;
   const identityAddress = `127.0.0.1:${identity.grpcPort}`;
+  const system = { subject: "", roles: ["admin"], permissions: new Set<string>(PERMISSIONS), anonymous: false };
+  const rentalClient = await identity.useCases.clients.createServiceClient(system, { name: "rental", description: "", roles: ["mesh_service"] });
+  const rental = await buildRental(rentalConfigSchema.parse({
+    service: { name: "rental" },
+    grpc: { host: "127.0.0.1", port: 0 },
+    ops: { host: "127.0.0.1", port: 0 },
+    database: rentalDb.config,
+    auth,
+    peers: {
+      identity: { address: identityAddress, deadlineMs: 5_000 },
+      fleet: { address: fleetAddress, deadlineMs: 5_000 },
+    },
+    serviceCredential: { clientId: rentalClient.client.clientId, clientSecret: rentalClient.secret },
+    ...(options.rentalKafka ? { kafka: options.rentalKafka } : {}),
+    ...(options.rentalSettings ? { rental: options.rentalSettings } : {}),
+    ...common,
+  }), { log: silent });
+  const rentalAddress = `127.0.0.1:${rental.grpcPort}`;
   const gateway = await buildGateway(gatewayConfigSchema.parse({
     service: { name: "gateway" },
     http: { host: "127.0.0.1", port: 0 },
@@ -106,6 +139,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     upstreams: {
       fleet: { address: fleetAddress, deadlineMs: 5_000 },
       identity: { address: identityAddress, deadlineMs: 5_000 },
+      rental: { address: rentalAddress, deadlineMs: 5_000 },
     },
     ...(options.upstreamProbe ? { upstreamProbe: options.upstreamProbe } : {}),
     ...common,
@@ -117,6 +151,9 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
       return fleet;
     },
     identity,
+    rental,
+    rentalAddress,
+    rentalDb,
     gateway,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
     fleetAddress,
@@ -133,6 +170,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     },
     async stop() {
       await gateway.stop();
+      await rental.stop();
       await fleet?.stop();
       await identity.stop();
       for (const db of databases) await db.drop();

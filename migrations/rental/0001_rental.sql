@@ -133,6 +133,9 @@ CREATE TABLE rentals (
   at_risk                 boolean NOT NULL DEFAULT false,
   at_risk_reason          text NULL,
   overdue_notified_at     timestamptz NULL,
+  -- The staff members' daily rates as priced at assignment (identity may change them later).
+  driver_rate_minor       bigint NULL CHECK (driver_rate_minor >= 0),
+  conductor_rate_minor    bigint NULL CHECK (conductor_rate_minor >= 0),
   row_version             bigint NOT NULL DEFAULT 1 CHECK (row_version >= 1),
   created_at              timestamptz NOT NULL,
   updated_at              timestamptz NOT NULL,

@@ -143,6 +143,9 @@ export interface Rental {
   readonly atRisk: boolean;
   readonly atRiskReason: string | null;
   readonly overdueNotifiedAt: Date | null;
+  /** Daily rates of the driver and conductor when they were assigned: extensions and extra days use them. */
+  readonly driverDailyRate: Money | null;
+  readonly conductorDailyRate: Money | null;
   readonly rowVersion: bigint;
   readonly createdAt: Date;
   readonly updatedAt: Date;
