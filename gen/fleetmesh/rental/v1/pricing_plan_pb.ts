@@ -35,7 +35,9 @@ export type PricingPlanRates = Message<"fleetmesh.rental.v1.PricingPlanRates"> &
   currencyCode: string;
 
   /**
-   * Price per started rental day (24 hours from the rental start). Required, > 0.
+   * Price per started rental day: a day ends at the pickup's local wall-clock
+   * time on the next calendar day of the pickup location (23, 24 or 25 hours
+   * across DST; docs/rentals.md). Required, > 0.
    *
    * @generated from field: fleetmesh.common.v1.Money daily_rate = 2;
    */

@@ -1793,10 +1793,11 @@ export const RentalService: GenService<{
    * creating the rental in status RESERVED with its BASE charges.
    *
    * Double-booking is prevented by the database, not only by a prior check:
-   * `rentals` carries the exclusion constraint
-   *   EXCLUDE USING gist (vehicle_id WITH =, rental_period WITH &&)
-   *   WHERE (status IN ('reserved','active'))
-   * on the half-open period [start_time, end_time). A reservation that
+   * every claim on a vehicle's time (RESERVED and ACTIVE rentals, blocks) is
+   * a row of one timeline table under the exclusion constraint
+   *   EXCLUDE USING gist (vehicle_id WITH =, period WITH &&)
+   * on the half-open period [start_time, end_time); drivers and conductors
+   * have their own (STAFF_NOT_AVAILABLE). A reservation that
    * overlaps a RESERVED or ACTIVE rental of the same vehicle (including one
    * committed concurrently) fails with FAILED_PRECONDITION, reason
    * VEHICLE_NOT_AVAILABLE. Back-to-back periods (one ends when the next
@@ -1832,9 +1833,10 @@ export const RentalService: GenService<{
   },
   /**
    * Takes the vehicle back: ACTIVE -> COMPLETED. The server adds EXTRA_DAY
-   * charges for days started after the booked end and DISTANCE charges when the
-   * plan has a per-km rate and both odometer readings are known; the caller
-   * adds any other charges (late fee, damage, fuel, discount). Charges are
+   * charges for days started after the booked end (past the plan's grace), the
+   * plan's LATE_FEE (capped) and DISTANCE charges when the plan has a per-km
+   * rate and both odometer readings are known; the caller adds only damage,
+   * fuel, discount or other charges. Charges are
    * final afterwards: RentalCompleted carries them for invoicing.
    * A return odometer below the pickup odometer fails with FAILED_PRECONDITION,
    * reason ODOMETER_DECREASING.
@@ -2008,8 +2010,9 @@ export const RentalService: GenService<{
     output: typeof ReserveOwnRentalResponseSchema;
   },
   /**
-   * CancelRental of one of the caller's own reservations (as customer or as
-   * its conductor); anyone else's is NOT_FOUND, reason RENTAL_NOT_FOUND.
+   * CancelRental of one of the caller's own reservations (as its customer,
+   * or as the partner client that created it); anyone else's is NOT_FOUND,
+   * reason RENTAL_NOT_FOUND.
    *
    * @generated from rpc fleetmesh.rental.v1.RentalService.CancelOwnRental
    */

@@ -27,7 +27,7 @@ import {
   vehicleNotFound,
 } from "../domain/errors.js";
 import type { RentalEvent } from "../domain/events.js";
-import { isTimeZone, MAX_RENTAL_DAYS, rentalDays } from "../domain/local-calendar.js";
+import { isTimeZone, rentalDays } from "../domain/local-calendar.js";
 import type {
   ChargeDraft,
   Location,
@@ -47,6 +47,7 @@ import {
   cancellationFee,
   completionCharges,
   extensionCharges,
+  MAX_RENTAL_DAYS,
   noShowFee,
   priceTerms,
   reservationCharges,
