@@ -243,6 +243,8 @@ const ANSWERS: Partial<Record<keyof RentalUseCases, unknown>> = {
   listTimeline: [claim],
   setHomeLocation: vehicle,
   refreshVehicleProjection: 12,
+  applyFleetVehicle: undefined,
+  applyFleetVehicleStatus: undefined,
 };
 
 export interface RecordedCall {
