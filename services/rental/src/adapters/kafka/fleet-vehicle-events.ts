@@ -1,0 +1,70 @@
+import {
+  VehicleRegisteredSchema,
+  VehicleStateChangedSchema,
+  VehicleUpdatedSchema,
+} from "../../../../../gen/fleetmesh/fleet/v1/events_pb.js";
+import { VehicleStatus as ProtoFleetStatus, type Vehicle as ProtoVehicle } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
+import { handleEvent, type ConsumedEvent, type EventHandler } from "../../../../platform/src/events/consumer.js";
+import { PermanentEventError } from "../../../../platform/src/events/failures.js";
+import type { Logger } from "../../../../platform/src/logger.js";
+import { isUuid } from "../../../../platform/src/validation.js";
+import type { FleetVehicleFact, RentalUseCases } from "../../app/use-case-api.js";
+import type { FleetVehicleStatus } from "../../domain/model.js";
+import { fleetStatusFromProto } from "../proto/rental-enums.js";
+
+// Rental's copy of fleet's vehicles, kept from fleet.vehicle.v1 events. The
+// use cases apply a fact only when its fleet row_version is newer than the
+// one stored, so redeliveries and out-of-order events are harmless.
+
+const requireUuid = (field: string, value: string): string => {
+  if (!isUuid(value)) throw new PermanentEventError("INVALID_EVENT", `${field} must be a UUID, got "${value.slice(0, 64)}"`);
+  return value;
+};
+
+/** Fleet never publishes UNSPECIFIED; a status this build does not know cannot be stored either. */
+const requireStatus = (field: string, value: ProtoFleetStatus): FleetVehicleStatus => {
+  const status = fleetStatusFromProto(value);
+  if (status === null || status === undefined) {
+    throw new PermanentEventError("INVALID_EVENT", `${field} must be a known vehicle status, got ${value}`);
+  }
+  return status;
+};
+
+/** The projection's fact from the full Vehicle that VehicleRegistered / VehicleUpdated carry. */
+export function fleetVehicleFactOf(vehicle: ProtoVehicle | undefined): FleetVehicleFact {
+  if (vehicle === undefined) throw new PermanentEventError("INVALID_EVENT", "vehicle is missing");
+  const a = vehicle.attributes;
+  return {
+    vehicleId: requireUuid("vehicle.id", vehicle.id),
+    plateNumber: vehicle.plateNumber,
+    make: a?.make ?? "",
+    model: a?.model ?? "",
+    variant: a?.variant ?? null,
+    passengerCapacity: a?.passengerCapacity ?? null,
+    loadLimitKg: a?.loadLimitKg ?? null,
+    status: requireStatus("vehicle.status", vehicle.status),
+    fleetRowVersion: vehicle.rowVersion,
+  };
+}
+
+/** Rental's reactions to fleet's vehicle events; each runs in the consumer's inbox transaction. */
+export function rentalEventHandlers(useCases: RentalUseCases, log: Logger): EventHandler[] {
+  const upsert = async (vehicle: ProtoVehicle | undefined, event: ConsumedEvent): Promise<void> => {
+    const fact = fleetVehicleFactOf(vehicle);
+    await useCases.applyFleetVehicle(fact);
+    log.debug({ messageId: event.messageId, eventType: event.eventType, vehicleId: fact.vehicleId, fleetRowVersion: String(fact.fleetRowVersion) },
+      "vehicle projection updated");
+  };
+
+  return [
+    handleEvent(VehicleRegisteredSchema, (m, event) => upsert(m.vehicle, event)),
+    handleEvent(VehicleUpdatedSchema, (m, event) => upsert(m.vehicle, event)),
+    handleEvent(VehicleStateChangedSchema, async (m, event) => {
+      const vehicleId = requireUuid("vehicle_id", m.vehicleId);
+      const status = requireStatus("new_status", m.newStatus);
+      await useCases.applyFleetVehicleStatus(vehicleId, status, m.rowVersion);
+      log.debug({ messageId: event.messageId, eventType: event.eventType, vehicleId, status, fleetRowVersion: String(m.rowVersion) },
+        "vehicle status applied to the projection");
+    }),
+  ];
+}
