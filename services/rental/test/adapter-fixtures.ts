@@ -118,6 +118,8 @@ export const rental: Rental = {
   atRisk: true,
   atRiskReason: "previous renter overdue",
   overdueNotifiedAt: null,
+  driverDailyRate: eur(12_000n),
+  conductorDailyRate: null,
   rowVersion: 7n,
   createdAt: t0,
   updatedAt: t1,

@@ -3,6 +3,7 @@
 // PostgreSQL database, called over gRPC on port 0.
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { MoneySchema } from "../../../gen/fleetmesh/common/v1/money_pb.js";
 import { FleetService } from "../../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { IdentityService } from "../../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import { StaffType } from "../../../gen/fleetmesh/identity/v1/staff_profile_pb.js";
@@ -81,8 +82,8 @@ export async function startRentalWorld(options: MeshOptions = {}): Promise<Renta
     async newPlan(rates = {}) {
       const full: PricingPlanRates = create(PricingPlanRatesSchema, {
         currencyCode: "EUR",
-        dailyRate: { amountMinor: 4_900n, currencyCode: "EUR" },
-        perKmRate: { amountMinor: 25n, currencyCode: "EUR" },
+        dailyRate: create(MoneySchema, { amountMinor: 4_900n, currencyCode: "EUR" }),
+        perKmRate: create(MoneySchema, { amountMinor: 25n, currencyCode: "EUR" }),
         includedKmPerDay: 200,
         ...rates,
       });

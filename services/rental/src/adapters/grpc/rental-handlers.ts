@@ -39,8 +39,14 @@ import {
   ReserveRentalResponseSchema,
   SetVehicleHomeLocationResponseSchema,
   UpdateRentalPaymentStatusResponseSchema,
+  type ActivateRentalRequest,
+  type AssignRentalDriverRequest,
+  type QuoteRentalRequest,
+  type RefreshVehicleProjectionRequest,
+  type ReserveOwnRentalRequest,
+  type ReserveRentalRequest,
 } from "../../../../../gen/fleetmesh/rental/v1/rental_service_pb.js";
-import { bindService, type ServiceBinding } from "../../../../platform/src/grpc/server.js";
+import { bindService, remoteFirst, type ServiceBinding } from "../../../../platform/src/grpc/server.js";
 import { isCurrency } from "../../../../platform/src/money.js";
 import { Violations } from "../../../../platform/src/validation.js";
 import type { ChargeInput, ReserveCommand, RentalUseCases } from "../../app/use-case-api.js";
@@ -215,16 +221,17 @@ export function rentalServiceBinding(useCases: RentalUseCases): ServiceBinding {
 
     // ---- quotes and reservations ----
 
-    async quoteRental(req, ctx) {
+    // Handlers whose use case reads identity or fleet first are remoteFirst:
+    // those reads happen before the idempotency layer's transaction opens.
+    quoteRental: remoteFirst(async (req: QuoteRentalRequest, ctx) => {
       const v = new Violations();
       const terms = rentalTermsOf(v, "terms", req.terms);
       const customerId = optionalUuid(v, "customer_id", req.customerId);
       check(v);
-      const quote = await useCases.quote(terms!, customerId, ctx.caller);
-      return create(QuoteRentalResponseSchema, { quote: quoteToProto(quote) });
-    },
+      return useCases.quote(terms!, customerId, ctx.caller);
+    }, async (_req, _ctx, prepared) => create(QuoteRentalResponseSchema, { quote: quoteToProto(await prepared.run()) })),
 
-    async reserveRental(req, ctx) {
+    reserveRental: remoteFirst(async (req: ReserveRentalRequest, ctx) => {
       const v = new Violations();
       const source = reserveSourceOf(v, req.source);
       const customerId = requiredUuid(v, "customer_id", req.customerId);
@@ -232,36 +239,39 @@ export function rentalServiceBinding(useCases: RentalUseCases): ServiceBinding {
       const conductorId = optionalUuid(v, "conductor_id", req.conductorId);
       const notes = optionalText(v, "notes", req.notes, MAX_NOTES);
       check(v);
-      const { rental, charges } = await useCases.reserve({ source: source!, customerId, driverId, conductorId, notes }, ctx.caller, "staff");
+      return useCases.reserve({ source: source!, customerId, driverId, conductorId, notes }, ctx.caller, "staff");
+    }, async (_req, _ctx, prepared) => {
+      const { rental, charges } = await prepared.run();
       return create(ReserveRentalResponseSchema, { rental: rentalToProto(rental), charges: charges.map(rentalChargeToProto) });
-    },
+    }),
 
-    async reserveOwnRental(req, ctx) {
+    reserveOwnRental: remoteFirst(async (req: ReserveOwnRentalRequest, ctx) => {
       const v = new Violations();
       const source = reserveSourceOf(v, req.source);
       const driverId = optionalUuid(v, "driver_id", req.driverId);
       const conductorId = optionalUuid(v, "conductor_id", req.conductorId);
       const notes = optionalText(v, "notes", req.notes, MAX_NOTES);
       check(v);
-      const { rental, charges } = await useCases.reserve({ source: source!, customerId: null, driverId, conductorId, notes }, ctx.caller, "own");
+      return useCases.reserve({ source: source!, customerId: null, driverId, conductorId, notes }, ctx.caller, "own");
+    }, async (_req, _ctx, prepared) => {
+      const { rental, charges } = await prepared.run();
       return create(ReserveOwnRentalResponseSchema, { rental: rentalToProto(rental), charges: charges.map(rentalChargeToProto) });
-    },
+    }),
 
     // ---- lifecycle ----
 
-    async activateRental(req, ctx) {
+    activateRental: remoteFirst(async (req: ActivateRentalRequest, ctx) => {
       const v = new Violations().uuid("rental_id", req.rentalId);
       const rowVersion = expectedRowVersion(v, req.expectedRowVersion);
       const pickupTime = timeOf(v, "pickup_time", req.pickupTime, false);
       const pickupOdometerKm = nonNegativeInt(v, "pickup_odometer_km", req.pickupOdometerKm);
       const driverId = optionalUuid(v, "driver_id", req.driverId);
       check(v);
-      const rental = await useCases.activate(
+      return useCases.activate(
         { rentalId: req.rentalId, expectedRowVersion: rowVersion, pickupTime, pickupOdometerKm, driverId },
         ctx.caller,
       );
-      return create(ActivateRentalResponseSchema, { rental: rentalToProto(rental) });
-    },
+    }, async (_req, _ctx, prepared) => create(ActivateRentalResponseSchema, { rental: rentalToProto(await prepared.run()) })),
 
     async completeRental(req, ctx) {
       const v = new Violations().uuid("rental_id", req.rentalId);
@@ -301,14 +311,13 @@ export function rentalServiceBinding(useCases: RentalUseCases): ServiceBinding {
       return create(CancelOwnRentalResponseSchema, { rental: rentalToProto(rental) });
     },
 
-    async assignRentalDriver(req, ctx) {
+    assignRentalDriver: remoteFirst(async (req: AssignRentalDriverRequest, ctx) => {
       const v = new Violations().uuid("rental_id", req.rentalId);
       const rowVersion = expectedRowVersion(v, req.expectedRowVersion);
       const driverId = optionalUuid(v, "driver_id", req.driverId);
       check(v);
-      const rental = await useCases.assignDriver({ rentalId: req.rentalId, expectedRowVersion: rowVersion, driverId }, ctx.caller);
-      return create(AssignRentalDriverResponseSchema, { rental: rentalToProto(rental) });
-    },
+      return useCases.assignDriver({ rentalId: req.rentalId, expectedRowVersion: rowVersion, driverId }, ctx.caller);
+    }, async (_req, _ctx, prepared) => create(AssignRentalDriverResponseSchema, { rental: rentalToProto(await prepared.run()) })),
 
     async extendRental(req, ctx) {
       const v = new Violations().uuid("rental_id", req.rentalId);
@@ -495,8 +504,9 @@ export function rentalServiceBinding(useCases: RentalUseCases): ServiceBinding {
       return create(SetVehicleHomeLocationResponseSchema, { vehicle: vehicleSummaryToProto(vehicle) });
     },
 
-    async refreshVehicleProjection() {
-      return create(RefreshVehicleProjectionResponseSchema, { vehicles: await useCases.refreshVehicleProjection() });
-    },
+    refreshVehicleProjection: remoteFirst(
+      () => useCases.refreshVehicleProjection(),
+      async (_req: RefreshVehicleProjectionRequest, _ctx, prepared) => create(RefreshVehicleProjectionResponseSchema, { vehicles: await prepared.run() }),
+    ),
   });
 }
