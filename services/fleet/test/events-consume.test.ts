@@ -11,7 +11,7 @@ import {
 import {
   count, FLEET_TOPICS, fleetKafkaConfig, insertVehicle, maintenanceCancelled, maintenanceCompleted, MaintenanceStatus,
   maintenanceStarted, rentalActivated, rentalCancelled, rentalCompleted, RentalStatus, startEventSource,
-  waitForVehicle, type EventSource,
+  vehicleState, waitForVehicle, type EventSource,
 } from "./events-support.js";
 import { startFleet, type FleetHarness } from "./support.js";
 
@@ -25,7 +25,8 @@ const test = anyTest as TestFn<Context>;
 test.before(async (t) => {
   const kafka = await openKafkaTestContext(FLEET_TOPICS);
   const source = await startEventSource(kafka.prefix);
-  const fleet = await startFleet({ kafka: fleetKafkaConfig(kafka.prefix) });
+  // A short park window: the test of an event whose dependency never arrives waits it out.
+  const fleet = await startFleet({ kafka: fleetKafkaConfig(kafka.prefix, { consumer: { parkWindowMs: 3_000, parkRetryInitialMs: 50, parkRetryMaxMs: 250 } }) });
   t.context = { ...kafka, source, fleet };
 });
 
@@ -96,7 +97,46 @@ test.serial("cancellations release only what they hold: a reserved rental or a s
     "the ignored events are recorded as handled");
 });
 
-test.serial("impossible transitions are dead-lettered with a clear reason, and later events still apply", async (t) => {
+test.serial("impossible transitions are dead-lettered at once with a clear reason, and later events still apply", async (t) => {
+  const c = t.context;
+  const { source, fleet } = c;
+  const vehicleId = await insertVehicle(fleet.db.admin);
+  // Retired: no rental or job will ever take it.
+  await fleet.db.admin.query("UPDATE vehicles SET status = 'decommissioned', row_version = 2 WHERE id = $1", [vehicleId]);
+  const rentalId = randomUUID();
+  const [activation] = await source.emit(rentalActivated(rentalId, vehicleId));
+  const [start] = await source.emit(maintenanceStarted(randomUUID(), vehicleId));
+  const [rejected] = await waitFor("the dead letter", async () => {
+    const found = await deadLetters(c, "rental.rental.v1", [activation!]);
+    return found.length === 1 ? found : undefined;
+  });
+  // Events on other topics go on being applied.
+  const other = await insertVehicle(fleet.db.admin);
+  await source.emit(maintenanceStarted(randomUUID(), other));
+  await waitForVehicle(fleet.db.admin, other, { status: "under_maintenance" });
+  t.is(rejected!.header("dlq-error-reason"), "VEHICLE_DECOMMISSIONED");
+  t.is(rejected!.header("dlq-error-kind"), "failed_precondition");
+  t.regex(rejected!.header("dlq-error-message") ?? "", /decommissioned/);
+  t.is(rejected!.header("dlq-original-topic"), `${c.prefix}rental.rental.v1`);
+  t.truthy(rejected!.header("dlq-original-partition"));
+  t.truthy(rejected!.header("dlq-original-offset"));
+  t.is(rejected!.header("dlq-attempts"), "1", "permanent failures are not retried");
+  t.is(rejected!.header("event-type"), "fleetmesh.rental.v1.RentalActivated", "the original envelope is kept");
+  t.is(rejected!.key, rentalId);
+  t.is(fromBinary(RentalActivatedSchema, rejected!.value!).vehicleId, vehicleId, "the original payload is kept");
+  const [job] = await waitFor("the maintenance dead letter", async () => {
+    const found = await deadLetters(c, "maintenance.job.v1", [start!]);
+    return found.length === 1 ? found : undefined;
+  });
+  t.is(job!.header("dlq-error-reason"), "VEHICLE_DECOMMISSIONED");
+  t.is(await count(fleet.db.admin, "SELECT count(*) AS n FROM inbox_processed_messages WHERE outcome = 'dead_lettered' AND message_id = ANY($1)",
+    [[activation, start]]), 2);
+  t.is(await count(fleet.db.admin, "SELECT count(*) AS n FROM parked_events WHERE message_id = ANY($1)", [[activation, start]]), 0, "never parked");
+  t.is((await vehicleState(fleet.db.admin, vehicleId))?.status, "decommissioned");
+  await waitFor("the group to commit past them", async () => (await groupLag(c.admin, `${c.prefix}fleet`, `${c.prefix}rental.rental.v1`)) === 0n);
+});
+
+test.serial("a take while another holds the vehicle waits for its release; a release whose take never comes is dead-lettered after the park window", async (t) => {
   const c = t.context;
   const { source, fleet } = c;
   const vehicleId = await insertVehicle(fleet.db.admin);
@@ -104,31 +144,42 @@ test.serial("impossible transitions are dead-lettered with a clear reason, and l
   await source.emit(maintenanceStarted(jobId, vehicleId));
   await waitForVehicle(fleet.db.admin, vehicleId, { status: "under_maintenance" });
   const rentalId = randomUUID();
+  const parkedAt = Date.now();
   const [activation] = await source.emit(rentalActivated(rentalId, vehicleId));
-  const [completion] = await source.emit(rentalCompleted(randomUUID(), vehicleId));
-  const dlq = await waitFor("both dead letters", async () => {
-    const found = await deadLetters(c, "rental.rental.v1", [activation!, completion!]);
-    return found.length === 2 ? found : undefined;
-  });
-  // Events on other topics go on being applied.
-  await source.emit(maintenanceCompleted(jobId, vehicleId));
-  await waitForVehicle(fleet.db.admin, vehicleId, { status: "active", row_version: "3" });
-  const byId = new Map(dlq.map((m) => [m.header("event-id"), m]));
-  const rejected = byId.get(activation)!;
-  t.is(rejected.header("dlq-error-reason"), "VEHICLE_IN_USE");
-  t.is(rejected.header("dlq-error-kind"), "failed_precondition");
-  t.regex(rejected.header("dlq-error-message") ?? "", /under_maintenance/);
-  t.is(rejected.header("dlq-original-topic"), `${c.prefix}rental.rental.v1`);
-  t.truthy(rejected.header("dlq-original-partition"));
-  t.truthy(rejected.header("dlq-original-offset"));
-  t.is(rejected.header("dlq-attempts"), "1", "permanent failures are not retried");
-  t.is(rejected.header("event-type"), "fleetmesh.rental.v1.RentalActivated", "the original envelope is kept");
-  t.is(rejected.key, rentalId);
-  t.is(fromBinary(RentalActivatedSchema, rejected.value!).vehicleId, vehicleId, "the original payload is kept");
-  t.is(byId.get(completion)!.header("dlq-error-reason"), "INVALID_VEHICLE_TRANSITION");
-  t.is(await count(fleet.db.admin, "SELECT count(*) AS n FROM inbox_processed_messages WHERE outcome = 'dead_lettered' AND message_id = ANY($1)",
-    [[activation, completion]]), 2);
+  // A completion of a rental that never activated: what it waits for never arrives.
+  const [orphan] = await source.emit(rentalCompleted(randomUUID(), vehicleId));
+  await waitFor("both to be parked", async () =>
+    (await count(fleet.db.admin, "SELECT count(*) AS n FROM parked_events WHERE message_id = ANY($1)", [[activation, orphan]])) === 2 || undefined);
+  // Parked, not blocking: the group commits past them.
   await waitFor("the group to commit past them", async () => (await groupLag(c.admin, `${c.prefix}fleet`, `${c.prefix}rental.rental.v1`)) === 0n);
+  t.is((await vehicleState(fleet.db.admin, vehicleId))?.status, "under_maintenance");
+
+  // The job ends: the parked activation applies.
+  await source.emit(maintenanceCompleted(jobId, vehicleId));
+  await waitForVehicle(fleet.db.admin, vehicleId, { status: "rented", hold_kind: "rental", hold_id: rentalId, row_version: "4" });
+
+  const [dead] = await waitFor("the orphan's dead letter", async () => {
+    const found = await deadLetters(c, "rental.rental.v1", [orphan!]);
+    return found.length === 1 ? found : undefined;
+  }, 20_000);
+  t.true(Date.now() - parkedAt >= 3_000, "not before the park window");
+  t.is(dead!.header("dlq-error-reason"), "PARK_WINDOW_EXPIRED");
+  t.is(dead!.header("dlq-error-kind"), "deferred");
+  t.is(dead!.header("dlq-deferred-reason"), "HOLD_NOT_TAKEN");
+  t.regex(dead!.header("dlq-error-message") ?? "", /HOLD_NOT_TAKEN/);
+  t.is(dead!.header("dlq-original-topic"), `${c.prefix}rental.rental.v1`);
+  t.is(dead!.header("event-type"), "fleetmesh.rental.v1.RentalCompleted", "the original envelope is kept");
+  t.true(Number(dead!.header("dlq-attempts")) > 1, "re-driven before giving up");
+  t.deepEqual((await deadLetters(c, "rental.rental.v1", [activation!])).length, 0, "the activation was not dead-lettered");
+  t.is(await count(fleet.db.admin, "SELECT count(*) AS n FROM parked_events WHERE message_id = ANY($1)", [[activation, orphan]]), 0);
+  t.is(await count(fleet.db.admin, "SELECT count(*) AS n FROM inbox_processed_messages WHERE message_id = $1 AND outcome = 'dead_lettered' AND error_reason = 'PARK_WINDOW_EXPIRED'",
+    [orphan]), 1);
+  t.is(await count(fleet.db.admin, "SELECT count(*) AS n FROM inbox_processed_messages WHERE message_id = $1 AND outcome = 'applied'", [activation]), 1);
+  const metrics = await fleet.service.metrics.registry.metrics();
+  t.regex(metrics, /events_dead_lettered_total\{topic="[^"]*rental\.rental\.v1",reason="PARK_WINDOW_EXPIRED"[^}]*\} 1/);
+  t.regex(metrics, /events_parked_total\{[^}]*reason="VEHICLE_IN_USE"[^}]*\} [1-9]/);
+  t.regex(metrics, /events_parked_total\{[^}]*reason="HOLD_NOT_TAKEN"[^}]*\} [1-9]/);
+  t.regex(metrics, /events_consumed_total\{[^}]*outcome="parked"[^}]*\} [1-9]/);
 });
 
 test.serial("an event delivered twice (same event id) changes the vehicle once", async (t) => {

@@ -252,6 +252,18 @@ export const kafkaConfigSchema = z.strictObject({
     fromBeginning: bool.default(true),
     /** inbox_processed_messages rows older than this are purged; keep it above every topic's retention. */
     inboxRetentionDays: z.coerce.number().int().min(1).default(30),
+    /**
+     * How long an event that cannot apply yet (its handler throws
+     * DeferredEventError: it depends on an event of another aggregate that
+     * has not arrived) stays parked and re-driven before it is
+     * dead-lettered with reason PARK_WINDOW_EXPIRED; 0 dead-letters such
+     * events at once.
+     */
+    parkWindowMs: z.coerce.number().int().min(0).max(7 * 24 * 3_600_000).default(600_000),
+    /** Backoff between re-drives of one parked event: from this, doubling... */
+    parkRetryInitialMs: z.coerce.number().int().min(10).default(1_000),
+    /** ...up to this. */
+    parkRetryMaxMs: z.coerce.number().int().min(10).default(30_000),
   }).optional(),
 }).superRefine((kafka, ctx) => {
   if (kafka.sasl?.mechanism === "plain" && !kafka.tls.enabled) {

@@ -22,7 +22,8 @@ import { backoffMs, nextStepAfter } from "../src/events/consumer/retry-policy.js
 import { RESTARTS_BEFORE_ERROR, Supervisor, type Supervised } from "../src/events/consumer/supervisor.js";
 import { createConsumerMetrics } from "../src/events/consumer.js";
 import { readEnvelope } from "../src/events/envelope.js";
-import { classifyFailure, describeFailure, PermanentEventError } from "../src/events/failures.js";
+import { classifyFailure, DeferredEventError, describeFailure, ParkWindowExpiredError, PermanentEventError } from "../src/events/failures.js";
+import { headersFromJson, headersToJson } from "../src/events/consumer/parking.js";
 import { StopSignal } from "../src/events/stop-signal.js";
 import { capturedLogger } from "../src/testing/captured-logger.js";
 
@@ -51,6 +52,26 @@ test("after a failed attempt: the database waits without using attempts, permane
   // The classes come from failures.ts: a domain refusal is permanent.
   t.is(nextStepAfter(classifyFailure(new DomainError("failed_precondition", "VEHICLE_IN_USE", "x")), 1, 5), "dead_letter");
   t.is(nextStepAfter(classifyFailure(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })), 9, 5), "wait_for_database");
+});
+
+test("after a failed attempt: 'not applicable yet' is parked, or dead-lettered at once with parking off (park window 0)", (t) => {
+  t.is(nextStepAfter("deferred", 1, 5), "park");
+  t.is(nextStepAfter("deferred", 9, 5), "park", "parking uses no attempts");
+  t.is(nextStepAfter("deferred", 1, 5, false), "dead_letter");
+  t.is(nextStepAfter(classifyFailure(new DeferredEventError("VEHICLE_IN_USE", "x", { parkKey: "vehicles/v" })), 1, 5), "park");
+  t.is(nextStepAfter("permanent", 1, 5, true), "dead_letter", "parking changes nothing else");
+  t.is(nextStepAfter("transient", 1, 5, true), "retry");
+});
+
+test("parked events keep their Kafka headers exactly: strings, buffers and repeated headers survive the JSON column", (t) => {
+  const original = { "event-id": "e-1", "event-type": Buffer.from("x.Y"), bin: Buffer.from([0, 255, 10]), many: ["a", Buffer.from("b")], none: undefined };
+  const json = JSON.parse(JSON.stringify(headersToJson(original))) as Record<string, string[]>;
+  const back = headersFromJson(json);
+  t.deepEqual(Object.keys(back).sort(), ["bin", "event-id", "event-type", "many"]);
+  t.deepEqual(back["event-id"], Buffer.from("e-1"));
+  t.deepEqual(back["bin"], Buffer.from([0, 255, 10]));
+  t.deepEqual(back["many"], [Buffer.from("a"), Buffer.from("b")]);
+  t.is(readEnvelope(back).eventType, "x.Y", "the envelope reads back the same");
 });
 
 test("dispatch: no type is rejected, a type without handler is skipped (known or not), a newer version is rejected", (t) => {
@@ -375,6 +396,13 @@ test("dead-letter headers: the original's plus the failure and the origin, witho
     "dlq-failed-at": "2026-01-02T03:04:05.000Z",
   });
   t.is(String(headers["dlq-error-message"]).length, 2_000, "long messages are cut");
+  t.false("dlq-deferred-reason" in headers);
+  const expired = deadLetterHeaders({ "event-id": "e-1" }, event,
+    describeFailure(new ParkWindowExpiredError("VEHICLE_IN_USE", "held", 2_000)), 7, "fleet", new Date("2026-01-02T03:04:05.000Z"));
+  t.is(expired["dlq-error-reason"], "PARK_WINDOW_EXPIRED");
+  t.is(expired["dlq-error-kind"], "deferred");
+  t.is(expired["dlq-deferred-reason"], "VEHICLE_IN_USE");
+  t.is(expired["dlq-attempts"], "7");
 });
 
 test("outcome metrics: unknown types share one label value; lag is observed for applied events only", async (t) => {

@@ -7,7 +7,7 @@ import { RentalCancelledSchema } from "../../../gen/fleetmesh/rental/v1/events_p
 import { kafkaConfigSchema, serviceConfigSchema } from "../src/config.js";
 import { eventSchemaOf } from "../src/events/catalog.js";
 import { readEnvelope, routingOf } from "../src/events/envelope.js";
-import { classifyFailure, describeFailure, PermanentEventError } from "../src/events/failures.js";
+import { classifyFailure, DeferredEventError, describeFailure, ParkWindowExpiredError, PermanentEventError } from "../src/events/failures.js";
 import { DomainError } from "../src/errors.js";
 
 test("routing comes from the event option of the contract", (t) => {
@@ -59,6 +59,23 @@ test("failures: domain refusals are permanent, conflicts transient, an unreachab
   t.is(describeFailure(new Error("boom")).reason, "HANDLER_FAILED");
 });
 
+test("failures: 'not applicable yet' is its own class, whatever it wraps; its expiry dead-letters with a stable reason", (t) => {
+  const conflict = new DomainError("failed_precondition", "VEHICLE_IN_USE", "held by rental r-1");
+  const deferred = new DeferredEventError("VEHICLE_IN_USE", "held by rental r-1", { parkKey: "vehicles/v-1", cause: conflict });
+  t.is(classifyFailure(deferred), "deferred");
+  t.is(classifyFailure(conflict), "permanent", "the domain error itself stays permanent: only the handler knows it is 'not yet'");
+  t.is(deferred.parkKey, "vehicles/v-1");
+  t.is(deferred.cause, conflict);
+  t.is(new DeferredEventError("X", "x").parkKey, undefined);
+  t.deepEqual(describeFailure(deferred), { reason: "VEHICLE_IN_USE", kind: "deferred", message: "held by rental r-1" });
+  const expired = new ParkWindowExpiredError("HOLD_NOT_TAKEN", "rental r-2 has not taken the vehicle", 600_400);
+  t.is(classifyFailure(expired), "transient", "never thrown by handlers; classified like any other error");
+  t.deepEqual(describeFailure(expired), {
+    reason: "PARK_WINDOW_EXPIRED", kind: "deferred", deferredReason: "HOLD_NOT_TAKEN",
+    message: "still not applicable after 600 s parked: HOLD_NOT_TAKEN: rental r-2 has not taken the vehicle",
+  });
+});
+
 test("the kafka section is optional and fills in its defaults", (t) => {
   const base = {
     service: { name: "x" },
@@ -73,6 +90,11 @@ test("the kafka section is optional and fills in its defaults", (t) => {
   t.is(kafka.enabled, true);
   t.is(kafka.relay.batchSize, 500);
   t.is(kafka.consumer?.maxAttempts, 5);
+  t.is(kafka.consumer?.parkWindowMs, 600_000);
+  t.is(kafka.consumer?.parkRetryInitialMs, 1_000);
+  t.is(kafka.consumer?.parkRetryMaxMs, 30_000);
+  t.is(kafkaConfigSchema.parse({ consumer: { groupId: "g", parkWindowMs: "0" } }).consumer?.parkWindowMs, 0, "0 turns parking off");
+  t.throws(() => kafkaConfigSchema.parse({ consumer: { groupId: "g", parkWindowMs: -1 } }));
   t.throws(() => kafkaConfigSchema.parse({ consumer: {} }), { message: /groupId/ });
   t.throws(() => kafkaConfigSchema.parse({ topicPrefix: "bad prefix" }));
 });

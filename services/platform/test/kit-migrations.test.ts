@@ -31,7 +31,7 @@ test("a new service gets the kit's tables without writing them, and an append-on
   try {
     t.deepEqual(await tablesOf(db.admin), [
       "idempotency_keys", "inbox_processed_messages", "journal_lines", "kit_schema_migrations", "kit_schema_migrations_lock",
-      "outbox_events", "schema_migrations", "schema_migrations_lock",
+      "outbox_events", "parked_events", "schema_migrations", "schema_migrations_lock",
     ]);
     await app.query("INSERT INTO journal_lines (note) VALUES ('first')");
     t.is((await app.query("SELECT note FROM journal_lines")).rowCount, 1);
@@ -42,6 +42,11 @@ test("a new service gets the kit's tables without writing them, and an append-on
     // The kit's tables keep full DML for the runtime role.
     await app.query("INSERT INTO idempotency_keys VALUES ('s', 'k', '\\x00', NULL, now(), now())");
     await app.query("DELETE FROM idempotency_keys");
+    // parked_events too, its identity sequence included.
+    await app.query(`INSERT INTO parked_events (message_id, consumer_group, park_key, topic, "partition", "offset", event_type, headers,
+      reason, error_message, expires_at, next_attempt_at) VALUES ('m', 'g', 'k', 't', 0, 0, 'x.Y', '{}', 'R', 'r', now(), now())`);
+    await app.query("UPDATE parked_events SET attempts = 2");
+    await app.query("DELETE FROM parked_events");
     const owner = knexFactory({ client: "pg", connection: { ...db.config, user: "kitmig_test_owner", password: "test-only-password" } });
     try {
       t.deepEqual(await pendingMigrations(owner, dir), []);
@@ -65,7 +70,7 @@ test("a database that made the kit's tables itself (fleet and identity before th
     await db.admin.query("INSERT INTO idempotency_keys VALUES ('s', 'k', '\\x00', NULL, now(), now())");
     const owner = knexFactory({ client: "pg", connection: { ...db.config, user: "kitlegacy_test_owner", password: "test-only-password" } });
     try {
-      t.deepEqual(await migrate(owner, legacy), ["0001_kit_tables.sql"]);
+      t.deepEqual(await migrate(owner, legacy), ["0001_kit_tables.sql", "0002_parked_events.sql"]);
       t.deepEqual(await pendingMigrations(owner, legacy), []);
       t.is((await db.admin.query("SELECT 1 FROM idempotency_keys")).rowCount, 1, "existing rows untouched");
     } finally {

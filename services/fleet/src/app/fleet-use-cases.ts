@@ -86,6 +86,11 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
     updatedBy: actor.userId,
   });
 
+  /** A hold cleared by a status change by hand has ended: its own release event later changes nothing. */
+  const endHoldByHand = async (vehicle: Vehicle): Promise<void> => {
+    if (vehicle.hold) await vehicles.recordHoldEnded(vehicle.id, vehicle.hold, clock.now(), "by_hand");
+  };
+
   /**
    * Event-driven transitions. A reported odometer value is recorded with the
    * change when it moves forward; one that does not (or is out of range) is
@@ -94,7 +99,8 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
   const applyHoldChange = (change: HoldChange, direction: "take" | "release"): Promise<HoldChangeResult> =>
     uow.run(async () => {
       const vehicle = await loadForUpdate(change.vehicleId);
-      const decision = direction === "take" ? decideAcquire(vehicle, change.hold) : decideRelease(vehicle, change.hold);
+      const record = await vehicles.holdRecord(vehicle.id, change.hold);
+      const decision = direction === "take" ? decideAcquire(vehicle, change.hold, record) : decideRelease(vehicle, change.hold, record);
       if (decision === "already_done") return { changed: false, odometerSkipped: null };
       let reading: OdometerReading | null = null;
       let odometerSkipped: string | null = null;
@@ -116,6 +122,8 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
         hold: direction === "take" ? change.hold : null,
         ...(reading ? { odometerKm: reading.readingKm } : {}),
       }), vehicle);
+      if (direction === "take") await vehicles.recordHoldTaken(vehicle.id, change.hold, change.at);
+      else await vehicles.recordHoldEnded(vehicle.id, change.hold, change.at, "event");
       await outbox.append({
         type: "VehicleStateChanged",
         vehicle: saved,
@@ -200,6 +208,7 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
         assertTransition(vehicle, input.target);
         // A status set by hand is no longer held by a rental or job.
         const saved = await save(touched(vehicle, actor, { status: input.target, hold: null }), vehicle);
+        await endHoldByHand(vehicle);
         await outbox.append({ type: "VehicleStateChanged", vehicle: saved, previousStatus: vehicle.status, reason: input.reason ?? "", causeRef: "" });
         return { vehicle: saved, previous: vehicle.status };
       });
@@ -211,6 +220,7 @@ export function createFleetUseCases({ vehicles, uow, clock, ids, outbox }: Fleet
         checkVersion(vehicle, input.expectedRowVersion);
         assertTransition(vehicle, "decommissioned");
         const saved = await save(touched(vehicle, actor, { status: "decommissioned", hold: null }), vehicle);
+        await endHoldByHand(vehicle);
         await outbox.append({ type: "VehicleStateChanged", vehicle: saved, previousStatus: vehicle.status, reason: input.reason ?? "", causeRef: "" });
         return saved;
       });

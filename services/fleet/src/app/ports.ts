@@ -1,5 +1,5 @@
 import type { FleetEvent } from "../domain/events.js";
-import type { OdometerReading, Vehicle, VehicleStatus } from "../domain/vehicle.js";
+import type { HoldRecord, OdometerReading, Vehicle, VehicleHold, VehicleStatus } from "../domain/vehicle.js";
 
 import type { TimeIdCursor } from "../../../platform/src/paging.js";
 
@@ -19,6 +19,12 @@ export interface VehicleRepository {
   insertReading(reading: OdometerReading): Promise<void>;
   /** Newest first. */
   listReadings(vehicleId: string, limit: number, after: PageCursor | null): Promise<OdometerReading[]>;
+  /** The hold history's word on this rental or job and vehicle (vehicle_holds). */
+  holdRecord(vehicleId: string, hold: VehicleHold): Promise<HoldRecord>;
+  /** Records that the hold took the vehicle at `at` (the event's time). */
+  recordHoldTaken(vehicleId: string, hold: VehicleHold, at: Date): Promise<void>;
+  /** Records that the hold gave the vehicle back at `at`: by its own event, or cleared by hand. */
+  recordHoldEnded(vehicleId: string, hold: VehicleHold, at: Date, by: "event" | "by_hand"): Promise<void>;
 }
 
 /** A transaction boundary: everything `work` does commits together or not at all. */

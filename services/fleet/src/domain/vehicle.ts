@@ -187,13 +187,25 @@ const describeHold = (hold: VehicleHold | null): string => (hold === null ? "not
 export type HoldDecision = "apply" | "already_done";
 
 /**
- * A rental starting or a maintenance job starting takes the vehicle: only an
- * ACTIVE vehicle can be taken; the same rental or job taking it again is a
- * no-op (a repeated event). Anything else is an impossible transition.
+ * What fleet knows of a rental's or job's hold on a vehicle (vehicle_holds):
+ * it never took the vehicle, holds it now, or took it and gave it back (by
+ * its own event, or cleared by hand).
  */
-export function decideAcquire(vehicle: Pick<Vehicle, "id" | "status" | "hold">, hold: VehicleHold): HoldDecision {
+export type HoldRecord = "none" | "current" | "ended";
+
+/**
+ * A rental or maintenance job starting takes the vehicle: only an ACTIVE
+ * vehicle can be taken; the same rental or job taking it again, or taking
+ * it after its hold ended (a hold takes a vehicle once), is a no-op.
+ * DECOMMISSIONED can never be taken (VEHICLE_DECOMMISSIONED); held by
+ * something else, or rented / under maintenance by hand, it cannot be taken
+ * *now* (VEHICLE_IN_USE: the event consumer parks such an event until the
+ * other hold's release arrives).
+ */
+export function decideAcquire(vehicle: Pick<Vehicle, "id" | "status" | "hold">, hold: VehicleHold, record: HoldRecord): HoldDecision {
   const target = statusOfHold(hold);
   if (vehicle.status === target && sameHold(vehicle.hold, hold)) return "already_done";
+  if (record === "ended") return "already_done";
   if (vehicle.status === "active") return "apply";
   const metadata = {
     subject: `vehicles/${vehicle.id}`,
@@ -211,20 +223,29 @@ export function decideAcquire(vehicle: Pick<Vehicle, "id" | "status" | "hold">, 
 
 /**
  * A rental or maintenance job ending releases the vehicle back to ACTIVE if
- * it still holds it. Already ACTIVE (released by hand, or a repeated event)
- * or DECOMMISSIONED (retired while held) are no-ops: there is nothing to
- * release. Held by something else is an impossible transition.
+ * it holds it. A hold that ended already (a repeated event, or cleared by
+ * hand) and a DECOMMISSIONED vehicle (retired while held, or before the hold
+ * took it: nothing will ever hold it) are no-ops. A rental or job that never
+ * took the vehicle cannot release it *yet* (HOLD_NOT_TAKEN: its take has not
+ * arrived; the event consumer parks the release until it does). A record
+ * saying it holds the vehicle when the vehicle says otherwise is an
+ * impossible transition (INVALID_VEHICLE_TRANSITION).
  */
-export function decideRelease(vehicle: Pick<Vehicle, "id" | "status" | "hold">, hold: VehicleHold): HoldDecision {
+export function decideRelease(vehicle: Pick<Vehicle, "id" | "status" | "hold">, hold: VehicleHold, record: HoldRecord): HoldDecision {
   if (vehicle.status === statusOfHold(hold) && sameHold(vehicle.hold, hold)) return "apply";
-  if (vehicle.status === "active" || vehicle.status === "decommissioned") return "already_done";
+  if (vehicle.status === "decommissioned" || record === "ended") return "already_done";
+  const metadata = {
+    subject: `vehicles/${vehicle.id}`,
+    current_status: vehicle.status,
+    held_by: describeHold(vehicle.hold),
+    released_by: describeHold(hold),
+  };
+  if (record === "none") {
+    throw failedPrecondition("HOLD_NOT_TAKEN",
+      `${describeHold(hold)} has not taken the vehicle (it is ${vehicle.status}, held by ${describeHold(vehicle.hold)}), so it cannot release it`, metadata);
+  }
   throw failedPrecondition("INVALID_VEHICLE_TRANSITION",
-    `vehicle is ${vehicle.status} (held by ${describeHold(vehicle.hold)}), not by ${describeHold(hold)}, which cannot release it`, {
-      subject: `vehicles/${vehicle.id}`,
-      current_status: vehicle.status,
-      held_by: describeHold(vehicle.hold),
-      released_by: describeHold(hold),
-    });
+    `vehicle is ${vehicle.status} (held by ${describeHold(vehicle.hold)}), not by ${describeHold(hold)}, which cannot release it`, metadata);
 }
 
 /** The attributes whose value differs between `before` and `after`. */

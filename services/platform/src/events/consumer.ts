@@ -9,6 +9,7 @@ import type { ConsumedEvent, EventHandler } from "./consumer/event.js";
 import { createInbox } from "./consumer/inbox.js";
 import { createMessageHandler } from "./consumer/message-handler.js";
 import { pauseInGroup, type Heartbeat } from "./consumer/pause.js";
+import { createParking, type Parking } from "./consumer/parking.js";
 import { backoffMs, type RetryPolicy } from "./consumer/retry-policy.js";
 import { openConsumerSession, type ConsumerSession } from "./consumer/session.js";
 import { Supervisor } from "./consumer/supervisor.js";
@@ -36,6 +37,15 @@ export interface EventConsumerOptions {
   readonly fromBeginning: boolean;
   readonly inboxRetentionDays: number;
   /**
+   * How long an event whose handler throws DeferredEventError ("not
+   * applicable yet") stays parked, retried in the background, before it is
+   * dead-lettered (PARK_WINDOW_EXPIRED); 0 dead-letters such events at once.
+   * Defaults: 10 min, re-driven after 1 s doubling up to 30 s.
+   */
+  readonly parkWindowMs?: number;
+  readonly parkRetryInitialMs?: number;
+  readonly parkRetryMaxMs?: number;
+  /**
    * Tests only: runs after an event's effect committed and before its offset
    * is committed, to simulate a crash between the two.
    */
@@ -48,6 +58,8 @@ export interface EventConsumer {
   stop(): Promise<void>;
   /** Physical topics this consumer subscribes to. */
   readonly topics: readonly string[];
+  /** The parked events' store and re-drive worker; undefined when parking is off (park window 0). */
+  readonly parking: Parking | undefined;
 }
 
 /**
@@ -71,10 +83,22 @@ export function createConsumerMetrics(registry: Registry) {
     // as latency spikes that the lag histogram alone does not explain.
     rebalances: counter(registry, "events_consumer_rebalances_total", "Times this member (re)joined its consumer group", []),
     assigned: gauge(registry, "events_consumer_assigned_partitions", "Partitions currently assigned to this member", []),
+    // Events that could not apply yet (DeferredEventError), parked off their
+    // partition and re-driven in the background (consumer/parking.ts).
+    parked: counter(registry, "events_parked_total", "Events parked because they could not apply yet, by reason",
+      ["topic", "event_type", "reason"]),
+    unparked: counter(registry, "events_unparked_total", "Parked events that left the park, by outcome (applied, duplicate, dead_lettered, skipped)",
+      ["topic", "event_type", "outcome"]),
+    parkedNow: gauge(registry, "events_parked", "Events of this consumer group parked now (the same for every member)", []),
+    parkedOldest: gauge(registry, "events_parked_oldest_age_seconds", "Age of the oldest parked event of this consumer group", []),
   };
 }
 
 export type ConsumerMetrics = ReturnType<typeof createConsumerMetrics>;
+
+export const DEFAULT_PARK_WINDOW_MS = 600_000;
+export const DEFAULT_PARK_RETRY_INITIAL_MS = 1_000;
+export const DEFAULT_PARK_RETRY_MAX_MS = 30_000;
 
 /**
  * A consumer group member that applies each event's effect exactly once:
@@ -86,6 +110,12 @@ export type ConsumerMetrics = ReturnType<typeof createConsumerMetrics>;
  * - the handler's effect and the `inbox_processed_messages` row commit in one
  *   transaction, so a redelivered event finds its row and changes nothing
  *   (consumer/inbox.ts);
+ * - an event whose handler throws DeferredEventError (not applicable yet:
+ *   it depends on an event of another aggregate that has not arrived) is
+ *   parked in `parked_events` and its offset committed, so the partition
+ *   goes on; a background worker re-drives it through the same inbox path
+ *   until it applies or `parkWindowMs` expires, then dead-letters it with
+ *   reason PARK_WINDOW_EXPIRED (consumer/parking.ts);
  * - transient failures are retried with exponential backoff; after
  *   `maxAttempts` (or at once for permanent failures) the message goes to
  *   `<topic>.dlq` with the error and its origin in headers, and only then is
@@ -111,9 +141,20 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
 
   const inbox = createInbox(db, { groupId, retentionDays: options.inboxRetentionDays, log });
   const deadLetters = createDeadLetters({ kafka, inbox, log, metrics, groupId, waitAfterFailure });
+  const parkWindowMs = options.parkWindowMs ?? DEFAULT_PARK_WINDOW_MS;
+  const parking = parkWindowMs > 0
+    ? createParking({
+      db, inbox, deadLetters, handlers, metrics, log, stop, groupId,
+      windowMs: parkWindowMs,
+      retryInitialMs: options.parkRetryInitialMs ?? DEFAULT_PARK_RETRY_INITIAL_MS,
+      retryMaxMs: options.parkRetryMaxMs ?? DEFAULT_PARK_RETRY_MAX_MS,
+      maxAttempts: policy.maxAttempts,
+      waitAfterFailure: (failures, heartbeat) => pauseInGroup(stop, backoffMs(policy, failures), heartbeat),
+    })
+    : undefined;
   const handleMessage = createMessageHandler({
     handlers, inbox, deadLetters, metrics, log, stop, maxAttempts: policy.maxAttempts, waitAfterFailure,
-    afterEffectCommitted: options.afterEffectCommitted,
+    afterEffectCommitted: options.afterEffectCommitted, parking,
   });
   const supervisor: Supervisor<ConsumerSession> = new Supervisor({
     open: () => openConsumerSession({
@@ -147,9 +188,14 @@ export function createEventConsumer(options: EventConsumerOptions): EventConsume
   return {
     name: `event-consumer:${groupId}`,
     topics,
-    start: () => supervisor.start(),
+    parking,
+    start: () => {
+      supervisor.start();
+      parking?.start();
+    },
     async stop() {
       await supervisor.stop();
+      await parking?.stop();
       await deadLetters.close();
     },
   };

@@ -29,6 +29,8 @@ export const DLQ_HEADER = {
   attempts: "dlq-attempts",
   consumerGroup: "dlq-consumer-group",
   failedAt: "dlq-failed-at",
+  /** On PARK_WINDOW_EXPIRED dead letters: the reason the event was last deferred with. */
+  deferredReason: "dlq-deferred-reason",
   /** Set by scripts/events-replay-dlq.ts on the copy it sends back: `<dlq topic>/<partition>/<offset>`. */
   replayOf: "dlq-replay-of",
 } as const;

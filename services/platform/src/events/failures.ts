@@ -17,6 +17,51 @@ export class PermanentEventError extends Error {
 }
 
 /**
+ * Thrown by a handler for an event that cannot apply *yet*: it depends on
+ * another event that has not arrived (events of different aggregates, on
+ * different keys or topics, are not ordered relative to each other). The
+ * consumer parks it (the `parked_events` table), commits its offset so the
+ * partition moves on, and tries it again in the background until it applies
+ * or the park window (`kafka.consumer.parkWindowMs`) expires; then it is
+ * dead-lettered with reason PARK_WINDOW_EXPIRED (consumer/parking.ts).
+ *
+ * `reason` is stable, like a DomainError's. `parkKey` names what the event
+ * waits on (e.g. `vehicles/<id>`): parked events of one key are retried in
+ * arrival order, and one of them applying wakes the others at once.
+ */
+export class DeferredEventError extends Error {
+  override readonly name = "DeferredEventError";
+  readonly parkKey: string | undefined;
+  constructor(
+    readonly reason: string,
+    message: string,
+    options?: { readonly parkKey?: string; readonly cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.parkKey = options?.parkKey;
+  }
+}
+
+/**
+ * What a parked event is dead-lettered with once its park window is over:
+ * reason PARK_WINDOW_EXPIRED, kind "deferred", and the reason it was last
+ * deferred with (header dlq-deferred-reason).
+ */
+export class ParkWindowExpiredError extends Error {
+  override readonly name = "ParkWindowExpiredError";
+  readonly reason = "PARK_WINDOW_EXPIRED";
+  constructor(
+    readonly deferredReason: string,
+    deferredMessage: string,
+    parkedForMs: number,
+  ) {
+    super(`still not applicable after ${Math.round(parkedForMs / 1000)} s parked: ${deferredReason}: ${deferredMessage}`);
+  }
+}
+
+/**
+ * - deferred: not applicable yet (DeferredEventError); parked and retried
+ *   in the background until the park window expires.
  * - permanent: retrying cannot help; dead-letter now.
  * - transient: may succeed later (a conflict, a timeout, a bug being
  *   fixed); retried with backoff, dead-lettered after the last attempt.
@@ -24,7 +69,7 @@ export class PermanentEventError extends Error {
  *   nothing about the event, so it is retried without limit (the partition
  *   waits) instead of dead-lettering everything during an outage.
  */
-export type FailureClass = "permanent" | "transient" | "infrastructure";
+export type FailureClass = "deferred" | "permanent" | "transient" | "infrastructure";
 
 const PERMANENT_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
   "invalid_argument",
@@ -51,6 +96,7 @@ export function isInfrastructureError(err: unknown): boolean {
 }
 
 export function classifyFailure(err: unknown): FailureClass {
+  if (err instanceof DeferredEventError) return "deferred";
   if (err instanceof PermanentEventError) return "permanent";
   // A peer service (or our own database, as mapped by the kit) is down: like
   // our database being unreachable, it says nothing about the event.
@@ -61,7 +107,11 @@ export function classifyFailure(err: unknown): FailureClass {
 }
 
 /** Stable reason and kind of a failure, for dead-letter headers and metrics. */
-export function describeFailure(err: unknown): { reason: string; kind: string; message: string } {
+export function describeFailure(err: unknown): { reason: string; kind: string; message: string; deferredReason?: string } {
+  if (err instanceof DeferredEventError) return { reason: err.reason, kind: "deferred", message: err.message };
+  if (err instanceof ParkWindowExpiredError) {
+    return { reason: err.reason, kind: "deferred", message: err.message, deferredReason: err.deferredReason };
+  }
   if (err instanceof PermanentEventError) return { reason: err.reason, kind: "permanent", message: err.message };
   if (err instanceof DomainError) return { reason: err.reason, kind: err.kind, message: err.message };
   const message = err instanceof Error ? err.message : String(err);

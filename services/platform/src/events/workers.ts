@@ -67,6 +67,9 @@ export function createEventWorkers(kafkaConfig: KafkaConfig | undefined, deps: S
       sessionTimeoutMs: consumerConfig.sessionTimeoutMs,
       fromBeginning: consumerConfig.fromBeginning,
       inboxRetentionDays: consumerConfig.inboxRetentionDays,
+      parkWindowMs: consumerConfig.parkWindowMs,
+      parkRetryInitialMs: consumerConfig.parkRetryInitialMs,
+      parkRetryMaxMs: consumerConfig.parkRetryMaxMs,
       ...(options.afterEffectCommitted ? { afterEffectCommitted: options.afterEffectCommitted } : {}),
     })
     : undefined;

@@ -159,6 +159,18 @@ export function createVehicleRepository(db: Database): VehicleRepository {
         .select<ReadingRow[]>();
       return rows.map(toReading);
     },
+    async holdRecord(vehicleId, hold) {
+      const row = await q()("vehicle_holds").where({ vehicle_id: vehicleId, hold_kind: hold.kind, hold_id: hold.id })
+        .first<{ ended_by: string | null } | undefined>("ended_by");
+      return row === undefined ? "none" : row.ended_by === null ? "current" : "ended";
+    },
+    async recordHoldTaken(vehicleId, hold, at) {
+      await q()("vehicle_holds").insert({ vehicle_id: vehicleId, hold_kind: hold.kind, hold_id: hold.id, taken_at: at });
+    },
+    async recordHoldEnded(vehicleId, hold, at, by) {
+      await q()("vehicle_holds").where({ vehicle_id: vehicleId, hold_kind: hold.kind, hold_id: hold.id }).whereNull("ended_by")
+        .update({ released_at: at, ended_by: by });
+    },
   };
 }
 

@@ -12,7 +12,8 @@ import {
 } from "../../../../../gen/fleetmesh/rental/v1/events_pb.js";
 import { RentalStatus } from "../../../../../gen/fleetmesh/rental/v1/rental_pb.js";
 import { handleEvent, type ConsumedEvent, type EventHandler } from "../../../../platform/src/events/consumer.js";
-import { PermanentEventError } from "../../../../platform/src/events/failures.js";
+import { DomainError } from "../../../../platform/src/errors.js";
+import { DeferredEventError, PermanentEventError } from "../../../../platform/src/events/failures.js";
 import type { Logger } from "../../../../platform/src/logger.js";
 import { isUuid } from "../../../../platform/src/validation.js";
 import type { FleetUseCases, HoldChangeResult } from "../../app/fleet-use-cases.js";
@@ -28,10 +29,38 @@ const timeOf = (t: Timestamp | undefined, event: ConsumedEvent): Date =>
   t !== undefined ? timestampDate(t) : (event.occurredAt ?? new Date());
 
 /**
+ * Hold conflicts that a later event resolves: a take while another rental or
+ * job holds the vehicle (its release has not arrived), a release by a rental
+ * or job whose take has not arrived. Events of different rentals and jobs
+ * come on different keys and topics, in any order.
+ */
+export const NOT_YET_REASONS: ReadonlySet<string> = new Set(["VEHICLE_IN_USE", "HOLD_NOT_TAKEN"]);
+
+/**
+ * Runs a hold change; a "not yet" conflict becomes a DeferredEventError
+ * parked on the vehicle (the kit re-drives it, in arrival order per
+ * vehicle, until the park window expires). Other domain errors stay what
+ * they are: permanent (dead-lettered at once).
+ */
+export async function deferringConflicts<T>(vehicleId: string, change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === "failed_precondition" && NOT_YET_REASONS.has(err.reason)) {
+      throw new DeferredEventError(err.reason, err.message, { parkKey: `vehicles/${vehicleId}`, cause: err });
+    }
+    throw err;
+  }
+}
+
+/**
  * Fleet's reactions to rental and maintenance events: the vehicle state
  * machine driven from outside (docs/events.md, "Fleet consumer"). Each
- * runs in the consumer's inbox transaction. Impossible transitions raise
- * FAILED_PRECONDITION domain errors, which the consumer dead-letters.
+ * runs in the consumer's inbox transaction. Hold conflicts that a later
+ * event resolves are deferred (parked and retried, see deferringConflicts);
+ * impossible transitions (a decommissioned vehicle taken, an unknown
+ * vehicle) raise FAILED_PRECONDITION / NOT_FOUND domain errors, which the
+ * consumer dead-letters at once.
  */
 export function fleetEventHandlers(useCases: FleetUseCases, log: Logger): EventHandler[] {
   const rental = (id: string): VehicleHold => ({ kind: "rental", id: requireUuid("rental_id", id) });
@@ -47,43 +76,43 @@ export function fleetEventHandlers(useCases: FleetUseCases, log: Logger): EventH
   return [
     handleEvent(RentalActivatedSchema, async (m, event) => {
       const vehicleId = requireUuid("vehicle_id", m.vehicleId);
-      report(await useCases.takeVehicle({
+      report(await deferringConflicts(vehicleId, () => useCases.takeVehicle({
         vehicleId, hold: rental(m.rentalId), at: timeOf(m.pickupTime, event), odometerKm: m.pickupOdometerKm ?? null, reason: "rental activated",
-      }), event, vehicleId);
+      })), event, vehicleId);
     }),
     handleEvent(RentalCompletedSchema, async (m, event) => {
       const vehicleId = requireUuid("vehicle_id", m.vehicleId);
-      report(await useCases.releaseVehicle({
+      report(await deferringConflicts(vehicleId, () => useCases.releaseVehicle({
         vehicleId, hold: rental(m.rentalId), at: timeOf(m.returnTime, event), odometerKm: m.returnOdometerKm ?? null, reason: "rental completed",
-      }), event, vehicleId);
+      })), event, vehicleId);
     }),
     handleEvent(RentalCancelledSchema, async (m, event) => {
       // A RESERVED rental never took the vehicle: nothing to release.
       if (m.previousStatus !== RentalStatus.ACTIVE) return;
       const vehicleId = requireUuid("vehicle_id", m.vehicleId);
-      report(await useCases.releaseVehicle({
+      report(await deferringConflicts(vehicleId, () => useCases.releaseVehicle({
         vehicleId, hold: rental(m.rentalId), at: timeOf(m.cancelTime, event), odometerKm: null, reason: "rental cancelled",
-      }), event, vehicleId);
+      })), event, vehicleId);
     }),
     handleEvent(MaintenanceStartedSchema, async (m, event) => {
       const vehicleId = requireUuid("vehicle_id", m.vehicleId);
-      report(await useCases.takeVehicle({
+      report(await deferringConflicts(vehicleId, () => useCases.takeVehicle({
         vehicleId, hold: job(m.maintenanceJobId), at: timeOf(m.startTime, event), odometerKm: m.odometerKm ?? null, reason: "maintenance started",
-      }), event, vehicleId);
+      })), event, vehicleId);
     }),
     handleEvent(MaintenanceCompletedSchema, async (m, event) => {
       const vehicleId = requireUuid("vehicle_id", m.vehicleId);
-      report(await useCases.releaseVehicle({
+      report(await deferringConflicts(vehicleId, () => useCases.releaseVehicle({
         vehicleId, hold: job(m.maintenanceJobId), at: timeOf(m.completeTime, event), odometerKm: m.odometerKm ?? null, reason: "maintenance completed",
-      }), event, vehicleId);
+      })), event, vehicleId);
     }),
     handleEvent(MaintenanceCancelledSchema, async (m, event) => {
       // A job cancelled before it started never took the vehicle.
       if (m.previousStatus !== MaintenanceStatus.IN_PROGRESS) return;
       const vehicleId = requireUuid("vehicle_id", m.vehicleId);
-      report(await useCases.releaseVehicle({
+      report(await deferringConflicts(vehicleId, () => useCases.releaseVehicle({
         vehicleId, hold: job(m.maintenanceJobId), at: timeOf(m.cancelTime, event), odometerKm: null, reason: "maintenance cancelled",
-      }), event, vehicleId);
+      })), event, vehicleId);
     }),
   ];
 }

@@ -32,6 +32,7 @@ export function deadLetterHeaders(
     [DLQ_HEADER.attempts]: String(attempts),
     [DLQ_HEADER.consumerGroup]: groupId,
     [DLQ_HEADER.failedAt]: failedAt.toISOString(),
+    ...(failure.deferredReason === undefined ? {} : { [DLQ_HEADER.deferredReason]: failure.deferredReason }),
   };
   delete headers[DLQ_HEADER.replayOf];
   return headers;

@@ -23,6 +23,9 @@ export interface EventHandler<Desc extends DescMessage = DescMessage> {
    * it), so the effect happens once. Throw PermanentEventError or a
    * DomainError (invalid_argument, failed_precondition, not_found, ...) for
    * events that can never apply: they are dead-lettered without retries.
+   * Throw DeferredEventError for an event that cannot apply *yet* (another
+   * event it depends on has not arrived): it is parked and retried in the
+   * background, within the park window.
    */
   handle(message: MessageShape<Desc>, event: ConsumedEvent, prepared?: unknown): Promise<void>;
   /**
@@ -48,7 +51,7 @@ export const handleEventRemoteFirst = <Desc extends DescMessage, P>(
 ): EventHandler => ({ schema, prepare, handle }) as unknown as EventHandler;
 
 /** How the consumer disposed of one message; the `outcome` label of events_consumed_total. */
-export type Outcome = "applied" | "duplicate" | "ignored" | "unknown_type" | "dead_lettered";
+export type Outcome = "applied" | "duplicate" | "ignored" | "unknown_type" | "dead_lettered" | "parked";
 
 export function consumedEventOf(topic: string, partition: number, message: KafkaMessage, envelope: ConsumedEnvelope): ConsumedEvent {
   return {

@@ -5,7 +5,7 @@ import type { Logger } from "../../logger.js";
 import { extractContext, tracer } from "../../telemetry.js";
 import { withCorrelation } from "../correlation.js";
 import { readEnvelope, type ConsumedEnvelope } from "../envelope.js";
-import { classifyFailure, PermanentEventError } from "../failures.js";
+import { classifyFailure, PermanentEventError, type DeferredEventError } from "../failures.js";
 import type { StopSignal } from "../stop-signal.js";
 import type { DeadLetters } from "./dead-letter.js";
 import { dispatch } from "./dispatch.js";
@@ -14,6 +14,7 @@ import { processedBefore, type Inbox } from "./inbox.js";
 import type { ConsumerMetrics } from "../consumer.js";
 import { recordOutcome } from "./metrics.js";
 import { ConsumerStopping, type Heartbeat } from "./pause.js";
+import type { Parking } from "./parking.js";
 import { nextStepAfter } from "./retry-policy.js";
 
 export interface MessageHandlerOptions {
@@ -27,6 +28,49 @@ export interface MessageHandlerOptions {
   /** The pause after the `failures`-th failure in a row; throws ConsumerStopping when the consumer stops. */
   waitAfterFailure(failures: number, heartbeat: Heartbeat): Promise<void>;
   readonly afterEffectCommitted?: ((event: ConsumedEvent) => void | Promise<void>) | undefined;
+  /** Where deferred events go; undefined (park window 0) dead-letters them at once. */
+  readonly parking?: Parking | undefined;
+}
+
+/**
+ * One handler attempt, with its trace span and correlation: decoded payload
+ * in, "applied" or "duplicate" out, the handler's error thrown. Shared by
+ * the live path and the re-drive of parked events.
+ */
+export async function attemptOnce(
+  inbox: Inbox, handler: EventHandler, payload: MessageShape<DescMessage>, event: ConsumedEvent, envelope: ConsumedEnvelope,
+): Promise<"applied" | "duplicate"> {
+  const replay = envelope.replayOf !== undefined;
+  const parent = extractContext((key) => (key === "traceparent" ? envelope.traceparent : undefined));
+  const span = tracer().startSpan(`${event.topic} process`, {
+    kind: SpanKind.CONSUMER,
+    attributes: { "messaging.system": "kafka", "messaging.destination.name": event.topic, "messaging.message.id": event.messageId },
+  }, parent);
+  try {
+    const outcome = await otelContext.with(trace.setSpan(parent, span), () =>
+      withCorrelation({ requestId: envelope.requestId ?? event.messageId }, async () => {
+        if (!handler.prepare) return inbox.apply(handler, payload, event, replay);
+        // Remote work before the inbox transaction; none for an event already applied.
+        if (processedBefore(await inbox.outcomeOf(event.messageId), replay)) return "duplicate" as const;
+        const prepared = await handler.prepare(payload, event);
+        return inbox.apply(handler, payload, event, replay, prepared);
+      }));
+    span.end();
+    return outcome;
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+    throw err;
+  }
+}
+
+/** The payload of a message for its handler, or the PermanentEventError that dead-letters it. */
+export function decodePayload(handler: EventHandler, message: KafkaMessage, event: ConsumedEvent): MessageShape<DescMessage> | PermanentEventError {
+  try {
+    return fromBinary(handler.schema, message.value ?? new Uint8Array());
+  } catch (err) {
+    return new PermanentEventError("PAYLOAD_UNDECODABLE", `payload is not a valid ${event.eventType}: ${(err as Error).message}`);
+  }
 }
 
 export type MessageHandler = (topic: string, partition: number, message: KafkaMessage, heartbeat: Heartbeat) => Promise<Outcome | undefined>;
@@ -61,43 +105,25 @@ export function createMessageHandler(options: MessageHandlerOptions): MessageHan
   const handleWithRetries = async (
     handler: EventHandler, message: KafkaMessage, event: ConsumedEvent, envelope: ConsumedEnvelope, heartbeat: Heartbeat,
   ): Promise<Outcome> => {
-    let payload: MessageShape<DescMessage>;
-    try {
-      payload = fromBinary(handler.schema, message.value ?? new Uint8Array());
-    } catch (err) {
-      return reject(message, event, envelope, new PermanentEventError("PAYLOAD_UNDECODABLE",
-        `payload is not a valid ${event.eventType}: ${(err as Error).message}`), heartbeat);
-    }
-    const replay = envelope.replayOf !== undefined;
-    const parent = extractContext((key) => (key === "traceparent" ? envelope.traceparent : undefined));
+    const payload = decodePayload(handler, message, event);
+    if (payload instanceof PermanentEventError) return reject(message, event, envelope, payload, heartbeat);
     let infrastructureFailures = 0;
     for (let attempt = 1; ; ) {
-      const span = tracer().startSpan(`${event.topic} process`, {
-        kind: SpanKind.CONSUMER,
-        attributes: { "messaging.system": "kafka", "messaging.destination.name": event.topic, "messaging.message.id": event.messageId },
-      }, parent);
       try {
-        const outcome = await otelContext.with(trace.setSpan(parent, span), () =>
-          withCorrelation({ requestId: envelope.requestId ?? event.messageId }, async () => {
-            if (!handler.prepare) return inbox.apply(handler, payload, event, replay);
-            // Remote work before the inbox transaction; none for an event already applied.
-            if (processedBefore(await inbox.outcomeOf(event.messageId), replay)) return "duplicate" as const;
-            const prepared = await handler.prepare(payload, event);
-            return inbox.apply(handler, payload, event, replay, prepared);
-          }));
-        span.end();
+        const outcome = await attemptOnce(inbox, handler, payload, event, envelope);
         if (outcome === "applied") await options.afterEffectCommitted?.(event);
         return outcome;
       } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
         if (stop.stopping) throw new ConsumerStopping("consumer is stopping");
-        switch (nextStepAfter(classifyFailure(err), attempt, options.maxAttempts)) {
+        switch (nextStepAfter(classifyFailure(err), attempt, options.maxAttempts, options.parking !== undefined)) {
           case "wait_for_database":
             infrastructureFailures += 1;
             log.warn({ err, messageId: event.messageId, failures: infrastructureFailures }, "a dependency (the database or a peer service) is unavailable; the event waits");
             await waitAfterFailure(infrastructureFailures, heartbeat);
             continue;
+          case "park":
+            // Off the partition: the offset moves on, the re-drive worker tries it again.
+            return options.parking!.park(message, event, err as DeferredEventError, heartbeat);
           case "dead_letter":
             await deadLetters.send(message, event, err, attempt, heartbeat);
             return "dead_lettered";

@@ -18,15 +18,18 @@ export function backoffMs(policy: Pick<RetryPolicy, "initialMs" | "maxMs">, atte
 }
 
 /** What follows a failed handler attempt. */
-export type NextStep = "wait_for_database" | "retry" | "dead_letter";
+export type NextStep = "wait_for_database" | "retry" | "dead_letter" | "park";
 
 /**
  * An unreachable database is no fault of the event: it waits without using
  * up attempts, however long the outage. What can never apply is
- * dead-lettered at once; anything else is retried until `maxAttempts`.
+ * dead-lettered at once; what cannot apply yet is parked (or, with parking
+ * off, dead-lettered at once); anything else is retried until `maxAttempts`.
  */
-export function nextStepAfter(failure: FailureClass, attempt: number, maxAttempts: number): NextStep {
+export function nextStepAfter(failure: FailureClass, attempt: number, maxAttempts: number, parking = true): NextStep {
   if (failure === "infrastructure") return "wait_for_database";
+  // Not applicable yet: parked (off the partition) when parking is on.
+  if (failure === "deferred") return parking ? "park" : "dead_letter";
   if (failure === "permanent" || attempt >= maxAttempts) return "dead_letter";
   return "retry";
 }
