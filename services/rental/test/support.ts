@@ -8,7 +8,7 @@ import { FleetService } from "../../../gen/fleetmesh/fleet/v1/fleet_service_pb.j
 import { IdentityService } from "../../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import { StaffType } from "../../../gen/fleetmesh/identity/v1/staff_profile_pb.js";
 import { LocationType } from "../../../gen/fleetmesh/rental/v1/location_pb.js";
-import { PricingPlanRatesSchema, type PricingPlanRates } from "../../../gen/fleetmesh/rental/v1/pricing_plan_pb.js";
+import { PricingPlanRatesSchema } from "../../../gen/fleetmesh/rental/v1/pricing_plan_pb.js";
 import { RentalService } from "../../../gen/fleetmesh/rental/v1/rental_service_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { startMesh, type Mesh, type MeshOptions } from "../../../gateway/test/mesh.js";
@@ -32,7 +32,7 @@ export interface RentalWorld {
   newStaff(type: "driver" | "conductor", dailyRateMinor?: bigint, currency?: string): Promise<string>;
   newVehicle(attributes?: { passengerCapacity?: number; loadLimitKg?: number }): Promise<string>;
   newLocation(timeZone?: string): Promise<string>;
-  newPlan(rates?: Partial<MessageInitShape<typeof PricingPlanRatesSchema>>): Promise<string>;
+  newPlan(rates?: Record<string, unknown>): Promise<string>;
   /** Loads rental's copy of the fleet (the operator command). */
   refreshVehicles(): Promise<void>;
   stop(): Promise<void>;
@@ -80,13 +80,13 @@ export async function startRentalWorld(options: MeshOptions = {}): Promise<Renta
       return location!.id;
     },
     async newPlan(rates = {}) {
-      const full: PricingPlanRates = create(PricingPlanRatesSchema, {
+      const full = {
         currencyCode: "EUR",
         dailyRate: create(MoneySchema, { amountMinor: 4_900n, currencyCode: "EUR" }),
         perKmRate: create(MoneySchema, { amountMinor: 25n, currencyCode: "EUR" }),
         includedKmPerDay: 200,
         ...rates,
-      });
+      } as MessageInitShape<typeof PricingPlanRatesSchema>;
       const { pricingPlan } = await rental.createPricingPlan({ name: `Plan ${unique()}`, rates: full }, admin);
       return pricingPlan!.id;
     },
