@@ -128,7 +128,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     ...(options.rentalKafka ? { kafka: options.rentalKafka } : {}),
     ...(options.rentalSettings ? { rental: options.rentalSettings } : {}),
     ...common,
-  }), { log: silent });
+  }), { log: process.env["FLEET_DEBUG_RENTAL"] ? pino({ level: "warn" }) : silent });
   const rentalAddress = `127.0.0.1:${rental.grpcPort}`;
   const gateway = await buildGateway(gatewayConfigSchema.parse({
     service: { name: "gateway" },

@@ -54,7 +54,8 @@ function random(seed: number): () => number {
 }
 
 // FAILED_PRECONDITION is 9.
-const EXPECTED_REFUSALS = new Set(["9:VEHICLE_NOT_AVAILABLE", "9:STAFF_NOT_AVAILABLE", "9:INVALID_RENTAL_TRANSITION"]);
+// ABORTED (10) ROW_VERSION_MISMATCH: an extension based on a rental another client changed meanwhile.
+const EXPECTED_REFUSALS = new Set(["9:VEHICLE_NOT_AVAILABLE", "9:STAFF_NOT_AVAILABLE", "9:INVALID_RENTAL_TRANSITION", "10:ROW_VERSION_MISMATCH"]);
 
 test.serial("64 clients on hot vehicles and staff: no overlap, every refusal with its reason", async (t) => {
   const { world, vehicles, drivers, conductors, customers, location, plan } = t.context;
@@ -100,7 +101,7 @@ test.serial("64 clients on hot vehicles and staff: no overlap, every refusal wit
           const id = pick(booked);
           const { rental } = await world.rental.getRental({ rentalId: id }, agent);
           await world.rental.extendRental({
-            rentalId: id, newEndTime: timestampFromDate(new Date(Number(rental!.period!.endTime!.seconds) * 1000 + (1 + Math.floor(rnd() * 6)) * HOUR)),
+            rentalId: id, expectedRowVersion: rental!.rowVersion, newEndTime: timestampFromDate(new Date(Number(rental!.period!.endTime!.seconds) * 1000 + (1 + Math.floor(rnd() * 6)) * HOUR)),
           }, agent);
           count("extend:ok");
         } else {
@@ -163,7 +164,7 @@ test.serial("cancel-then-rebook races leave exactly one winner", async (t) => {
           await world.rental.reserveRental({ customerId: customer, source: terms }, agent);
           return true;
         } catch (err) {
-          t.is(reasonOf(err), "9:VEHICLE_NOT_AVAILABLE");
+          t.is(reasonOf(err), "9:VEHICLE_NOT_AVAILABLE", (err as Error).message);
           if (cancelledBefore) return false;
           await new Promise((r) => setTimeout(r, 5));
         }

@@ -450,16 +450,34 @@ export function createRentalRepository(db: Database): RentalRepository {
   };
 }
 
+/**
+ * Claims of one vehicle (or one staff member) queue on a transaction-scoped
+ * advisory lock before they touch the timeline. The exclusion constraint
+ * stays the authority; the lock only spares it a pile-up: with many
+ * concurrent conflicting inserts, each waits on the others' uncommitted rows
+ * and PostgreSQL untangles them one deadlock timeout at a time (measured:
+ * eight rebookings of one freed slot stalled past the 5 s statement
+ * timeout). Queued, the first commits and the rest see its row and fail at
+ * once. Vehicles lock before staff, staff in id order, so locks never cycle.
+ */
+const serializeOn = async (knex: Knex, keys: readonly string[]): Promise<void> => {
+  for (const key of [...keys].sort()) await knex.raw("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [key]);
+};
+
 export function createTimeline(db: Database): Timeline {
   const q = () => db.executor();
   return {
     async claimVehicleForRental(vehicleId, rentalId, period) {
+      await serializeOn(q(), [`vehicle:${vehicleId}`]);
       await q()("vehicle_claims").insert({ vehicle_id: vehicleId, rental_id: rentalId, period: range(db.knex, period) });
     },
     async claimVehicleForBlock(vehicleId, reference, period) {
+      await serializeOn(q(), [`vehicle:${vehicleId}`]);
       await q()("vehicle_claims").insert({ vehicle_id: vehicleId, block_reference: reference, period: range(db.knex, period) });
     },
     async moveRentalClaim(rentalId, period) {
+      const claim = await q()("vehicle_claims").where({ rental_id: rentalId }).first<{ vehicle_id: string } | undefined>("vehicle_id");
+      if (claim) await serializeOn(q(), [`vehicle:${claim.vehicle_id}`]);
       await q()("vehicle_claims").where({ rental_id: rentalId }).update({ period: range(db.knex, period) });
     },
     async releaseRentalClaim(rentalId) {
@@ -469,9 +487,12 @@ export function createTimeline(db: Database): Timeline {
       await q()("vehicle_claims").where({ block_reference: reference }).delete();
     },
     async claimStaff(staffId, role, rentalId, period) {
+      await serializeOn(q(), [`staff:${staffId}`]);
       await q()("staff_claims").insert({ staff_id: staffId, role, rental_id: rentalId, period: range(db.knex, period) });
     },
     async moveStaffClaims(rentalId, period) {
+      const staff = await q()("staff_claims").where({ rental_id: rentalId }).select<{ staff_id: string }[]>("staff_id");
+      await serializeOn(q(), staff.map((s) => `staff:${s.staff_id}`));
       await q()("staff_claims").where({ rental_id: rentalId }).update({ period: range(db.knex, period) });
     },
     async releaseStaffClaim(rentalId, role) {
