@@ -3,7 +3,7 @@
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import type { RequestContext } from "../../platform/src/context.js";
-import type { UnaryHandler } from "../../platform/src/grpc/server.js";
+import type { RemoteFirstHandler, UnaryHandler } from "../../platform/src/grpc/server.js";
 import { testCaller } from "../../platform/src/testing/fakes.js";
 import { rentalServiceBinding } from "../src/adapters/grpc/rental-handlers.js";
 import type { RentalUseCases, VehicleAtLocation } from "../src/app/use-case-api.js";
@@ -222,13 +222,13 @@ const ANSWERS: Partial<Record<keyof RentalUseCases, unknown>> = {
   getPricingPlan: plan,
   listPricingPlans: { items: [plan], nextPageToken: "" },
   archivePricingPlan: plan,
-  quote,
-  reserve: { rental, charges: [charge] },
-  activate: rental,
+  quote: prepared(quote),
+  reserve: prepared({ rental, charges: [charge] }),
+  activate: prepared(rental),
   extend: { rental, charges: [] },
   complete: { rental, charges: [charge] },
   cancel: rental,
-  assignDriver: rental,
+  assignDriver: prepared(rental),
   getRental: rental,
   listRentals: { items: [rental], nextPageToken: "next" },
   getOwnRental: { rental, charges: [charge], payments: [payment] },
@@ -244,10 +244,15 @@ const ANSWERS: Partial<Record<keyof RentalUseCases, unknown>> = {
   releaseBlock: block,
   listTimeline: [claim],
   setHomeLocation: vehicle,
-  refreshVehicleProjection: 12,
+  refreshVehicleProjection: prepared(12),
   applyFleetVehicle: undefined,
   applyFleetVehicleStatus: undefined,
 };
+
+/** What a two-phase use case answers: its result once run. */
+function prepared<R>(value: R) {
+  return { run: async () => value };
+}
 
 export interface RecordedCall {
   readonly method: string;
@@ -291,7 +296,11 @@ export function rentalHandlers() {
     const handler: UnaryHandler | undefined = binding.handlers[localName];
     const method = binding.service.methods.find((m) => m.localName === localName);
     if (handler === undefined || method === undefined) throw new Error(`no handler ${localName}`);
-    return handler(request as never, contextFor(method));
+    const ctx = contextFor(method);
+    // A remoteFirst handler: prepare (peer reads), then handle, as the kit's server runs them.
+    const twoPhase = handler as unknown as Partial<RemoteFirstHandler>;
+    if (twoPhase.prepare && twoPhase.handle) return twoPhase.handle(request as never, ctx, await twoPhase.prepare(request as never, ctx));
+    return handler(request as never, ctx);
   };
   return { binding, calls, call };
 }

@@ -1,3 +1,5 @@
+import { isTimeZone } from "../../domain/local-calendar.js";
+import { MAX_RENTAL_DAYS } from "../../domain/pricing.js";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Money as ProtoMoney } from "../../../../../gen/fleetmesh/common/v1/money_pb.js";
 import type { PageRequest } from "../../../../../gen/fleetmesh/common/v1/paging_pb.js";
@@ -24,7 +26,7 @@ import { chargeTypeFromProto, locationTypeFromProto, rentalStatusFromProto } fro
 // existence, state, overlaps and the rental's currency are the use cases'.
 
 /** Longest rental, block or timeline window. A year plus a leap day. */
-export const MAX_RENTAL_DAYS = 366;
+export { MAX_RENTAL_DAYS };
 const DAY_MS = 86_400_000;
 /** Timestamps outside [2000-01-01, 2100-01-01) are typos or unit mix-ups (ms as s), never bookings. */
 const EARLIEST_TIME = new Date(Date.UTC(2000, 0, 1));
@@ -58,31 +60,8 @@ export const check = (v: Violations): void => {
 
 // ---- time zones ----
 
-const RUNTIME_ZONES: ReadonlySet<string> = new Set(Intl.supportedValuesOf("timeZone"));
-// IANA identifiers: "Area/Location[/Sub]", each part starting upper case
-// ("Etc/GMT+5", "America/Port-au-Prince"), or a legacy single name ("UTC",
-// "EST"). This refuses offsets ("+01:00"), which Intl accepts but which have
-// no daylight-saving rules, and lower-case spellings that Intl would
-// silently canonicalise while we stored the original.
-const IANA_ZONE_SHAPE = /^[A-Z][A-Za-z0-9_+-]*(?:\/[A-Z0-9][A-Za-z0-9_+-]*)*$/;
-const MAX_TIME_ZONE = 64;
-
-/**
- * Whether the runtime's zone database knows `zone`. Stands in for
- * domain/local-calendar.ts's isTimeZone (being written in parallel) until
- * both can be merged; aliases the runtime lists only under another name
- * (Europe/Kyiv on an ICU that lists Europe/Kiev) are accepted.
- */
-export function isKnownTimeZone(zone: string): boolean {
-  if (zone === "UTC" || RUNTIME_ZONES.has(zone)) return true;
-  if (zone.length > MAX_TIME_ZONE || !IANA_ZONE_SHAPE.test(zone)) return false;
-  try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The domain's own check (the runtime's zone database, names spelt as it spells them). */
+export const isKnownTimeZone = isTimeZone;
 
 // ---- field helpers ----
 
