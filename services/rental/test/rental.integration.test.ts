@@ -251,6 +251,7 @@ test.serial("no-shows and overdue rentals, once each, from the sweeps", async (t
   const nextAfter = await world.rental.getRental({ rentalId: next.rental!.id }, agent);
   t.true(nextAfter.rental!.atRisk);
   t.regex(nextAfter.rental!.atRiskReason, /overdue/);
+  await rejectsWith(t, world.rental.activateRental({ rentalId: next.rental!.id }, agent), Status.FAILED_PRECONDITION, "VEHICLE_NOT_AVAILABLE");
 });
 
 test.serial("bad input is refused with field details and writes nothing", async (t) => {

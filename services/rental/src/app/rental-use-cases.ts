@@ -96,6 +96,8 @@ export interface RentalDependencies {
 const MINUTE = 60_000;
 const AGENT_PERMISSION = "rentals.reserve";
 
+const NO_FILTER = { customerId: null, vehicleId: null, driverId: null, statuses: [], overlaps: null, atRiskOnly: false } as const;
+
 const prepared = <R>(run: () => Promise<R>): Prepared<R> => ({ run });
 const by = (caller: Caller): string | null => (caller.anonymous || caller.subject === "" ? null : caller.subject);
 const userBy = (caller: Caller): string | null => actorOf(caller).userId;
@@ -438,7 +440,12 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
         if (pickupTime.getTime() >= rental.period.end.getTime()) throw fieldError("pickup_time", "must be before the booked end", "OUT_OF_RANGE");
         const vehicle = await vehicles.find(rental.vehicleId);
         if (vehicle?.status === "decommissioned") throw vehicleDecommissioned(rental.vehicleId);
-        if (vehicle !== null && vehicle.status !== "active") throw vehicleNotAvailable(rental.vehicleId, `fleet reports it ${vehicle.status.replace("_", " ")}`);
+        if (vehicle?.status === "under_maintenance") throw vehicleNotAvailable(rental.vehicleId, "fleet reports it under maintenance");
+        // "Rented" in fleet may be the previous rental's return still on its way
+        // (fleet orders those events itself); only another ACTIVE rental here
+        // means someone else has the vehicle.
+        const holders = await rentals.list({ ...NO_FILTER, vehicleId: rental.vehicleId, statuses: ["active"] }, 1, null);
+        if (holders.length > 0) throw vehicleNotAvailable(rental.vehicleId, "another rental has it");
         if (rental.atRisk) {
           // An urgent block displaced its claim: hand over only if the vehicle is free again.
           const claims = await timeline.overlapping(rental.vehicleId, rental.period);
