@@ -292,3 +292,18 @@ test.serial("bad input is refused with field details and writes nothing", async 
   t.deepEqual(await rowCounts(world), afterValid, "refused requests wrote nothing");
   t.true(afterValid["rentals"]! === before["rentals"]! + 1);
 });
+
+test.serial("pricing plans are immutable in the database: only archiving changes a row", async (t) => {
+  const f = t.context;
+  const db = new pg.Client(f.world.mesh.rentalDb.config);
+  await db.connect();
+  try {
+    await t.throwsAsync(db.query("UPDATE pricing_plans SET daily_rate_minor = 1 WHERE id = $1", [f.plan]), { message: /immutable/ });
+    await t.throwsAsync(db.query("DELETE FROM pricing_plans WHERE id = $1", [f.plan]), { message: /never deleted/ });
+    const archived = await f.world.rental.archivePricingPlan({ pricingPlanId: f.plan }, f.manager);
+    t.true(archived.pricingPlan!.archived);
+    t.is(archived.pricingPlan!.rates!.dailyRate!.amountMinor, 4_900n);
+  } finally {
+    await db.end();
+  }
+});
