@@ -6,6 +6,9 @@
 #   npm run bench                 gateway-vs-direct (PostgreSQL only)
 #   npm run bench -- outbox       events backbone (PostgreSQL + Kafka)
 #   npm run bench -- jwt          JWT verification cost per algorithm
+#   npm run bench -- rental       ReserveRental, direct and via the gateway, next to
+#                                 pgbench running the same SQL (PostgreSQL + Redis;
+#                                 bench/rental-reserve.ts, docs/rentals.md "Benchmark")
 #   npm run bench -- soak         memory and latency under a paced load over time
 #                                 (20 min by default, not part of all; bench/soak.ts)
 #   npm run bench -- all
@@ -16,9 +19,11 @@ build
 which="${1:-gateway}"
 case "$which" in
   gateway | soak) components=postgres ;;
-  outbox | all) components="postgres kafka" ;;
+  rental) components="postgres redis" ;;
+  outbox) components="postgres kafka" ;;
+  all) components="postgres redis kafka" ;;
   jwt) components="" ;;
-  *) echo "usage: npm run bench -- [gateway|outbox|jwt|soak|all]" >&2; exit 2 ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|soak|all]" >&2; exit 2 ;;
 esac
 if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
@@ -29,6 +34,7 @@ case "$which" in
   gateway) run gateway-vs-direct ;;
   outbox) run outbox ;;
   jwt) run jwt-verify ;;
+  rental) run rental-reserve ;;
   soak) run soak ;;
-  all) run gateway-vs-direct; run outbox; run jwt-verify ;;
+  all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve ;;
 esac

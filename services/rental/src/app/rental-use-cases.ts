@@ -222,7 +222,8 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
     }
     checkPeriodStart(terms.period, "terms.period.start_time");
     const [plan, origin] = await Promise.all([requirePlan(terms.pricingPlanId, true), requireLocation(terms.originLocationId)]);
-    await requireLocation(terms.destinationLocationId);
+    // A round trip saved when the rental returns where it starts (the usual case): origin was just read.
+    if (terms.destinationLocationId !== origin.id) await requireLocation(terms.destinationLocationId);
     checkRentalLength(terms.period, origin.attributes.timeZone, "terms.period.end_time");
     await requireVehicle(terms.vehicleId);
     const [driver, conductor] = await Promise.all([requireStaff(terms.driverId, "driver"), requireStaff(terms.conductorId, "conductor")]);

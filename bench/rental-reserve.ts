@@ -1,0 +1,555 @@
+// Benchmark: ReserveRental throughput and latency, direct gRPC to rental and
+// through the gateway (Connect binary over HTTP/1.1, the lane browser
+// frontends use), next to pgbench running the same write transaction in SQL,
+// at the same concurrency, in the same run.
+//
+// The mesh (identity, fleet, rental on fresh databases; startRentalWorld from
+// rental's test support) runs in a child process, the gateway in another (the
+// compiled gateway, as in production), and the load generator here, so the
+// callers' CPU is not charged to the services' event loop.
+//
+// Phases per round (their order rotates every round, so drift on a shared
+// machine hits every path alike; ratios are taken within a round, and the
+// tables report medians over rounds):
+//   pgbench  the reservation's write transaction, statement for statement as
+//            rental sends it (idempotency key, savepoint, rental, advisory
+//            lock, claim, charges, outbox event, stored response), on a
+//            scratch copy of rental's schema; each transaction books a fresh
+//            slot (pgbench 15 aborts a client on an error).
+//   direct   ReserveRental over gRPC with an idempotency-key, fresh slots on
+//            the cold vehicles, so every request succeeds.
+//   gateway  the same through the gateway, Connect binary (application/proto).
+// and then, on a fresh window of the hot vehicles, 64 clients reserving random
+// overlapping periods, direct and through the gateway: every request is an
+// answer (a refusal VEHICLE_NOT_AVAILABLE included). After every phase the
+// timeline is checked in SQL; any overlap fails the run.
+//
+//   npm run bench -- rental
+//   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16 BENCH_HOT_CLIENTS=64 npm run bench -- rental
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { createServer } from "node:net";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import pg from "pg";
+import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { RentalService } from "../gen/fleetmesh/rental/v1/rental_service_pb.js";
+import type { DatabaseConfig } from "../services/platform/src/config.js";
+import { repoRoot } from "../services/platform/src/db.js";
+import { createServiceClient, GrpcCallError } from "../services/platform/src/grpc/client.js";
+import { findDetail } from "../services/platform/src/grpc/status.js";
+import { createTestDatabase, type TestKeys } from "../services/platform/src/testing/harness.js";
+
+const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
+const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 16);
+const hotClients = Number(process.env["BENCH_HOT_CLIENTS"] ?? 64);
+const HOT_VEHICLES = Number(process.env["BENCH_HOT_VEHICLES"] ?? 8);
+const COLD_VEHICLES = Number(process.env["BENCH_COLD_VEHICLES"] ?? 32);
+const CUSTOMERS = 8;
+/** A hot phase's window: random periods of 2-12 h start in its first HOT_WINDOW_HOURS. */
+const HOT_WINDOW_HOURS = 14 * 24;
+const HOUR = 3_600_000;
+const PGBENCH = process.env["PGBENCH"] ?? "/usr/lib/postgresql/15/bin/pgbench";
+/** Extra node flags for the mesh host, e.g. BENCH_HOST_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the services. */
+const hostFlags = (process.env["BENCH_HOST_FLAGS"] ?? "").split(" ").filter(Boolean);
+const AGENT = "00000000-0000-4000-8000-00000000a9e7";
+
+/** What the mesh host hands the load generator. */
+interface World {
+  readonly rentalAddress: string;
+  readonly fleetAddress: string;
+  readonly identityAddress: string;
+  readonly auth: TestKeys["auth"];
+  readonly headers: Record<string, string>;
+  readonly location: string;
+  readonly plan: string;
+  readonly customers: string[];
+  readonly hot: string[];
+  readonly cold: string[];
+  readonly rentalDb: DatabaseConfig;
+}
+
+// ---- the mesh host (child process) -------------------------------------------
+
+async function host(): Promise<void> {
+  const { startRentalWorld } = await import("../services/rental/test/support.js");
+  const world = await startRentalWorld();
+  const location = await world.newLocation("Europe/Berlin");
+  const plan = await world.newPlan();
+  const customers = await Promise.all(Array.from({ length: CUSTOMERS }, () => world.newCustomer()));
+  const hot: string[] = [];
+  const cold: string[] = [];
+  for (let i = 0; i < HOT_VEHICLES; i++) hot.push(await world.newVehicle());
+  for (let i = 0; i < COLD_VEHICLES; i++) cold.push(await world.newVehicle());
+  await world.refreshVehicles();
+  const { mesh } = world;
+  const out: World = {
+    rentalAddress: mesh.rentalAddress, fleetAddress: mesh.fleetAddress, identityAddress: mesh.identityAddress,
+    auth: mesh.keys.auth, headers: world.asRole(AGENT, "rental_agent").headers,
+    location, plan, customers, hot, cold, rentalDb: mesh.rentalDb.config,
+  };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.stdin.resume();
+  await once(process.stdin, "end");
+  await world.stop();
+  process.exit(0);
+}
+
+// ---- measurement helpers ------------------------------------------------------
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSecondsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+interface PhaseResult {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly count: number;
+  readonly outcomes: ReadonlyMap<string, number>;
+  /** CPU milliseconds per request of the mesh host and the gateway process. */
+  readonly cpu: { readonly host: number; readonly gateway: number };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
+
+/** `clients` callers for `seconds`; a call returns its outcome ("ok" or a refusal's code:reason), or throws (an error). */
+async function runPhase(clients: number, call: (worker: number) => Promise<string>, pids: { host: number; gateway: number }): Promise<PhaseResult> {
+  const latencies: number[] = [];
+  const outcomes = new Map<string, number>();
+  const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  const deadline = performance.now() + seconds * 1000;
+  const worker = async (n: number): Promise<void> => {
+    while (performance.now() < deadline) {
+      const start = performance.now();
+      try {
+        count(await call(n));
+        latencies.push(performance.now() - start);
+      } catch (err) {
+        count(`error ${(err as Error).message.slice(0, 120)}`);
+      }
+    }
+  };
+  const hostBefore = cpuSecondsOf(pids.host);
+  const gatewayBefore = cpuSecondsOf(pids.gateway);
+  const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));
+  const elapsed = (performance.now() - started) / 1000;
+  const per = (s: number) => (s * 1000) / Math.max(1, latencies.length);
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length, outcomes,
+    cpu: { host: per(cpuSecondsOf(pids.host) - hostBefore), gateway: per(cpuSecondsOf(pids.gateway) - gatewayBefore) },
+  };
+}
+
+/** HTTP/1.1 with keep-alive, one write per request with a content-length, as a browser's fetch sends it. */
+function browserLikeClient(baseUrl: string, sockets: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
+  const { hostname, port } = new URL(baseUrl);
+  return {
+    post: (path: string, contentType: string, body: Uint8Array, headers: Record<string, string>) =>
+      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+        const req = request({
+          agent, host: hostname, port, method: "POST", path,
+          headers: { "content-type": contentType, "content-length": String(body.byteLength), ...headers },
+        }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("error", reject);
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
+        });
+        req.on("error", reject);
+        req.end(body);
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+const freePort = async (): Promise<number> => {
+  const server = createServer().listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+};
+
+async function waitReady(port: number): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} never became ready`);
+}
+
+// ---- invariants ------------------------------------------------------------------
+
+/** The timeline's invariants (as in timeline-concurrency.test.ts); throws on any overlap. */
+async function assertNoOverlaps(db: pg.Client, what: string, rentalsToo = true): Promise<void> {
+  const q = async (sql: string) => Number((await db.query<{ n: string }>(sql)).rows[0]!.n);
+  const claims = await q(`SELECT count(*) AS n FROM vehicle_claims a JOIN vehicle_claims b
+                           ON a.vehicle_id = b.vehicle_id AND a.ctid < b.ctid AND a.period && b.period`);
+  const rentals = rentalsToo ? await q(`SELECT count(*) AS n FROM rentals a JOIN rentals b
+                           ON a.vehicle_id = b.vehicle_id AND a.id < b.id AND a.period && b.period
+                           WHERE a.status IN ('reserved', 'active') AND b.status IN ('reserved', 'active') AND NOT a.at_risk AND NOT b.at_risk`) : 0;
+  const unclaimed = rentalsToo ? await q(`SELECT count(*) AS n FROM rentals r WHERE r.status IN ('reserved', 'active') AND NOT r.at_risk
+                           AND NOT EXISTS (SELECT 1 FROM vehicle_claims c WHERE c.rental_id = r.id AND c.period = r.period)`) : 0;
+  if (claims + rentals + unclaimed !== 0) {
+    throw new Error(`OVERLAPS after ${what}: ${claims} overlapping claim pairs, ${rentals} overlapping rental pairs, ${unclaimed} rentals without their claim`);
+  }
+  console.log(`  ${what}: overlaps: 0`);
+}
+
+// ---- pgbench -------------------------------------------------------------------
+
+/** Single quotes doubled; a ':' escaped so pgbench does not read it as a variable. */
+const sqlText = (s: string): string => `E'${s.replace(/\\/g, "\\\\").replace(/'/g, "''").replace(/:/g, "\\x3a")}'`;
+
+interface Sample {
+  readonly rental: Record<string, unknown>;
+  readonly charges: Array<Record<string, unknown>>;
+  readonly outbox: Record<string, unknown>;
+  readonly idempotency: { scope: string; response: string };
+}
+
+/** A reservation the service made (its rows), as the template of pgbench's transaction. */
+async function sampleReservation(db: pg.Client): Promise<Sample> {
+  const rental = (await db.query("SELECT * FROM rentals ORDER BY created_at DESC LIMIT 1")).rows[0] as Record<string, unknown>;
+  const charges = (await db.query("SELECT type, description, quantity, unit_price_minor, amount_minor, currency FROM rental_charges WHERE rental_id = $1", [rental["id"]])).rows;
+  const outbox = (await db.query(`SELECT aggregate_type, event_type, topic, schema_version, payload::text AS payload,
+                                         '\\x' || encode(payload_bin, 'hex') AS payload_bin, traceparent, request_id
+                                    FROM outbox_events WHERE aggregate_id = $1 LIMIT 1`, [rental["id"]])).rows[0] as Record<string, unknown>;
+  const idem = (await db.query(`SELECT scope, '\\x' || encode(response, 'hex') AS response FROM idempotency_keys
+                                 WHERE response IS NOT NULL AND scope LIKE '%ReserveRental' LIMIT 1`)).rows[0] as { scope: string; response: string };
+  return { rental, charges, outbox, idempotency: idem };
+}
+
+/**
+ * The statements rental sends for one ReserveRental with an idempotency key
+ * (the idempotency interceptor's transaction around the use case's unit of
+ * work, a savepoint), with values bound as parameters (-M extended, as
+ * node-postgres sends them). Each transaction books a fresh slot: client c's
+ * n-th transaction is number g = n * clients + c, on vehicle g % vehicles.
+ */
+function pgbenchScript(sample: Sample): string {
+  const r = sample.rental;
+  const rid = "md5('r-' || :run::text || '-' || :g::text)::uuid";
+  const vid = "md5('vehicle-' || :v::text)::uuid";
+  const key = "'k-' || :run::text || '-' || :g::text";
+  const period = "tstzrange(to_timestamp(1924992000::bigint + :s::bigint * 10800), to_timestamp(1924992000::bigint + :s::bigint * 10800 + 7200), '[)')";
+  const charges = sample.charges.map((c, i) =>
+    `(md5('c-' || :run::text || '-' || :g::text || '-${i}')::uuid, ${rid}, ${sqlText(String(c["type"]))}, ${sqlText(String(c["description"]))}, ` +
+    `${c["quantity"]}, ${c["unit_price_minor"]}, ${c["amount_minor"]}, '${String(c["currency"]).trim()}', now(), :agent)`).join(",\n  ");
+  const lit = (v: unknown) => (v === null || v === undefined ? "NULL" : sqlText(String(v)));
+  return `\\set n :n + 1
+\\set g :n * :clients + :client_id
+\\set v :g % :vehicles
+\\set s :g / :vehicles + :run * 100000
+BEGIN;
+INSERT INTO idempotency_keys (scope, key, request_hash, created_at, expires_at)
+  VALUES (:scope, ${key}, sha256((${key})::bytea), now(), now() + make_interval(hours => 24))
+  ON CONFLICT (scope, key) DO UPDATE
+    SET request_hash = EXCLUDED.request_hash, response = NULL, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+    WHERE idempotency_keys.expires_at < now()
+  RETURNING key;
+SAVEPOINT trx2;
+INSERT INTO rentals (id, vehicle_id, customer_id, driver_id, conductor_id, period, origin_location_id, destination_location_id,
+  pricing_plan_id, quote_id, status, currency, time_zone, charges_total_minor, paid_total_minor, deposit_minor, pickup_time,
+  pickup_odometer_km, return_time, return_odometer_km, return_location_id, notes, cancel_reason, cancel_time, no_show_time,
+  at_risk, at_risk_reason, overdue_notified_at, driver_rate_minor, conductor_rate_minor, row_version, created_at, updated_at, created_by, updated_by)
+  VALUES (${rid}, ${vid}, :customer, NULL, NULL, ${period}, :location, :location, :plan, NULL, 'reserved',
+  '${String(r["currency"]).trim()}', ${lit(r["time_zone"])}, ${r["charges_total_minor"]}, 0, ${r["deposit_minor"] ?? "NULL"}, NULL,
+  NULL, NULL, NULL, NULL, '', NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, 1, now(), now(), :agent, :agent);
+SELECT pg_advisory_xact_lock(hashtextextended('vehicle' || chr(58) || ${vid}::text, 0));
+INSERT INTO vehicle_claims (vehicle_id, rental_id, period) VALUES (${vid}, ${rid}, ${period});
+INSERT INTO rental_charges (id, rental_id, type, description, quantity, unit_price_minor, amount_minor, currency, created_at, created_by) VALUES
+  ${charges};
+INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, topic, schema_version, payload, payload_bin, traceparent, request_id, occurred_at)
+  VALUES (md5('o-' || :run::text || '-' || :g::text)::uuid, ${lit(sample.outbox["aggregate_type"])}, ${rid}, ${lit(sample.outbox["event_type"])},
+  ${lit(sample.outbox["topic"])}, ${sample.outbox["schema_version"]}, :payload, :payload_bin, ${lit(sample.outbox["traceparent"])},
+  ${lit(sample.outbox["request_id"])}, now());
+RELEASE SAVEPOINT trx2;
+UPDATE idempotency_keys SET response = :response WHERE scope = :scope AND key = ${key};
+COMMIT;
+`;
+}
+
+interface PgbenchRun {
+  readonly file: string;
+  readonly db: DatabaseConfig;
+  readonly sample: Sample;
+  readonly fixed: { customer: string; location: string; plan: string };
+}
+
+async function runPgbench(run: PgbenchRun, round: number, clients: number): Promise<PhaseResult> {
+  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-pgbench-"));
+  const vars: Record<string, string> = {
+    n: "0", run: String(round + 1), clients: String(clients), vehicles: String(COLD_VEHICLES),
+    scope: run.sample.idempotency.scope, response: run.sample.idempotency.response,
+    payload: String(run.sample.outbox["payload"]), payload_bin: String(run.sample.outbox["payload_bin"]),
+    customer: run.fixed.customer, location: run.fixed.location, plan: run.fixed.plan, agent: AGENT,
+  };
+  const args = [
+    "-n", "-M", "extended", "-c", String(clients), "-j", String(Math.min(clients, availableParallelism())), "-T", String(seconds),
+    "-f", run.file, "-l", "--log-prefix", join(dir, "tx"),
+    "-h", run.db.host, "-p", String(run.db.port), "-U", run.db.user,
+    ...Object.entries(vars).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
+    run.db.database,
+  ];
+  const child = spawn(PGBENCH, args, { env: { ...process.env, PGPASSWORD: run.db.password }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, "exit")) as [number | null];
+  const latencies: number[] = [];
+  for (const f of readdirSync(dir)) {
+    for (const line of readFileSync(join(dir, f), "utf8").split("\n")) {
+      const fields = line.split(" ");
+      if (fields.length >= 6) latencies.push(Number(fields[2]) / 1000);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
+  const failed = /number of failed transactions: (\d+)/.exec(out);
+  if (code !== 0 || !tps || (failed && failed[1] !== "0")) throw new Error(`pgbench failed (exit ${code}):\n${out}`);
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: Number(tps[1]), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length,
+    outcomes: new Map([["ok", latencies.length]]), cpu: { host: 0, gateway: 0 },
+  };
+}
+
+// ---- main ------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const self = fileURLToPath(import.meta.url);
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  console.log(`machine: ${availableParallelism()} cores (${cpu}), load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, node ${process.version}`);
+  const meshHost = spawn(process.execPath, [...hostFlags, "--enable-source-maps", self, "--host"], { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] });
+  const firstLine = await new Promise<string>((resolveLine, reject) => {
+    const lines = createInterface({ input: meshHost.stdout! });
+    lines.once("line", resolveLine);
+    meshHost.once("exit", (code) => reject(new Error(`mesh host exited with ${code}`)));
+  });
+  const world = JSON.parse(firstLine) as World;
+  const httpPort = await freePort();
+  const opsPort = await freePort();
+  const gateway: ChildProcess = spawn(process.execPath, [resolve(repoRoot, "dist/gateway/src/main.js")], {
+    cwd: repoRoot,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      FLEETMESH__AUTH__ISSUER: world.auth.issuer,
+      FLEETMESH__AUTH__AUDIENCE: world.auth.audience,
+      FLEETMESH__AUTH__JWKS_FILE: world.auth.jwksFile,
+      FLEETMESH__LOG__LEVEL: "warn",
+      FLEETMESH__HTTP__HOST: "127.0.0.1",
+      FLEETMESH__HTTP__PORT: String(httpPort),
+      FLEETMESH__OPS__PORT: String(opsPort),
+      FLEETMESH__UPSTREAMS__FLEET__ADDRESS: world.fleetAddress,
+      FLEETMESH__UPSTREAMS__IDENTITY__ADDRESS: world.identityAddress,
+      FLEETMESH__UPSTREAMS__RENTAL__ADDRESS: world.rentalAddress,
+    },
+  });
+  const pids = { host: meshHost.pid ?? 0, gateway: gateway.pid ?? 0 };
+  const scratch = await createTestDatabase("rental", "migrations/rental");
+  const serviceDb = new pg.Client({ ...world.rentalDb });
+  await serviceDb.connect();
+  const scriptDir = mkdtempSync(join(tmpdir(), "fleetmesh-rental-bench-"));
+  try {
+    await waitReady(opsPort);
+    const direct = createServiceClient(RentalService, { address: world.rentalAddress, deadlineMs: 15_000 });
+    const browser = browserLikeClient(`http://127.0.0.1:${httpPort}`, Math.max(concurrency, hotClients));
+    const method = RentalService.method.reserveRental;
+    const path = `/${RentalService.typeName}/${method.name}`;
+    let keys = 0;
+    const newKey = () => `bench-${process.pid}-${++keys}`;
+    const periodOf = (startMs: number, hours: number) => ({
+      startTime: timestampFromDate(new Date(startMs)), endTime: timestampFromDate(new Date(startMs + hours * HOUR)),
+    });
+    const requestFor = (vehicleId: string, customer: string, startMs: number, hours: number) => create(method.input, {
+      customerId: customer,
+      source: {
+        case: "terms",
+        value: { vehicleId, period: periodOf(startMs, hours), originLocationId: world.location, destinationLocationId: world.location, pricingPlanId: world.plan },
+      },
+    });
+    const reasonOfGrpc = (err: unknown): string => {
+      if (err instanceof GrpcCallError) return `refused ${err.code}:${findDetail(err.status, ErrorInfoSchema)?.reason ?? "NONE"}`;
+      throw err;
+    };
+    const viaDirect = async (req: ReturnType<typeof requestFor>): Promise<string> => {
+      try {
+        const { rental } = await direct.reserveRental(req, { headers: world.headers, idempotencyKey: newKey() });
+        if (!rental?.id) throw new Error("no rental in the response");
+        return "ok";
+      } catch (err) {
+        return reasonOfGrpc(err);
+      }
+    };
+    const viaGateway = async (req: ReturnType<typeof requestFor>): Promise<string> => {
+      const res = await browser.post(path, "application/proto", toBinary(method.input, req), { ...world.headers, "idempotency-key": newKey() });
+      if (res.status === 200) {
+        if (!fromBinary(method.output, res.body).rental?.id) throw new Error("no rental in the response");
+        return "ok";
+      }
+      // Connect's error body is JSON: {code, message, details}.
+      let code = `HTTP ${res.status}`;
+      try {
+        code = (JSON.parse(res.body.toString("utf8")) as { code?: string }).code ?? code;
+      } catch {
+        // not JSON
+      }
+      if (code === "failed_precondition") return "refused failed_precondition";
+      throw new Error(`${code}: ${res.body.toString("utf8").slice(0, 200)}`);
+    };
+
+    // Fresh slots: request k books cold vehicle k % M, slot k / M (2 h every 3 h), far from the hot windows.
+    const coldBase = Math.ceil((Date.now() + 2 * 24 * HOUR) / HOUR) * HOUR + 2 * 365 * 24 * HOUR;
+    let slot = 0;
+    const freshSlot = () => {
+      const k = slot++;
+      return requestFor(world.cold[k % world.cold.length]!, world.customers[k % world.customers.length]!, coldBase + Math.floor(k / world.cold.length) * 3 * HOUR, 2);
+    };
+    // Hot windows: each hot phase gets a window of its own (a fresh timeline), 14 days wide.
+    let hotWindows = 0;
+    const hotBase = Math.ceil((Date.now() + 2 * 24 * HOUR) / HOUR) * HOUR;
+    const hotCall = (via: typeof viaDirect) => {
+      const base = hotBase + hotWindows++ * (HOT_WINDOW_HOURS + 24) * HOUR;
+      return () => via(requestFor(
+        world.hot[Math.floor(Math.random() * world.hot.length)]!, world.customers[Math.floor(Math.random() * world.customers.length)]!,
+        base + Math.floor(Math.random() * HOT_WINDOW_HOURS) * HOUR, 2 + Math.floor(Math.random() * 11)));
+    };
+
+    // Warm-up (JIT, pools, identity cache), then the template for pgbench from a real reservation.
+    for (let i = 0; i < 200; i++) await viaDirect(freshSlot());
+    for (let i = 0; i < 200; i++) await viaGateway(freshSlot());
+    const sample = await sampleReservation(serviceDb);
+    const scriptFile = join(scriptDir, "reserve.sql");
+    writeFileSync(scriptFile, pgbenchScript(sample));
+    const admin = scratch.admin;
+    // The scratch schema's location and plan: the same rows the service's reservations refer to.
+    for (const table of ["locations", "pricing_plans"]) {
+      const { rows } = await serviceDb.query(`SELECT * FROM ${table}`);
+      for (const row of rows as Array<Record<string, unknown>>) {
+        const cols = Object.keys(row);
+        await admin.query(`INSERT INTO ${table} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")})`, cols.map((c) => row[c]));
+      }
+    }
+    const pgRun: PgbenchRun = { file: scriptFile, db: scratch.config, sample, fixed: { customer: world.customers[0]!, location: world.location, plan: world.plan } };
+    // A short pgbench warm-up (and a check that the script runs).
+    await runPgbench(pgRun, 999, concurrency).catch((err: unknown) => {
+      throw err;
+    });
+    const scratchCheck = new pg.Client({ ...scratch.config });
+    await scratchCheck.connect();
+
+    type PathName = "pgbench (SQL only)" | "direct gRPC" | "gateway, Connect binary";
+    const names: PathName[] = ["pgbench (SQL only)", "direct gRPC", "gateway, Connect binary"];
+    const results = new Map<PathName, PhaseResult[]>(names.map((n) => [n, []]));
+    const ratios = new Map<PathName, number[]>(names.map((n) => [n, []]));
+    const hot = new Map<string, PhaseResult[]>([["direct gRPC", []], ["gateway, Connect binary", []]]);
+    const started = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      console.log(`round ${round + 1}/${rounds} (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+      const phases: Array<[PathName, () => Promise<PhaseResult>]> = [
+        ["pgbench (SQL only)", () => runPgbench(pgRun, round, concurrency)],
+        ["direct gRPC", () => runPhase(concurrency, () => viaDirect(freshSlot()), pids)],
+        ["gateway, Connect binary", () => runPhase(concurrency, () => viaGateway(freshSlot()), pids)],
+      ];
+      const order = [...phases.slice(round % 3), ...phases.slice(0, round % 3)];
+      const thisRound = new Map<PathName, PhaseResult>();
+      for (const [name, phase] of order) {
+        const r = await phase();
+        thisRound.set(name, r);
+        results.get(name)!.push(r);
+        console.log(`  ${name}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
+        if (name === "pgbench (SQL only)") await assertNoOverlaps(scratchCheck, "pgbench", true);
+        else await assertNoOverlaps(serviceDb, name);
+      }
+      for (const name of names) ratios.get(name)!.push(thisRound.get(name)!.rate / thisRound.get("pgbench (SQL only)")!.rate);
+      for (const [name, via] of [["direct gRPC", viaDirect], ["gateway, Connect binary", viaGateway]] as const) {
+        const call = hotCall(via);
+        const r = await runPhase(hotClients, call, pids);
+        hot.get(name)!.push(r);
+        console.log(`  hot, ${name}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
+        await assertNoOverlaps(serviceDb, `hot, ${name}`);
+      }
+    }
+    const totalSeconds = (performance.now() - started) / 1000;
+    await scratchCheck.end();
+
+    const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+    const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+    const errorsOf = (rs: readonly PhaseResult[]) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => !k.startsWith("ok") && !k.startsWith("refused")).reduce((a, [, v]) => a + v, 0), 0);
+    console.log(`\nReserveRental, fresh slots (every request succeeds), ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path, order rotating; medians over rounds; ${new Date().toISOString()}, ${availableParallelism()} cores, load average now ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
+    console.log(line(["path", "req/s", "p50 ms", "p99 ms", "errors", "rate vs pgbench", "CPU ms/req mesh host", "CPU ms/req gateway"]));
+    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
+    const summary = new Map<PathName, { rate: number; ratio: number }>();
+    for (const name of names) {
+      const rs = results.get(name)!;
+      const row = { rate: median(rs.map((r) => r.rate)), ratio: median(ratios.get(name)!) };
+      summary.set(name, row);
+      const isPg = name.startsWith("pgbench");
+      console.log(line([name, fmt(row.rate, 0), fmt(median(rs.map((r) => r.p50))), fmt(median(rs.map((r) => r.p99))), String(errorsOf(rs)),
+        `${(row.ratio * 100).toFixed(0)}%`, isPg ? "-" : fmt(median(rs.map((r) => r.cpu.host)), 2), isPg ? "-" : fmt(median(rs.map((r) => r.cpu.gateway)), 2)]));
+    }
+    console.log(`\nHot vehicles: ${hotClients} clients on ${HOT_VEHICLES} vehicles, random 2-12 h periods in a fresh ${HOT_WINDOW_HOURS / 24}-day window per phase; latency of every answer (refusals included); medians over rounds, counts summed\n`);
+    console.log(line(["path", "answers/s", "p50 ms", "p99 ms", "reserved", "refused (VEHICLE_NOT_AVAILABLE)", "errors"]));
+    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
+    const hotP99 = new Map<string, number>();
+    for (const [name, rs] of hot) {
+      const sum = (pred: (k: string) => boolean) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 0);
+      const p99 = median(rs.map((r) => r.p99));
+      hotP99.set(name, p99);
+      console.log(line([name, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(p99), String(sum((k) => k === "ok")),
+        String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs))]));
+    }
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
+    const d = summary.get("direct gRPC")!.ratio;
+    const g = summary.get("gateway, Connect binary")!.ratio;
+    console.log("");
+    console.log(`Goal: direct gRPC >= 50% of pgbench -> ${pct(d)} ${verdict(d >= 0.5)}`);
+    console.log(`Goal: gateway >= 35% of pgbench -> ${pct(g)} ${verdict(g >= 0.35)}`);
+    for (const [name, p99] of hotP99) console.log(`Goal: hot-vehicle p99 < 50 ms, ${hotClients} clients, ${name} -> ${fmt(p99)} ms ${verdict(p99 < 50)}`);
+    console.log(`Goal: zero overlaps after every phase -> MET (checked after each of ${rounds * 5} phases)`);
+    console.log(`(measured phases took ${totalSeconds.toFixed(0)} s)`);
+    browser.close();
+    direct.close();
+  } finally {
+    await serviceDb.end().catch(() => undefined);
+    gateway.kill("SIGTERM");
+    meshHost.stdin?.end();
+    await Promise.race([once(meshHost, "exit"), new Promise((r) => setTimeout(r, 10_000))]);
+    await scratch.drop();
+    rmSync(scriptDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === "--host") await host();
+else await main();
