@@ -17,6 +17,12 @@ load_dev_secrets
 node "$REPO_ROOT/dist/scripts/dev-keys.js" >/dev/null
 say "migrating databases"
 node "$REPO_ROOT/dist/scripts/migrate.js"
+# Services that call peers do it as themselves: each gets an identity service
+# client (role mesh_service), created in identity's database before anything
+# starts, its secret kept in $FLEET_LOCAL_DIR/dev/<service>-client.json (0600).
+say "service clients of the services that call peers"
+FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" FLEETMESH__DATABASE__PASSWORD="$IDENTITY_DB_APP_PASSWORD" \
+  node "$REPO_ROOT/dist/scripts/service-clients.js"
 
 start_process() { # name entrypoint ops-port [env...]
   local name="$1" entry="$2" ops_port="$3" pid=""
@@ -54,12 +60,22 @@ kafka="127.0.0.1:${FLEET_KAFKA_PORT:-59092}"
 while IFS=$'\t' read -r name entry ops_port extra; do
   app_password_var="$(tr '[:lower:]' '[:upper:]' <<<"$name")_DB_APP_PASSWORD"
   read -r -a own_env <<<"${extra//$'\t'/ }"
+  # Its service credential, if it has one (scripts/service-clients.ts): in the
+  # environment, not on a command line where `ps` would show the secret.
+  unset FLEETMESH__SERVICE_CREDENTIAL__CLIENT_ID FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET
+  if [[ -f "$dev/$name-client.json" ]]; then
+    IFS=$'\t' read -r client_id client_secret < <(node -e \
+      'const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); process.stdout.write(`${c.clientId}\t${c.clientSecret}\n`)' \
+      "$dev/$name-client.json")
+    export FLEETMESH__SERVICE_CREDENTIAL__CLIENT_ID="$client_id" FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET="$client_secret"
+  fi
   start_process "$name" "$entry" "$ops_port" \
     FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" \
     FLEETMESH__DATABASE__PASSWORD="${!app_password_var}" \
     FLEETMESH__KAFKA__BROKERS="$kafka" FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json" \
     "${own_env[@]}"
 done < <(node "$REPO_ROOT/dist/scripts/registry.js" processes)
+unset FLEETMESH__SERVICE_CREDENTIAL__CLIENT_ID FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET client_secret
 start_process gateway dist/gateway/src/main.js 9460 \
   FLEETMESH__AUTH__JWKS_FILE="$dev/jwks.json"
 
@@ -70,11 +86,14 @@ cat <<MSG
 
   Gateway (Connect, gRPC-web, gRPC):  http://127.0.0.1:8080
   Fleet service (gRPC, reflection):   127.0.0.1:50061
+  Rental service (gRPC, reflection):  127.0.0.1:50062
   Identity service (gRPC, reflection): 127.0.0.1:50064
   OAuth token endpoint:               http://127.0.0.1:8080/oauth/token
   JWKS:                               http://127.0.0.1:8080/.well-known/jwks.json
   Ops (healthz, readyz, metrics):     http://127.0.0.1:9460 (gateway), http://127.0.0.1:9461 (fleet),
+                                      http://127.0.0.1:9462 (rental),
                                       http://127.0.0.1:9464 (identity, also /.well-known/jwks.json)
+  Service clients (rental calls identity and fleet as itself): $dev/<service>-client.json
 
   First administrator (once; the password comes from the environment, never a default):
     FLEET_BOOTSTRAP_ADMIN_PASSWORD='choose-a-long-passphrase' npm run bootstrap-admin -- --email admin@example.com

@@ -404,7 +404,10 @@ const releasePeer = (peer) => !peer.ipBlock && !peer.namespaceSelector && peer.p
 
 // Every check returns a list of problems (strings); empty = pass.
 /** services/registry.yaml: the services that exist in the code (and so must be deployed). */
-const registeredServices = parse(readFileSync(join(repo, "services/registry.yaml"), "utf8")).services.map((svc) => svc.name);
+const registry = parse(readFileSync(join(repo, "services/registry.yaml"), "utf8")).services;
+const registeredServices = registry.map((svc) => svc.name);
+/** The peers each registered service calls (services/registry.yaml). */
+const registeredPeers = new Map(registry.map((svc) => [svc.name, svc.peers ?? []]));
 
 /** A registered service that the render does not deploy. */
 const undeployedServices = (docs) =>
@@ -949,6 +952,64 @@ const CHECKS = [
       return p;
     },
   },
+  {
+    key: "peers",
+    title: "service peers: a registered service calls exactly its peers of services/registry.yaml, each at a Service of the release whose gRPC port the NetworkPolicies admit (its egress, the peer's ingress); a service credential (serviceCredential) names a peer as issuer, a client id identity issues (svc_ + 32 hex), and its secret only as FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET from a secretKeyRef, never in config.yaml",
+    run(docs) {
+      const p = [];
+      for (const d of deployments(docs)) {
+        const name = componentOf(d);
+        if (name === "gateway") continue;
+        const c = d.spec.template.spec.containers[0];
+        let cfg;
+        try { cfg = parse(configTextOf(d, docs) ?? "") ?? {}; } catch { continue; /* app-config reports it */ }
+        const peers = cfg.peers ?? {};
+        const registered = registeredPeers.get(name);
+        if (registered) {
+          const have = Object.keys(peers).sort().join(", ");
+          const want = [...registered].sort().join(", ");
+          if (have !== want) p.push(`${id(d)}: calls [${have}], services/registry.yaml says [${want}] (components.${name}.peers)`);
+        }
+        for (const [peer, pc] of Object.entries(peers)) {
+          if (pc?.enabled === false) continue;
+          const [host, port] = String(pc?.address ?? "").split(":");
+          const svc = serviceOfHost(docs, host);
+          const target = svc && serviceTarget(docs, svc, Number(port));
+          if (!target) { p.push(`${id(d)}: peer ${peer} at ${pc?.address} is no gRPC port of a Service in the release`); continue; }
+          if (componentOf(target.deployment) !== peer || target.port.name !== "grpc") p.push(`${id(d)}: peer ${peer} at ${pc.address} lands on ${componentOf(target.deployment)}'s ${target.port.name ?? target.port.containerPort} port`);
+          for (const why of blockedConnection(docs, d, target.deployment, target.port)) p.push(`${id(d)}: peer ${peer}: ${why}`);
+        }
+        const sc = cfg.serviceCredential;
+        const secretEnv = envEntry(c, "FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET");
+        const idEnv = envEntry(c, "FLEETMESH__SERVICE_CREDENTIAL__CLIENT_ID");
+        if (sc?.clientSecret !== undefined) p.push(`${id(d)}: serviceCredential.clientSecret is in config.yaml (a ConfigMap)`);
+        if (secretEnv && !secretEnv.valueFrom?.secretKeyRef) p.push(`${id(d)}: FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET is not from a secretKeyRef`);
+        const clientId = idEnv?.value ?? sc?.clientId;
+        if (sc === undefined && idEnv === undefined) {
+          if (secretEnv) p.push(`${id(d)}: a client secret without serviceCredential.clientId (the process refuses its config)`);
+          continue;
+        }
+        if (!/^svc_[0-9a-f]{32}$/.test(String(clientId ?? ""))) p.push(`${id(d)}: serviceCredential.clientId ${clientId} is not a client id identity issues (svc_ + 32 hex digits)`);
+        if (!secretEnv) p.push(`${id(d)}: serviceCredential without FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET from a Secret`);
+        const issuer = sc?.issuer ?? "identity";
+        if (!peers[issuer] || peers[issuer].enabled === false) p.push(`${id(d)}: serviceCredential.issuer ${issuer} is not an enabled peer`);
+      }
+      return p;
+    },
+    summary(docs) {
+      const parts = [];
+      for (const d of deployments(docs)) {
+        const name = componentOf(d);
+        let cfg;
+        try { cfg = parse(configTextOf(d, docs) ?? "") ?? {}; } catch { cfg = {}; }
+        const peers = Object.keys(cfg.peers ?? {});
+        if (name === "gateway" || peers.length === 0) continue;
+        const ref = envEntry(d.spec.template.spec.containers[0], "FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET")?.valueFrom?.secretKeyRef;
+        parts.push(`${name} -> ${peers.join("+")} (${cfg.serviceCredential ? `credential ${cfg.serviceCredential.clientId}, secret ${ref?.name}/${ref?.key}` : "no serviceCredential"})`);
+      }
+      return parts.join("; ") || "no service calls peers";
+    },
+  },
 ];
 
 // ---------------------------------------------------------------- output --
@@ -1063,6 +1124,14 @@ const NEGATIVE = [
   { what: "values with a grace period shorter than the drain", values: { components: { fleet: { terminationGracePeriodSeconds: 15 } } }, refused: /must exceed preStopSleepSeconds/ },
   { what: "values with private key material in the inline JWKS", values: { auth: { jwks: { source: "file", inline: JSON.stringify({ keys: [{ kty: "EC", crv: "P-256", x: "x", y: "y", d: "private" }] }) } } }, refused: /private key material/ },
   { what: "values with the RSA primes (no d) in the inline JWKS", values: { auth: { jwks: { source: "file", inline: JSON.stringify({ keys: [{ kty: "RSA", n: "n", e: "AQAB", qi: "x" }] }) } } }, refused: /private key material \(qi\)/ },
+  // Peers and service credentials (components.<name>.peers, .serviceCredential).
+  { what: "values with rental's peers other than services/registry.yaml's", values: { components: { rental: { peers: ["fleet"] } } }, expect: ["peers"] },
+  { what: "values with a malformed service client id", values: { components: { rental: { serviceCredential: { clientId: "rental" } } } }, refused: /serviceCredential\.clientId "rental": the client_id identity issued/ },
+  { what: "values with a service client id but no Secret reference", values: { components: { rental: { serviceCredential: { clientId: `svc_${"0".repeat(32)}`, clientSecretSecret: { name: "" } } } } }, refused: /serviceCredential\.clientSecretSecret: a Secret reference \{name, key\} is required/ },
+  { what: "values with a service credential but identity not a peer", values: { components: { rental: { peers: ["fleet"], serviceCredential: { clientId: `svc_${"0".repeat(32)}` } } } }, refused: /tokens come from identity, which is not in components\.rental\.peers/ },
+  { what: "manifest with rental's client secret as a plain value", docs: () => mutate((d) => { const c = service(d, "rental").spec.template.spec.containers[0]; c.env = c.env.map((e) => (e.name === "FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET" ? { name: e.name, value: "fmcs_leaked" } : e)); }, docsOf("eks")), expect: ["peers", "secrets"] },
+  { what: "manifest with rental's client secret in its config.yaml", docs: () => mutate((d) => editConfig(d, "rental", (cfg) => { cfg.serviceCredential.clientSecret = "fmcs_leaked"; }), docsOf("eks")), expect: ["peers"] },
+  { what: "manifest with rental's egress to identity's gRPC port removed", docs: () => mutate((d) => { const np = policyOf(d, "rental"); np.spec.egress = np.spec.egress.filter((r) => !(r.to ?? []).some((peer) => peer.podSelector?.matchLabels?.["app.kubernetes.io/component"] === "identity" && (r.ports ?? []).some((x) => x.port === 50064 || x.port === "grpc"))); }, docsOf("eks")), expect: ["peers"] },
   // Kafka TLS/SASL (kafka.tls, kafka.sasl).
   { what: "values with Kafka brokers on the TLS port but egress still on 9092", values: { kafka: { brokers: "kafka:9094", tls: { enabled: true } } }, expect: ["kafka"] },
   { what: "values with a Kafka SASL mechanism but no username", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.username is required/ },

@@ -406,6 +406,10 @@ Returns YAML with only what is switched on:
 {{- if $peers }}
 {{- $_ := set $cfg "peers" $peers }}
 {{- end }}
+{{- with (fromYaml (include "fm.serviceCredential" $c)).clientId }}
+{{- /* Its own identity for calls as itself; the secret comes from the environment (deployment.yaml). */}}
+{{- $_ := set $cfg "serviceCredential" (dict "issuer" "identity" "clientId" .) }}
+{{- end }}
 {{- if $.Values.kafka.serviceConfig.enabled }}
 {{- $brokers := list }}
 {{- range splitList "," $.Values.kafka.brokers }}{{- if trim . }}{{- $brokers = append $brokers (trim .) }}{{- end }}{{- end }}
@@ -473,5 +477,32 @@ native memory; the render fails when it would be less.
 {{- fail (printf "%s.memory: with limits.memory %dMi, %d%% old space (%dMi) and a %dMi semi-space (young generation %dMi) leave %dMi for native memory, less than nativeReserveMi %d: lower oldSpacePercent or semiSpaceMi, or raise the limit" $what $limit $pct $old $semi (mul 3 $semi) $left $reserve) -}}
 {{- end -}}
 {{- dict "limitMi" $limit "oldSpaceMi" $old "semiSpaceMi" $semi "nodeOptions" (printf "--max-old-space-size=%d --max-semi-space-size=%d" $old $semi) "mallocArenaMax" (toString $mem.mallocArenaMax) | toYaml -}}
+{{- end -}}
+{{- end -}}
+
+
+{{/*
+A service's own credential (components.<name>.serviceCredential), validated:
+an identity service client, its clientId in the config file and its secret
+from clientSecretSecret as FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET.
+Returns YAML {} (none: no clientId, or the gateway) or {clientId, secretRef}.
+*/}}
+{{- define "fm.serviceCredential" -}}
+{{- $sc := default dict .serviceCredential -}}
+{{- if or .isGateway (not $sc.clientId) -}}
+{{- dict | toYaml -}}
+{{- else -}}
+{{- $what := printf "components.%s.serviceCredential" .name -}}
+{{- if not (regexMatch "^svc_[0-9a-f]{32}$" (toString $sc.clientId)) -}}
+{{- fail (printf "%s.clientId %q: the client_id identity issued (svc_ and 32 hex digits), or \"\" for none" $what (toString $sc.clientId)) -}}
+{{- end -}}
+{{- if not (has "identity" (default list .peers)) -}}
+{{- fail (printf "%s: tokens come from identity, which is not in components.%s.peers" $what .name) -}}
+{{- end -}}
+{{- $ref := $sc.clientSecretSecret -}}
+{{- if not (and (kindIs "map" $ref) $ref.name $ref.key) -}}
+{{- fail (printf "%s.clientSecretSecret: a Secret reference {name, key} is required with a clientId (secrets are never taken from values)" $what) -}}
+{{- end -}}
+{{- dict "clientId" (toString $sc.clientId) "secretRef" (dict "name" $ref.name "key" $ref.key) | toYaml -}}
 {{- end -}}
 {{- end -}}
