@@ -1776,7 +1776,7 @@ export const RentalService: GenService<{
   },
   /**
    * Prices rental terms into itemised lines and stores the result as a quote,
-   * valid until `expire_time` (15 minutes by default). The vehicle is checked
+   * valid until `expire_time` (rental.quoteTtlMinutes, 30 minutes by default). The vehicle is checked
    * for availability: an overlapping RESERVED/ACTIVE rental fails with
    * FAILED_PRECONDITION, reason VEHICLE_NOT_AVAILABLE. A quote does not hold
    * the vehicle; only ReserveRental does.
