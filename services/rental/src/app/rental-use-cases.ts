@@ -94,6 +94,8 @@ export interface RentalDependencies {
 }
 
 const MINUTE = 60_000;
+const PLAN_CACHE_MS = 5_000;
+const CACHE_ENTRIES = 1_000;
 const AGENT_PERMISSION = "rentals.reserve";
 
 const NO_FILTER = { customerId: null, vehicleId: null, driverId: null, statuses: [], overlaps: null, atRiskOnly: false } as const;
@@ -115,6 +117,33 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
   const requirePlan = async (id: string, quotable: boolean): Promise<PricingPlan> => {
     const plan = (await catalog.findPlan(id)) ?? throwError(planNotFound(id));
     if (quotable && plan.archivedAt !== null) throw planArchived(id);
+    return plan;
+  };
+
+  // Quotes and reservations read the same few plans and locations all day.
+  // Locations never change (there is no update) and a plan's rates never do;
+  // only archiving does, so a plan is reused for PLAN_CACHE_MS at most: an
+  // archived plan may still be reserved for that long. Reads inside
+  // transactions (archiving, completion) always go to the database.
+  const locationCache = new Map<string, Location>();
+  const planCache = new Map<string, { readonly plan: PricingPlan; readonly until: number }>();
+  const locationForPricing = async (id: string): Promise<Location> => {
+    const hit = locationCache.get(id);
+    if (hit !== undefined) return hit;
+    const location = await requireLocation(id);
+    if (locationCache.size >= CACHE_ENTRIES) locationCache.clear();
+    locationCache.set(id, location);
+    return location;
+  };
+  const planForPricing = async (id: string): Promise<PricingPlan> => {
+    const now = clock.now().getTime();
+    const hit = planCache.get(id);
+    const plan = hit !== undefined && hit.until > now ? hit.plan : await requirePlan(id, false);
+    if (hit?.plan !== plan) {
+      if (planCache.size >= CACHE_ENTRIES) planCache.clear();
+      planCache.set(id, { plan, until: now + PLAN_CACHE_MS });
+    }
+    if (plan.archivedAt !== null) throw planArchived(id);
     return plan;
   };
 
@@ -221,9 +250,8 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
       throw fieldError("terms.conductor_id", "must differ from the driver", "SAME_AS_DRIVER");
     }
     checkPeriodStart(terms.period, "terms.period.start_time");
-    const [plan, origin] = await Promise.all([requirePlan(terms.pricingPlanId, true), requireLocation(terms.originLocationId)]);
-    // A round trip saved when the rental returns where it starts (the usual case): origin was just read.
-    if (terms.destinationLocationId !== origin.id) await requireLocation(terms.destinationLocationId);
+    const [plan, origin] = await Promise.all([planForPricing(terms.pricingPlanId), locationForPricing(terms.originLocationId)]);
+    await locationForPricing(terms.destinationLocationId);
     checkRentalLength(terms.period, origin.attributes.timeZone, "terms.period.end_time");
     await requireVehicle(terms.vehicleId);
     const [driver, conductor] = await Promise.all([requireStaff(terms.driverId, "driver"), requireStaff(terms.conductorId, "conductor")]);
@@ -253,7 +281,7 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
       for (const [field, given, quoted] of [["driver_id", command.driverId, quote.terms.driverId], ["conductor_id", command.conductorId, quote.terms.conductorId]] as const) {
         if (given !== null && given !== quoted) throw fieldError(field, "must be empty or the quote's own (staff are priced in the quote)", "QUOTE_MISMATCH");
       }
-      const [plan, origin] = await Promise.all([requirePlan(quote.terms.pricingPlanId, true), requireLocation(quote.terms.originLocationId)]);
+      const [plan, origin] = await Promise.all([planForPricing(quote.terms.pricingPlanId), locationForPricing(quote.terms.originLocationId)]);
       await requireVehicle(quote.terms.vehicleId);
       const [driver, conductor] = await Promise.all([
         requireStaff(quote.terms.driverId, "driver"),
@@ -402,6 +430,10 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
       if (customerId === null || customerId === "") throw fieldError("customer_id", "is required", "REQUIRED");
       if (mode === "staff") await requireCustomer(customerId);
       const source = await reservationSource(command, customerId, mode);
+      // Advisory, like a quote: a slot taken already is refused without a
+      // transaction. What another request takes meanwhile, the constraint refuses.
+      const unavailable = await availabilityProblem(source.terms.vehicleId, source.terms.period);
+      if (unavailable) throw unavailable;
       return prepared(async () => uow.run(async () => {
         const now = clock.now();
         const { terms, plan, origin } = source;

@@ -464,16 +464,22 @@ const serializeOn = async (knex: Knex, keys: readonly string[]): Promise<void> =
   for (const key of [...keys].sort()) await knex.raw("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [key]);
 };
 
+/** The lock and the insert in one statement: one round trip per claim. */
+const claimVehicle = (knex: Knex, vehicleId: string, period: Period, rentalId: string | null, blockReference: string | null) =>
+  knex.raw(
+    `INSERT INTO vehicle_claims (vehicle_id, period, rental_id, block_reference)
+     SELECT ?::uuid, tstzrange(?, ?, '[)'), ?::uuid, ? FROM (SELECT pg_advisory_xact_lock(hashtextextended(?, 0))) queued`,
+    [vehicleId, period.start, period.end, rentalId, blockReference, `vehicle:${vehicleId}`],
+  );
+
 export function createTimeline(db: Database): Timeline {
   const q = () => db.executor();
   return {
     async claimVehicleForRental(vehicleId, rentalId, period) {
-      await serializeOn(q(), [`vehicle:${vehicleId}`]);
-      await q()("vehicle_claims").insert({ vehicle_id: vehicleId, rental_id: rentalId, period: range(db.knex, period) });
+      await claimVehicle(q(), vehicleId, period, rentalId, null);
     },
     async claimVehicleForBlock(vehicleId, reference, period) {
-      await serializeOn(q(), [`vehicle:${vehicleId}`]);
-      await q()("vehicle_claims").insert({ vehicle_id: vehicleId, block_reference: reference, period: range(db.knex, period) });
+      await claimVehicle(q(), vehicleId, period, null, reference);
     },
     async moveRentalClaim(rentalId, period) {
       const claim = await q()("vehicle_claims").where({ rental_id: rentalId }).first<{ vehicle_id: string } | undefined>("vehicle_id");
