@@ -55,6 +55,8 @@ export interface MeshOptions {
   readonly upstreamProbe?: { readonly intervalMs: number; readonly timeoutMs: number };
   /** The gateway's logger (silent by default). */
   readonly gatewayLog?: Logger;
+  /** Fleet's `kafka` section (without it fleet runs with Kafka disabled); kept across restartFleet. */
+  readonly fleetKafka?: Record<string, unknown>;
   /** Rental's `kafka` section (without it rental runs with Kafka disabled). */
   readonly rentalKafka?: Record<string, unknown>;
   /** Overrides of rental's own settings (the `rental` section). */
@@ -106,6 +108,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     ops: { host: "127.0.0.1", port: 0 },
     database: fleetDb.config,
     auth,
+    ...(options.fleetKafka ? { kafka: options.fleetKafka } : {}),
     ...common,
   });
   let fleet: RunningService | undefined = await buildFleet(fleetConfig(0), { log: silent });

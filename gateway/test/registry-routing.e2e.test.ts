@@ -14,8 +14,9 @@ import { build, routesOf } from "../src/main.js";
 
 // A service added to services/registry.yaml is routed by the gateway from
 // configuration alone: here a test-only service built from an existing
-// descriptor (rental's, whose service is not implemented yet) answers
-// through the gateway over Connect and gRPC, with the gateway's own auth.
+// descriptor (rental's, served here by a stub rather than the real rental
+// service, with a registry that lists only it) answers through the gateway
+// over Connect and gRPC, with the gateway's own auth.
 
 const keys = createTestKeys();
 const silent = pino({ level: "silent" });
