@@ -87,8 +87,11 @@ export const transactionConflict = (sqlstate: string, attempts: number, cause: u
  * `work` must therefore only touch the database (it may run more than once).
  *
  * Inside an outer transaction (the idempotency layer's, another unit of work)
- * it joins it through a savepoint and does not retry: only the outermost
- * transaction can be run again, and the error reaches whoever opened it.
+ * it joins it and does not retry: only the outermost transaction can be run
+ * again, and the error reaches whoever opened it. It joins without a
+ * savepoint: a failure here fails the outer transaction anyway (every caller
+ * lets it propagate), and the SAVEPOINT / RELEASE pair would cost two round
+ * trips on every keyed call.
  */
 export async function runInTransaction<T>(db: Database, work: (trx: Knex.Transaction) => Promise<T>, options: UnitOfWorkOptions = {}): Promise<T> {
   const constraints = options.constraints ?? {};
@@ -103,7 +106,7 @@ export async function runInTransaction<T>(db: Database, work: (trx: Knex.Transac
     });
   if (nested) {
     try {
-      return await attempt();
+      return await work(db.executor() as Knex.Transaction);
     } catch (err) {
       throw mapConstraintViolation(err, constraints);
     }
