@@ -91,6 +91,11 @@ export interface RentalRepository {
  * unit of work.
  */
 export interface Timeline {
+  /**
+   * A new reservation in one write: the rental, its vehicle claim, its
+   * driver's and conductor's claims and its charges (one round trip).
+   */
+  bookNewRental(rental: Rental, charges: readonly RentalCharge[]): Promise<void>;
   claimVehicleForRental(vehicleId: string, rentalId: string, period: Period): Promise<void>;
   claimVehicleForBlock(vehicleId: string, reference: string, period: Period): Promise<void>;
   moveRentalClaim(rentalId: string, period: Period): Promise<void>;

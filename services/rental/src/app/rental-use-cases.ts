@@ -451,11 +451,7 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
           driverDailyRate: source.driver?.dailyRate ?? null, conductorDailyRate: source.conductor?.dailyRate ?? null,
           rowVersion: 1n, createdAt: now, updatedAt: now, createdBy: by(caller), updatedBy: by(caller),
         };
-        await rentals.insert(rental);
-        await timeline.claimVehicleForRental(rental.vehicleId, rental.id, rental.period);
-        if (rental.driverId !== null) await timeline.claimStaff(rental.driverId, "driver", rental.id, rental.period);
-        if (rental.conductorId !== null) await timeline.claimStaff(rental.conductorId, "conductor", rental.id, rental.period);
-        await rentals.insertCharges(charges);
+        await timeline.bookNewRental(rental, charges);
         if (source.quote !== null && !(await quotes.markUsed(source.quote.id, rental.id))) throw quoteExpired(source.quote.id);
         await emit({ type: "RentalReserved", rental, charges });
         return { rental, charges };

@@ -472,9 +472,63 @@ const claimVehicle = (knex: Knex, vehicleId: string, period: Period, rentalId: s
     [vehicleId, period.start, period.end, rentalId, blockReference, `vehicle:${vehicleId}`],
   );
 
+const RENTAL_INSERT_COLUMNS = [
+  "id", "vehicle_id", "customer_id", "driver_id", "conductor_id", "period", "origin_location_id", "destination_location_id",
+  "pricing_plan_id", "quote_id", "status", "currency", "time_zone", "charges_total_minor", "paid_total_minor", "deposit_minor",
+  "pickup_time", "pickup_odometer_km", "return_time", "return_odometer_km", "return_location_id", "notes", "cancel_reason",
+  "cancel_time", "no_show_time", "at_risk", "at_risk_reason", "overdue_notified_at", "driver_rate_minor", "conductor_rate_minor",
+  "row_version", "created_at", "updated_at", "created_by", "updated_by",
+] as const;
+
+/**
+ * The reservation's write as one statement. The claims select FROM the
+ * queued locks (vehicle first, then staff in id order), so each lock is
+ * held before its claim is inserted; the foreign keys to the rental are
+ * checked at the end of the statement, when the rental row is there.
+ */
+function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCharge[]): Knex.Raw {
+  const row = rentalRow(knex, rental);
+  const values: Knex.RawBinding[] = [];
+  const placeholders = RENTAL_INSERT_COLUMNS.map((column) => {
+    if (column === "period") {
+      values.push(rental.period.start, rental.period.end);
+      return "tstzrange(?, ?, '[)')";
+    }
+    values.push(row[column] as Knex.RawBinding);
+    return "?";
+  });
+  const staff = [
+    ...(rental.driverId === null ? [] : [{ id: rental.driverId, role: "driver" }]),
+    ...(rental.conductorId === null ? [] : [{ id: rental.conductorId, role: "conductor" }]),
+  ].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const lockKeys = [`vehicle:${rental.vehicleId}`, ...staff.map((s) => `staff:${s.id}`)];
+  const bindings: Knex.RawBinding[] = [...values, lockKeys, rental.vehicleId, rental.period.start, rental.period.end];
+  let sql = `WITH r AS (INSERT INTO rentals (${RENTAL_INSERT_COLUMNS.join(", ")}) VALUES (${placeholders.join(", ")}) RETURNING id),
+  queued AS (SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS n
+               FROM (SELECT k FROM unnest(?::text[]) WITH ORDINALITY AS t(k, ord) ORDER BY ord) ordered),
+  vc AS (INSERT INTO vehicle_claims (vehicle_id, period, rental_id)
+           SELECT ?::uuid, tstzrange(?, ?, '[)'), r.id FROM r, queued)`;
+  staff.forEach((s, i) => {
+    sql += `,\n  sc${i} AS (INSERT INTO staff_claims (staff_id, role, rental_id, period) SELECT ?::uuid, ?, r.id, tstzrange(?, ?, '[)') FROM r, queued)`;
+    bindings.push(s.id, s.role, rental.period.start, rental.period.end);
+  });
+  if (charges.length > 0) {
+    sql += `,\n  ch AS (INSERT INTO rental_charges (id, rental_id, type, description, quantity, unit_price_minor, amount_minor, currency, created_at, created_by) VALUES ${charges.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)").join(", ")})`;
+    for (const c of charges) {
+      bindings.push(c.id, c.rentalId, c.type, c.description, c.quantity, String(c.unitPrice.amountMinor), String(c.amount.amountMinor),
+        c.amount.currency, c.createdAt, c.createdBy);
+    }
+  }
+  sql += "\nSELECT 1";
+  return knex.raw(sql, bindings);
+}
+
 export function createTimeline(db: Database): Timeline {
   const q = () => db.executor();
   return {
+    async bookNewRental(rental, charges) {
+      await bookingStatement(q(), rental, charges);
+    },
     async claimVehicleForRental(vehicleId, rentalId, period) {
       await claimVehicle(q(), vehicleId, period, rentalId, null);
     },
