@@ -12,8 +12,9 @@
 // machine hits every path alike; ratios are taken within a round, and the
 // tables report medians over rounds):
 //   pgbench  the reservation's write transaction, statement for statement as
-//            rental sends it (idempotency key, rental, claim queued on the
-//            vehicle's advisory lock, charges, outbox event, stored response), on a
+//            rental sends it (idempotency key; the rental, its claim queued
+//            on the vehicle's advisory lock and its charges in one statement;
+//            outbox event; stored response), on a
 //            scratch copy of rental's schema; each transaction books a fresh
 //            slot (pgbench 15 aborts a client on an error).
 //   direct   ReserveRental over gRPC with an idempotency-key, fresh slots on
@@ -276,17 +277,18 @@ INSERT INTO idempotency_keys (scope, key, request_hash, created_at, expires_at)
     SET request_hash = EXCLUDED.request_hash, response = NULL, created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
     WHERE idempotency_keys.expires_at < now()
   RETURNING key;
-INSERT INTO rentals (id, vehicle_id, customer_id, driver_id, conductor_id, period, origin_location_id, destination_location_id,
+WITH r AS (INSERT INTO rentals (id, vehicle_id, customer_id, driver_id, conductor_id, period, origin_location_id, destination_location_id,
   pricing_plan_id, quote_id, status, currency, time_zone, charges_total_minor, paid_total_minor, deposit_minor, pickup_time,
   pickup_odometer_km, return_time, return_odometer_km, return_location_id, notes, cancel_reason, cancel_time, no_show_time,
   at_risk, at_risk_reason, overdue_notified_at, driver_rate_minor, conductor_rate_minor, row_version, created_at, updated_at, created_by, updated_by)
   VALUES (${rid}, ${vid}, :customer, NULL, NULL, ${period}, :location, :location, :plan, NULL, 'reserved',
   '${String(r["currency"]).trim()}', ${lit(r["time_zone"])}, ${r["charges_total_minor"]}, 0, ${r["deposit_minor"] ?? "NULL"}, NULL,
-  NULL, NULL, NULL, NULL, '', NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, 1, now(), now(), :agent, :agent);
-INSERT INTO vehicle_claims (vehicle_id, period, rental_id, block_reference)
-  SELECT ${vid}, ${period}, ${rid}, NULL FROM (SELECT pg_advisory_xact_lock(hashtextextended('vehicle' || chr(58) || ${vid}::text, 0))) queued;
-INSERT INTO rental_charges (id, rental_id, type, description, quantity, unit_price_minor, amount_minor, currency, created_at, created_by) VALUES
-  ${charges};
+  NULL, NULL, NULL, NULL, '', NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, 1, now(), now(), :agent, :agent) RETURNING id),
+  queued AS (SELECT count(pg_advisory_xact_lock(hashtextextended('vehicle' || chr(58) || ${vid}::text, 0))) AS n),
+  vc AS (INSERT INTO vehicle_claims (vehicle_id, period, rental_id) SELECT ${vid}, ${period}, r.id FROM r, queued),
+  ch AS (INSERT INTO rental_charges (id, rental_id, type, description, quantity, unit_price_minor, amount_minor, currency, created_at, created_by) VALUES
+  ${charges})
+SELECT 1;
 INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, topic, schema_version, payload, payload_bin, traceparent, request_id, occurred_at)
   VALUES (md5('o-' || :run::text || '-' || :g::text)::uuid, ${lit(sample.outbox["aggregate_type"])}, ${rid}, ${lit(sample.outbox["event_type"])},
   ${lit(sample.outbox["topic"])}, ${sample.outbox["schema_version"]}, :payload, :payload_bin, ${lit(sample.outbox["traceparent"])},
