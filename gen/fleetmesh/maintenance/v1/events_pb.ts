@@ -7,7 +7,7 @@ import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Money } from "../../common/v1/money_pb.js";
 import { file_fleetmesh_common_v1_money } from "../../common/v1/money_pb.js";
 import { file_fleetmesh_common_v1_options } from "../../common/v1/options_pb.js";
-import type { MaintenanceJob, MaintenanceKind, MaintenanceStatus, PartUsed } from "./maintenance_job_pb.js";
+import type { MaintenanceDue, MaintenanceJob, MaintenanceKind, MaintenanceStatus, Part, PartUsed, StockMovement } from "./maintenance_job_pb.js";
 import { file_fleetmesh_maintenance_v1_maintenance_job } from "./maintenance_job_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/maintenance/v1/events.proto.
  */
 export const file_fleetmesh_maintenance_v1_events: GenFile = /*@__PURE__*/
-  fileDesc("CiVmbGVldG1lc2gvbWFpbnRlbmFuY2UvdjEvZXZlbnRzLnByb3RvEhhmbGVldG1lc2gubWFpbnRlbmFuY2UudjEiegoUTWFpbnRlbmFuY2VTY2hlZHVsZWQSNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iOivS8xgnChJtYWludGVuYW5jZS5qb2IudjESD21haW50ZW5hbmNlX2pvYhgBIpMBChVNYWludGVuYW5jZUpvYlVwZGF0ZWQSNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iEhYKDmNoYW5nZWRfZmllbGRzGAIgAygJOivS8xgnChJtYWludGVuYW5jZS5qb2IudjESD21haW50ZW5hbmNlX2pvYhgBIq4CChJNYWludGVuYW5jZVN0YXJ0ZWQSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSNwoEa2luZBgDIAEoDjIpLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUtpbmQSEwoLbWVjaGFuaWNfaWQYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoLb2RvbWV0ZXJfa20YBiABKAVIAIgBARITCgtyb3dfdmVyc2lvbhgHIAEoAzor0vMYJwoSbWFpbnRlbmFuY2Uuam9iLnYxEg9tYWludGVuYW5jZV9qb2IYAUIOCgxfb2RvbWV0ZXJfa20ipgQKFE1haW50ZW5hbmNlQ29tcGxldGVkEhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEjcKBGtpbmQYAyABKA4yKS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VLaW5kEhMKC21lY2hhbmljX2lkGAQgASgJEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWNvbXBsZXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKC29kb21ldGVyX2ttGAcgASgFSACIAQESLgoKbGFib3JfY29zdBgIIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSMQoFcGFydHMYCSADKAsyIi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydFVzZWQSLgoKcGFydHNfY29zdBgKIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKdG90YWxfY29zdBgLIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEwoLcm93X3ZlcnNpb24YDCABKAM6K9LzGCcKEm1haW50ZW5hbmNlLmpvYi52MRIPbWFpbnRlbmFuY2Vfam9iGAFCDgoMX29kb21ldGVyX2ttIo8CChRNYWludGVuYW5jZUNhbmNlbGxlZBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkSEgoKdmVoaWNsZV9pZBgCIAEoCRJECg9wcmV2aW91c19zdGF0dXMYAyABKA4yKy5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NhbmNlbF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgGIAEoAzor0vMYJwoSbWFpbnRlbmFuY2Uuam9iLnYxEg9tYWludGVuYW5jZV9qb2IYAWIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_maintenance_v1_maintenance_job, file_google_protobuf_timestamp]);
+  fileDesc("CiVmbGVldG1lc2gvbWFpbnRlbmFuY2UvdjEvZXZlbnRzLnByb3RvEhhmbGVldG1lc2gubWFpbnRlbmFuY2UudjEiegoUTWFpbnRlbmFuY2VTY2hlZHVsZWQSNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iOivS8xgnChJtYWludGVuYW5jZS5qb2IudjESD21haW50ZW5hbmNlX2pvYhgBIpMBChVNYWludGVuYW5jZUpvYlVwZGF0ZWQSNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iEhYKDmNoYW5nZWRfZmllbGRzGAIgAygJOivS8xgnChJtYWludGVuYW5jZS5qb2IudjESD21haW50ZW5hbmNlX2pvYhgBIq4CChJNYWludGVuYW5jZVN0YXJ0ZWQSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSNwoEa2luZBgDIAEoDjIpLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUtpbmQSEwoLbWVjaGFuaWNfaWQYBCABKAkSLgoKc3RhcnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoLb2RvbWV0ZXJfa20YBiABKAVIAIgBARITCgtyb3dfdmVyc2lvbhgHIAEoAzor0vMYJwoSbWFpbnRlbmFuY2Uuam9iLnYxEg9tYWludGVuYW5jZV9qb2IYAUIOCgxfb2RvbWV0ZXJfa20ipgQKFE1haW50ZW5hbmNlQ29tcGxldGVkEhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEjcKBGtpbmQYAyABKA4yKS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VLaW5kEhMKC21lY2hhbmljX2lkGAQgASgJEi4KCnN0YXJ0X3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWNvbXBsZXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKC29kb21ldGVyX2ttGAcgASgFSACIAQESLgoKbGFib3JfY29zdBgIIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSMQoFcGFydHMYCSADKAsyIi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydFVzZWQSLgoKcGFydHNfY29zdBgKIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKdG90YWxfY29zdBgLIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEwoLcm93X3ZlcnNpb24YDCABKAM6K9LzGCcKEm1haW50ZW5hbmNlLmpvYi52MRIPbWFpbnRlbmFuY2Vfam9iGAFCDgoMX29kb21ldGVyX2ttIvICChRNYWludGVuYW5jZUNhbmNlbGxlZBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkSEgoKdmVoaWNsZV9pZBgCIAEoCRJECg9wcmV2aW91c19zdGF0dXMYAyABKA4yKy5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VTdGF0dXMSDgoGcmVhc29uGAQgASgJEi8KC2NhbmNlbF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgGIAEoAxIxCgVwYXJ0cxgHIAMoCzIiLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0VXNlZBIuCgpwYXJ0c19jb3N0GAggASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leTor0vMYJwoSbWFpbnRlbmFuY2Uuam9iLnYxEg9tYWludGVuYW5jZV9qb2IYASKfAQoRUGFydFN0b2NrUmVjZWl2ZWQSLAoEcGFydBgBIAEoCzIeLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0EjkKCG1vdmVtZW50GAIgASgLMicuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0b2NrTW92ZW1lbnQ6IdLzGB0KE21haW50ZW5hbmNlLnBhcnQudjESBHBhcnQYASKfAQoRUGFydFN0b2NrQWRqdXN0ZWQSLAoEcGFydBgBIAEoCzIeLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0EjkKCG1vdmVtZW50GAIgASgLMicuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0b2NrTW92ZW1lbnQ6IdLzGB0KE21haW50ZW5hbmNlLnBhcnQudjESBHBhcnQYASKzAQoRUGFydFN0b2NrQ29uc3VtZWQSLAoEcGFydBgBIAEoCzIeLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0EjkKCG1vdmVtZW50GAIgASgLMicuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0b2NrTW92ZW1lbnQSEgoKdmVoaWNsZV9pZBgDIAEoCToh0vMYHQoTbWFpbnRlbmFuY2UucGFydC52MRIEcGFydBgBIl8KDFBhcnRTdG9ja0xvdxIsCgRwYXJ0GAEgASgLMh4uZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnQ6IdLzGB0KE21haW50ZW5hbmNlLnBhcnQudjESBHBhcnQYASJ5ChJNYWludGVuYW5jZVBsYW5EdWUSNQoDZHVlGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlRHVlOizS8xgoChJtYWludGVuYW5jZS5qb2IudjESEG1haW50ZW5hbmNlX3BsYW4YAWIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_maintenance_v1_maintenance_job, file_google_protobuf_timestamp]);
 
 /**
  * Published when a job is scheduled. Key: maintenance job id.
@@ -234,6 +234,19 @@ export type MaintenanceCancelled = Message<"fleetmesh.maintenance.v1.Maintenance
    * @generated from field: int64 row_version = 6;
    */
   rowVersion: bigint;
+
+  /**
+   * Parts consumed before the cancellation: still costed, so the ledger
+   * expenses them.
+   *
+   * @generated from field: repeated fleetmesh.maintenance.v1.PartUsed parts = 7;
+   */
+  parts: PartUsed[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money parts_cost = 8;
+   */
+  partsCost?: Money | undefined;
 };
 
 /**
@@ -242,4 +255,122 @@ export type MaintenanceCancelled = Message<"fleetmesh.maintenance.v1.Maintenance
  */
 export const MaintenanceCancelledSchema: GenMessage<MaintenanceCancelled> = /*@__PURE__*/
   messageDesc(file_fleetmesh_maintenance_v1_events, 4);
+
+/**
+ * Published when a goods receipt raises a part's stock. The ledger posts
+ * `total_cost` to parts inventory against payables. Key: part id.
+ *
+ * @generated from message fleetmesh.maintenance.v1.PartStockReceived
+ */
+export type PartStockReceived = Message<"fleetmesh.maintenance.v1.PartStockReceived"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.StockMovement movement = 2;
+   */
+  movement?: StockMovement | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.PartStockReceived.
+ * Use `create(PartStockReceivedSchema)` to create a new message.
+ */
+export const PartStockReceivedSchema: GenMessage<PartStockReceived> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_events, 5);
+
+/**
+ * Published when a manual adjustment changes a part's stock. Key: part id.
+ *
+ * @generated from message fleetmesh.maintenance.v1.PartStockAdjusted
+ */
+export type PartStockAdjusted = Message<"fleetmesh.maintenance.v1.PartStockAdjusted"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.StockMovement movement = 2;
+   */
+  movement?: StockMovement | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.PartStockAdjusted.
+ * Use `create(PartStockAdjustedSchema)` to create a new message.
+ */
+export const PartStockAdjustedSchema: GenMessage<PartStockAdjusted> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_events, 6);
+
+/**
+ * Published when a job consumes a part: the ledger moves the cost from
+ * inventory to maintenance expense. Key: part id.
+ *
+ * @generated from message fleetmesh.maintenance.v1.PartStockConsumed
+ */
+export type PartStockConsumed = Message<"fleetmesh.maintenance.v1.PartStockConsumed"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.StockMovement movement = 2;
+   */
+  movement?: StockMovement | undefined;
+
+  /**
+   * @generated from field: string vehicle_id = 3;
+   */
+  vehicleId: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.PartStockConsumed.
+ * Use `create(PartStockConsumedSchema)` to create a new message.
+ */
+export const PartStockConsumedSchema: GenMessage<PartStockConsumed> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_events, 7);
+
+/**
+ * Published when a part's stock falls to or below its reorder level. Key: part id.
+ *
+ * @generated from message fleetmesh.maintenance.v1.PartStockLow
+ */
+export type PartStockLow = Message<"fleetmesh.maintenance.v1.PartStockLow"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.PartStockLow.
+ * Use `create(PartStockLowSchema)` to create a new message.
+ */
+export const PartStockLowSchema: GenMessage<PartStockLow> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_events, 8);
+
+/**
+ * Published once per plan, vehicle and due point, when the point enters its
+ * lead; the job created for it is named. Key: vehicle id.
+ *
+ * @generated from message fleetmesh.maintenance.v1.MaintenancePlanDue
+ */
+export type MaintenancePlanDue = Message<"fleetmesh.maintenance.v1.MaintenancePlanDue"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.MaintenanceDue due = 1;
+   */
+  due?: MaintenanceDue | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.MaintenancePlanDue.
+ * Use `create(MaintenancePlanDueSchema)` to create a new message.
+ */
+export const MaintenancePlanDueSchema: GenMessage<MaintenancePlanDue> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_events, 9);
 

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/maintenance/v1/maintenance_job.proto.
  */
 export const file_fleetmesh_maintenance_v1_maintenance_job: GenFile = /*@__PURE__*/
-  fileDesc("Ci5mbGVldG1lc2gvbWFpbnRlbmFuY2UvdjEvbWFpbnRlbmFuY2Vfam9iLnByb3RvEhhmbGVldG1lc2gubWFpbnRlbmFuY2UudjEi2gEKGE1haW50ZW5hbmNlSm9iQXR0cmlidXRlcxI3CgRraW5kGAEgASgOMikuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlS2luZBITCgtkZXNjcmlwdGlvbhgCIAEoCRIxCg1zY2hlZHVsZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9Chllc3RpbWF0ZWRfY29tcGxldGlvbl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK4AgoIUGFydFVzZWQSCgoCaWQYASABKAkSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAIgASgJEhEKCXBhcnRfbmFtZRgDIAEoCRITCgtwYXJ0X251bWJlchgEIAEoCRIQCghxdWFudGl0eRgFIAEoBRIyCgl1bml0X2Nvc3QYBiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5SACIAQESMwoKdG90YWxfY29zdBgHIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXlIAYgBARIvCgtyZWNvcmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcmVjb3JkZWRfYnkYCSABKAlCDAoKX3VuaXRfY29zdEINCgtfdG90YWxfY29zdCKLAQoNUGFydFVzZWRJbnB1dBIRCglwYXJ0X25hbWUYASABKAkSEwoLcGFydF9udW1iZXIYAiABKAkSEAoIcXVhbnRpdHkYAyABKAUSMgoJdW5pdF9jb3N0GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leUgAiAEBQgwKCl91bml0X2Nvc3QiiAYKDk1haW50ZW5hbmNlSm9iEgoKAmlkGAEgASgJEhIKCnZlaGljbGVfaWQYAiABKAkSRgoKYXR0cmlidXRlcxgDIAEoCzIyLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYkF0dHJpYnV0ZXMSOwoGc3RhdHVzGAQgASgOMisuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlU3RhdHVzEhMKC21lY2hhbmljX2lkGAUgASgJEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDWNvbXBsZXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKC29kb21ldGVyX2ttGAggASgFSACIAQESFQoNY3VycmVuY3lfY29kZRgJIAEoCRIzCgpsYWJvcl9jb3N0GAogASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leUgBiAEBEi4KCnBhcnRzX2Nvc3QYCyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei4KCnRvdGFsX2Nvc3QYDCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Eg0KBW5vdGVzGA0gASgJEhUKDWNhbmNlbF9yZWFzb24YDiABKAkSLwoLY2FuY2VsX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhMKC3Jvd192ZXJzaW9uGBAgASgDEi8KC2NyZWF0ZV90aW1lGBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgTIAEoCRISCgp1cGRhdGVkX2J5GBQgASgJQg4KDF9vZG9tZXRlcl9rbUINCgtfbGFib3JfY29zdCLSAQoWTWFpbnRlbmFuY2VDb3N0U3VtbWFyeRIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEi4KCmxhYm9yX2Nvc3QYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei4KCnBhcnRzX2Nvc3QYAyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei4KCnRvdGFsX2Nvc3QYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhEKCWpvYl9jb3VudBgFIAEoBSrBAQoRTWFpbnRlbmFuY2VTdGF0dXMSIgoeTUFJTlRFTkFOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIAocTUFJTlRFTkFOQ0VfU1RBVFVTX1NDSEVEVUxFRBABEiIKHk1BSU5URU5BTkNFX1NUQVRVU19JTl9QUk9HUkVTUxACEiAKHE1BSU5URU5BTkNFX1NUQVRVU19DT01QTEVURUQQAxIgChxNQUlOVEVOQU5DRV9TVEFUVVNfQ0FOQ0VMTEVEEAQqlgEKD01haW50ZW5hbmNlS2luZBIgChxNQUlOVEVOQU5DRV9LSU5EX1VOU1BFQ0lGSUVEEAASHwobTUFJTlRFTkFOQ0VfS0lORF9QUkVWRU5USVZFEAESHwobTUFJTlRFTkFOQ0VfS0lORF9DT1JSRUNUSVZFEAISHwobTUFJTlRFTkFOQ0VfS0lORF9JTlNQRUNUSU9OEANiBnByb3RvMw", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("Ci5mbGVldG1lc2gvbWFpbnRlbmFuY2UvdjEvbWFpbnRlbmFuY2Vfam9iLnByb3RvEhhmbGVldG1lc2gubWFpbnRlbmFuY2UudjEi2gEKGE1haW50ZW5hbmNlSm9iQXR0cmlidXRlcxI3CgRraW5kGAEgASgOMikuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlS2luZBITCgtkZXNjcmlwdGlvbhgCIAEoCRIxCg1zY2hlZHVsZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI9Chllc3RpbWF0ZWRfY29tcGxldGlvbl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLnAgoIUGFydFVzZWQSCgoCaWQYASABKAkSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAIgASgJEhEKCXBhcnRfbmFtZRgDIAEoCRITCgtwYXJ0X251bWJlchgEIAEoCRIQCghxdWFudGl0eRgFIAEoBRIyCgl1bml0X2Nvc3QYBiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5SACIAQESMwoKdG90YWxfY29zdBgHIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXlIAYgBARIvCgtyZWNvcmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLcmVjb3JkZWRfYnkYCSABKAkSDwoHcGFydF9pZBgKIAEoCRIcChRjb3N0X292ZXJyaWRlX3JlYXNvbhgLIAEoCUIMCgpfdW5pdF9jb3N0Qg0KC190b3RhbF9jb3N0IroBCg1QYXJ0VXNlZElucHV0EhEKCXBhcnRfbmFtZRgBIAEoCRITCgtwYXJ0X251bWJlchgCIAEoCRIQCghxdWFudGl0eRgDIAEoBRIyCgl1bml0X2Nvc3QYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5SACIAQESDwoHcGFydF9pZBgFIAEoCRIcChRjb3N0X292ZXJyaWRlX3JlYXNvbhgGIAEoCUIMCgpfdW5pdF9jb3N0Is4GCg5NYWludGVuYW5jZUpvYhIKCgJpZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEkYKCmF0dHJpYnV0ZXMYAyABKAsyMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2JBdHRyaWJ1dGVzEjsKBnN0YXR1cxgEIAEoDjIrLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZVN0YXR1cxITCgttZWNoYW5pY19pZBgFIAEoCRIuCgpzdGFydF90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1jb21wbGV0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYCgtvZG9tZXRlcl9rbRgIIAEoBUgAiAEBEhUKDWN1cnJlbmN5X2NvZGUYCSABKAkSMwoKbGFib3JfY29zdBgKIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXlIAYgBARIuCgpwYXJ0c19jb3N0GAsgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgp0b3RhbF9jb3N0GAwgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRINCgVub3RlcxgNIAEoCRIVCg1jYW5jZWxfcmVhc29uGA4gASgJEi8KC2NhbmNlbF90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgQIAEoAxIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYEyABKAkSEgoKdXBkYXRlZF9ieRgUIAEoCRIXCg9ibG9ja19yZWZlcmVuY2UYFSABKAkSDgoGdXJnZW50GBYgASgIEhsKE21haW50ZW5hbmNlX3BsYW5faWQYFyABKAlCDgoMX29kb21ldGVyX2ttQg0KC19sYWJvcl9jb3N0ItIBChZNYWludGVuYW5jZUNvc3RTdW1tYXJ5EhUKDWN1cnJlbmN5X2NvZGUYASABKAkSLgoKbGFib3JfY29zdBgCIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKcGFydHNfY29zdBgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKdG90YWxfY29zdBgEIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEQoJam9iX2NvdW50GAUgASgFIokCCgRQYXJ0EgoKAmlkGAEgASgJEhMKC3BhcnRfbnVtYmVyGAIgASgJEgwKBG5hbWUYAyABKAkSLQoJdW5pdF9jb3N0GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIVCg1zdG9ja19vbl9oYW5kGAUgASgFEhUKDXJlb3JkZXJfbGV2ZWwYBiABKAUSEwoLcm93X3ZlcnNpb24YByABKAMSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKRAwoNU3RvY2tNb3ZlbWVudBIKCgJpZBgBIAEoCRIPCgdwYXJ0X2lkGAIgASgJEjoKBGtpbmQYAyABKA4yLC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuU3RvY2tNb3ZlbWVudC5LaW5kEhYKDnF1YW50aXR5X2RlbHRhGAQgASgFEi4KCnRvdGFsX2Nvc3QYBSABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgGIAEoCRIOCgZyZWFzb24YByABKAkSEwoLc3RvY2tfYWZ0ZXIYCCABKAUSLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCiABKAkiWQoES2luZBIUChBLSU5EX1VOU1BFQ0lGSUVEEAASEAoMS0lORF9SRUNFSVBUEAESFAoQS0lORF9DT05TVU1QVElPThACEhMKD0tJTkRfQURKVVNUTUVOVBADIoQDCg9NYWludGVuYW5jZVBsYW4SCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRISCgp2ZWhpY2xlX2lkGAMgASgJEhQKDHZlaGljbGVfbWFrZRgEIAEoCRIVCg12ZWhpY2xlX21vZGVsGAUgASgJEhoKDWludGVydmFsX2RheXMYBiABKAVIAIgBARIYCgtpbnRlcnZhbF9rbRgHIAEoBUgBiAEBEhEKCWxlYWRfZGF5cxgIIAEoBRIPCgdsZWFkX2ttGAkgASgFEhUKDXBsYW5uZWRfaG91cnMYCiABKAUSFwoPam9iX2Rlc2NyaXB0aW9uGAsgASgJEhAKCGFyY2hpdmVkGAwgASgIEhMKC3Jvd192ZXJzaW9uGA0gASgDEi8KC2NyZWF0ZV90aW1lGA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GA8gASgJQhAKDl9pbnRlcnZhbF9kYXlzQg4KDF9pbnRlcnZhbF9rbSL8AQoOTWFpbnRlbmFuY2VEdWUSGwoTbWFpbnRlbmFuY2VfcGxhbl9pZBgBIAEoCRISCgp2ZWhpY2xlX2lkGAIgASgJEiwKCGR1ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcCg9kdWVfb2RvbWV0ZXJfa20YBCABKAVIAIgBARIYCgtvZG9tZXRlcl9rbRgFIAEoBUgBiAEBEhMKC3dpdGhpbl9sZWFkGAYgASgIEhoKEm1haW50ZW5hbmNlX2pvYl9pZBgHIAEoCUISChBfZHVlX29kb21ldGVyX2ttQg4KDF9vZG9tZXRlcl9rbSrBAQoRTWFpbnRlbmFuY2VTdGF0dXMSIgoeTUFJTlRFTkFOQ0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIAocTUFJTlRFTkFOQ0VfU1RBVFVTX1NDSEVEVUxFRBABEiIKHk1BSU5URU5BTkNFX1NUQVRVU19JTl9QUk9HUkVTUxACEiAKHE1BSU5URU5BTkNFX1NUQVRVU19DT01QTEVURUQQAxIgChxNQUlOVEVOQU5DRV9TVEFUVVNfQ0FOQ0VMTEVEEAQqlgEKD01haW50ZW5hbmNlS2luZBIgChxNQUlOVEVOQU5DRV9LSU5EX1VOU1BFQ0lGSUVEEAASHwobTUFJTlRFTkFOQ0VfS0lORF9QUkVWRU5USVZFEAESHwobTUFJTlRFTkFOQ0VfS0lORF9DT1JSRUNUSVZFEAISHwobTUFJTlRFTkFOQ0VfS0lORF9JTlNQRUNUSU9OEANiBnByb3RvMw", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * Descriptive attributes of a job, the part a planner edits while SCHEDULED.
@@ -85,7 +85,8 @@ export type PartUsed = Message<"fleetmesh.maintenance.v1.PartUsed"> & {
   partName: string;
 
   /**
-   * Optional manufacturer or stock number, at most 100 characters.
+   * Optional manufacturer or stock number, at most 100 characters; the
+   * catalog part's number when `part_id` is set.
    *
    * @generated from field: string part_number = 4;
    */
@@ -121,6 +122,21 @@ export type PartUsed = Message<"fleetmesh.maintenance.v1.PartUsed"> & {
    * @generated from field: string recorded_by = 9;
    */
   recordedBy: string;
+
+  /**
+   * The catalog part (stock was taken from it); empty for a part bought in
+   * for the job outside the catalog.
+   *
+   * @generated from field: string part_id = 10;
+   */
+  partId: string;
+
+  /**
+   * Set when `unit_cost` overrides the catalog's unit cost.
+   *
+   * @generated from field: string cost_override_reason = 11;
+   */
+  costOverrideReason: string;
 };
 
 /**
@@ -163,6 +179,23 @@ export type PartUsedInput = Message<"fleetmesh.maintenance.v1.PartUsedInput"> & 
    * @generated from field: optional fleetmesh.common.v1.Money unit_cost = 4;
    */
   unitCost?: Money | undefined;
+
+  /**
+   * A catalog part: its stock is decremented (never below zero,
+   * INSUFFICIENT_STOCK) and it is costed at the catalog's unit cost unless
+   * `unit_cost` is given with `cost_override_reason`. `part_name` and
+   * `part_number` may then be empty.
+   *
+   * @generated from field: string part_id = 5;
+   */
+  partId: string;
+
+  /**
+   * Required with a `unit_cost` for a catalog part, 1-500 characters.
+   *
+   * @generated from field: string cost_override_reason = 6;
+   */
+  costOverrideReason: string;
 };
 
 /**
@@ -306,6 +339,28 @@ export type MaintenanceJob = Message<"fleetmesh.maintenance.v1.MaintenanceJob"> 
    * @generated from field: string updated_by = 20;
    */
   updatedBy: string;
+
+  /**
+   * The job's claim on rental's vehicle timeline ("maintenance-job:<id>"),
+   * from schedule_time to estimated_completion_time.
+   *
+   * @generated from field: string block_reference = 21;
+   */
+  blockReference: string;
+
+  /**
+   * An urgent corrective job: it took the vehicle at once, over reservations.
+   *
+   * @generated from field: bool urgent = 22;
+   */
+  urgent: boolean;
+
+  /**
+   * The preventive plan (and due point) that created the job, if any.
+   *
+   * @generated from field: string maintenance_plan_id = 23;
+   */
+  maintenancePlanId: string;
 };
 
 /**
@@ -355,6 +410,342 @@ export type MaintenanceCostSummary = Message<"fleetmesh.maintenance.v1.Maintenan
  */
 export const MaintenanceCostSummarySchema: GenMessage<MaintenanceCostSummary> = /*@__PURE__*/
   messageDesc(file_fleetmesh_maintenance_v1_maintenance_job, 4);
+
+/**
+ * A part of the catalog with its stock.
+ *
+ * @generated from message fleetmesh.maintenance.v1.Part
+ */
+export type Part = Message<"fleetmesh.maintenance.v1.Part"> & {
+  /**
+   * UUID.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * Unique, 1-100 characters, upper-cased.
+   *
+   * @generated from field: string part_number = 2;
+   */
+  partNumber: string;
+
+  /**
+   * 1-200 characters.
+   *
+   * @generated from field: string name = 3;
+   */
+  name: string;
+
+  /**
+   * Catalog unit cost; its currency is the part's.
+   *
+   * @generated from field: fleetmesh.common.v1.Money unit_cost = 4;
+   */
+  unitCost?: Money | undefined;
+
+  /**
+   * Never negative.
+   *
+   * @generated from field: int32 stock_on_hand = 5;
+   */
+  stockOnHand: number;
+
+  /**
+   * A PartStockLow event is published when stock falls to or below it.
+   *
+   * @generated from field: int32 reorder_level = 6;
+   */
+  reorderLevel: number;
+
+  /**
+   * @generated from field: int64 row_version = 7;
+   */
+  rowVersion: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.Part.
+ * Use `create(PartSchema)` to create a new message.
+ */
+export const PartSchema: GenMessage<Part> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_job, 5);
+
+/**
+ * A change of a part's stock: a goods receipt, a consumption by a job, or a
+ * manual adjustment (a count, damage, loss).
+ *
+ * @generated from message fleetmesh.maintenance.v1.StockMovement
+ */
+export type StockMovement = Message<"fleetmesh.maintenance.v1.StockMovement"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string part_id = 2;
+   */
+  partId: string;
+
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.StockMovement.Kind kind = 3;
+   */
+  kind: StockMovement_Kind;
+
+  /**
+   * Positive for receipts, negative for consumption.
+   *
+   * @generated from field: int32 quantity_delta = 4;
+   */
+  quantityDelta: number;
+
+  /**
+   * Receipts: what the goods cost in all; consumption: quantity x unit cost.
+   *
+   * @generated from field: fleetmesh.common.v1.Money total_cost = 5;
+   */
+  totalCost?: Money | undefined;
+
+  /**
+   * Consumption: the job.
+   *
+   * @generated from field: string maintenance_job_id = 6;
+   */
+  maintenanceJobId: string;
+
+  /**
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: int32 stock_after = 8;
+   */
+  stockAfter: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string created_by = 10;
+   */
+  createdBy: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.StockMovement.
+ * Use `create(StockMovementSchema)` to create a new message.
+ */
+export const StockMovementSchema: GenMessage<StockMovement> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_job, 6);
+
+/**
+ * @generated from enum fleetmesh.maintenance.v1.StockMovement.Kind
+ */
+export enum StockMovement_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: KIND_RECEIPT = 1;
+   */
+  RECEIPT = 1,
+
+  /**
+   * @generated from enum value: KIND_CONSUMPTION = 2;
+   */
+  CONSUMPTION = 2,
+
+  /**
+   * @generated from enum value: KIND_ADJUSTMENT = 3;
+   */
+  ADJUSTMENT = 3,
+}
+
+/**
+ * Describes the enum fleetmesh.maintenance.v1.StockMovement.Kind.
+ */
+export const StockMovement_KindSchema: GenEnum<StockMovement_Kind> = /*@__PURE__*/
+  enumDesc(file_fleetmesh_maintenance_v1_maintenance_job, 6, 0);
+
+/**
+ * Preventive maintenance due every `interval_days` and/or every
+ * `interval_km`, for one vehicle or every vehicle of a make and model.
+ *
+ * @generated from message fleetmesh.maintenance.v1.MaintenancePlan
+ */
+export type MaintenancePlan = Message<"fleetmesh.maintenance.v1.MaintenancePlan"> & {
+  /**
+   * UUID.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * 1-200 characters.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Exactly one of vehicle_id or (vehicle_make and vehicle_model).
+   *
+   * @generated from field: string vehicle_id = 3;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string vehicle_make = 4;
+   */
+  vehicleMake: string;
+
+  /**
+   * @generated from field: string vehicle_model = 5;
+   */
+  vehicleModel: string;
+
+  /**
+   * At least one of the two; 1-3650 days, 1-1,000,000 km.
+   *
+   * @generated from field: optional int32 interval_days = 6;
+   */
+  intervalDays?: number | undefined;
+
+  /**
+   * @generated from field: optional int32 interval_km = 7;
+   */
+  intervalKm?: number | undefined;
+
+  /**
+   * Warn (and create the job) this long before the due point.
+   *
+   * @generated from field: int32 lead_days = 8;
+   */
+  leadDays: number;
+
+  /**
+   * @generated from field: int32 lead_km = 9;
+   */
+  leadKm: number;
+
+  /**
+   * Job length planned for the created jobs, 1-168 hours.
+   *
+   * @generated from field: int32 planned_hours = 10;
+   */
+  plannedHours: number;
+
+  /**
+   * The created job's description.
+   *
+   * @generated from field: string job_description = 11;
+   */
+  jobDescription: string;
+
+  /**
+   * @generated from field: bool archived = 12;
+   */
+  archived: boolean;
+
+  /**
+   * @generated from field: int64 row_version = 13;
+   */
+  rowVersion: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 14;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string created_by = 15;
+   */
+  createdBy: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.MaintenancePlan.
+ * Use `create(MaintenancePlanSchema)` to create a new message.
+ */
+export const MaintenancePlanSchema: GenMessage<MaintenancePlan> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_job, 7);
+
+/**
+ * One plan falling due for one vehicle.
+ *
+ * @generated from message fleetmesh.maintenance.v1.MaintenanceDue
+ */
+export type MaintenanceDue = Message<"fleetmesh.maintenance.v1.MaintenanceDue"> & {
+  /**
+   * @generated from field: string maintenance_plan_id = 1;
+   */
+  maintenancePlanId: string;
+
+  /**
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * When the plan is due by days (absent without interval_days).
+   *
+   * @generated from field: google.protobuf.Timestamp due_time = 3;
+   */
+  dueTime?: Timestamp | undefined;
+
+  /**
+   * The odometer at which it is due by kilometres (absent without interval_km).
+   *
+   * @generated from field: optional int32 due_odometer_km = 4;
+   */
+  dueOdometerKm?: number | undefined;
+
+  /**
+   * The latest odometer reading known for the vehicle.
+   *
+   * @generated from field: optional int32 odometer_km = 5;
+   */
+  odometerKm?: number | undefined;
+
+  /**
+   * True once within the lead (the job is created then).
+   *
+   * @generated from field: bool within_lead = 6;
+   */
+  withinLead: boolean;
+
+  /**
+   * The job created for this due point, once created.
+   *
+   * @generated from field: string maintenance_job_id = 7;
+   */
+  maintenanceJobId: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.MaintenanceDue.
+ * Use `create(MaintenanceDueSchema)` to create a new message.
+ */
+export const MaintenanceDueSchema: GenMessage<MaintenanceDue> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_job, 8);
 
 /**
  * Lifecycle status. Allowed transitions:

@@ -11,7 +11,7 @@ import type { PageRequest, PageResponse } from "../../common/v1/paging_pb.js";
 import { file_fleetmesh_common_v1_paging } from "../../common/v1/paging_pb.js";
 import type { Period } from "../../common/v1/period_pb.js";
 import { file_fleetmesh_common_v1_period } from "../../common/v1/period_pb.js";
-import type { MaintenanceCostSummary, MaintenanceJob, MaintenanceJobAttributes, MaintenanceKind, MaintenanceStatus, PartUsed, PartUsedInput } from "./maintenance_job_pb.js";
+import type { MaintenanceCostSummary, MaintenanceDue, MaintenanceJob, MaintenanceJobAttributes, MaintenanceKind, MaintenancePlan, MaintenanceStatus, Part, PartUsed, PartUsedInput, StockMovement } from "./maintenance_job_pb.js";
 import { file_fleetmesh_maintenance_v1_maintenance_job } from "./maintenance_job_pb.js";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/maintenance/v1/maintenance_service.proto.
  */
 export const file_fleetmesh_maintenance_v1_maintenance_service: GenFile = /*@__PURE__*/
-  fileDesc("CjJmbGVldG1lc2gvbWFpbnRlbmFuY2UvdjEvbWFpbnRlbmFuY2Vfc2VydmljZS5wcm90bxIYZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxIo0BChpTY2hlZHVsZU1haW50ZW5hbmNlUmVxdWVzdBISCgp2ZWhpY2xlX2lkGAEgASgJEkYKCmF0dHJpYnV0ZXMYAiABKAsyMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2JBdHRyaWJ1dGVzEhMKC21lY2hhbmljX2lkGAMgASgJIlQKG1NjaGVkdWxlTWFpbnRlbmFuY2VSZXNwb25zZRI1CgNqb2IYASABKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2Ii0AEKG1VwZGF0ZU1haW50ZW5hbmNlSm9iUmVxdWVzdBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkSHAoUZXhwZWN0ZWRfcm93X3ZlcnNpb24YAiABKAMSRgoKYXR0cmlidXRlcxgDIAEoCzIyLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYkF0dHJpYnV0ZXMSLwoLdXBkYXRlX21hc2sYBCABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIlUKHFVwZGF0ZU1haW50ZW5hbmNlSm9iUmVzcG9uc2USNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iImYKFUFzc2lnbk1lY2hhbmljUmVxdWVzdBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkSHAoUZXhwZWN0ZWRfcm93X3ZlcnNpb24YAiABKAMSEwoLbWVjaGFuaWNfaWQYAyABKAkiTwoWQXNzaWduTWVjaGFuaWNSZXNwb25zZRI1CgNqb2IYASABKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2IiwgEKF1N0YXJ0TWFpbnRlbmFuY2VSZXF1ZXN0EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRIcChRleHBlY3RlZF9yb3dfdmVyc2lvbhgCIAEoAxIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYCgtvZG9tZXRlcl9rbRgEIAEoBUgAiAEBEhMKC21lY2hhbmljX2lkGAUgASgJQg4KDF9vZG9tZXRlcl9rbSJRChhTdGFydE1haW50ZW5hbmNlUmVzcG9uc2USNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iImkKE0FkZFBhcnRzVXNlZFJlcXVlc3QSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEjYKBXBhcnRzGAIgAygLMicuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnRVc2VkSW5wdXQigAEKFEFkZFBhcnRzVXNlZFJlc3BvbnNlEjEKBXBhcnRzGAEgAygLMiIuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnRVc2VkEjUKA2pvYhgCIAEoCzIoLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYiKqAgoaQ29tcGxldGVNYWludGVuYW5jZVJlcXVlc3QSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEhwKFGV4cGVjdGVkX3Jvd192ZXJzaW9uGAIgASgDEi4KCmxhYm9yX2Nvc3QYAyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjYKBXBhcnRzGAQgAygLMicuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnRVc2VkSW5wdXQSDQoFbm90ZXMYBSABKAkSGAoLb2RvbWV0ZXJfa20YBiABKAVIAIgBARIxCg1jb21wbGV0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIOCgxfb2RvbWV0ZXJfa20ihwEKG0NvbXBsZXRlTWFpbnRlbmFuY2VSZXNwb25zZRI1CgNqb2IYASABKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2ISMQoFcGFydHMYAiADKAsyIi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydFVzZWQiZAoYQ2FuY2VsTWFpbnRlbmFuY2VSZXF1ZXN0EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRIcChRleHBlY3RlZF9yb3dfdmVyc2lvbhgCIAEoAxIOCgZyZWFzb24YAyABKAkiUgoZQ2FuY2VsTWFpbnRlbmFuY2VSZXNwb25zZRI1CgNqb2IYASABKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2IiNgoYR2V0TWFpbnRlbmFuY2VKb2JSZXF1ZXN0EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCSKFAQoZR2V0TWFpbnRlbmFuY2VKb2JSZXNwb25zZRI1CgNqb2IYASABKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2ISMQoFcGFydHMYAiADKAsyIi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydFVzZWQipAIKGkxpc3RNYWludGVuYW5jZUpvYnNSZXF1ZXN0EhIKCnZlaGljbGVfaWQYASABKAkSPQoIc3RhdHVzZXMYAiADKA4yKy5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VTdGF0dXMSNwoEa2luZBgDIAEoDjIpLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUtpbmQSEwoLbWVjaGFuaWNfaWQYBCABKAkSNQoQc2NoZWR1bGVkX3dpdGhpbhgFIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kEi4KBHBhZ2UYBiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IoYBChtMaXN0TWFpbnRlbmFuY2VKb2JzUmVzcG9uc2USNgoEam9icxgBIAMoCzIoLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYhIvCgRwYWdlGAIgASgLMiEuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVzcG9uc2UijgEKHUxpc3RPd25NYWludGVuYW5jZUpvYnNSZXF1ZXN0Ej0KCHN0YXR1c2VzGAEgAygOMisuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlU3RhdHVzEi4KBHBhZ2UYAiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IokBCh5MaXN0T3duTWFpbnRlbmFuY2VKb2JzUmVzcG9uc2USNgoEam9icxgBIAMoCzIoLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYhIvCgRwYWdlGAIgASgLMiEuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiYgoUTGlzdFBhcnRzVXNlZFJlcXVlc3QSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEi4KBHBhZ2UYAiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0InsKFUxpc3RQYXJ0c1VzZWRSZXNwb25zZRIxCgVwYXJ0cxgBIAMoCzIiLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0VXNlZBIvCgRwYWdlGAIgASgLMiEuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVzcG9uc2UibgohR2V0VmVoaWNsZU1haW50ZW5hbmNlQ29zdHNSZXF1ZXN0EhIKCnZlaGljbGVfaWQYASABKAkSNQoQY29tcGxldGVkX3dpdGhpbhgCIAEoCzIbLmZsZWV0bWVzaC5jb21tb24udjEuUGVyaW9kInkKIkdldFZlaGljbGVNYWludGVuYW5jZUNvc3RzUmVzcG9uc2USEgoKdmVoaWNsZV9pZBgBIAEoCRI/CgVjb3N0cxgCIAMoCzIwLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUNvc3RTdW1tYXJ5MvIOChJNYWludGVuYW5jZVNlcnZpY2USngEKE1NjaGVkdWxlTWFpbnRlbmFuY2USNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuU2NoZWR1bGVNYWludGVuYW5jZVJlcXVlc3QaNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuU2NoZWR1bGVNYWludGVuYW5jZVJlc3BvbnNlIhrK8xgWChRtYWludGVuYW5jZS5zY2hlZHVsZRKhAQoUVXBkYXRlTWFpbnRlbmFuY2VKb2ISNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuVXBkYXRlTWFpbnRlbmFuY2VKb2JSZXF1ZXN0GjYuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlVwZGF0ZU1haW50ZW5hbmNlSm9iUmVzcG9uc2UiGsrzGBYKFG1haW50ZW5hbmNlLnNjaGVkdWxlEo0BCg5Bc3NpZ25NZWNoYW5pYxIvLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5Bc3NpZ25NZWNoYW5pY1JlcXVlc3QaMC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQXNzaWduTWVjaGFuaWNSZXNwb25zZSIYyvMYFAoSbWFpbnRlbmFuY2UuYXNzaWduEpIBChBTdGFydE1haW50ZW5hbmNlEjEuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0YXJ0TWFpbnRlbmFuY2VSZXF1ZXN0GjIuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0YXJ0TWFpbnRlbmFuY2VSZXNwb25zZSIXyvMYEwoRbWFpbnRlbmFuY2Uuc3RhcnQSjQEKDEFkZFBhcnRzVXNlZBItLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5BZGRQYXJ0c1VzZWRSZXF1ZXN0Gi4uZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkFkZFBhcnRzVXNlZFJlc3BvbnNlIh7K8xgaChhtYWludGVuYW5jZS5yZWNvcmRfcGFydHMSngEKE0NvbXBsZXRlTWFpbnRlbmFuY2USNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQ29tcGxldGVNYWludGVuYW5jZVJlcXVlc3QaNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQ29tcGxldGVNYWludGVuYW5jZVJlc3BvbnNlIhrK8xgWChRtYWludGVuYW5jZS5jb21wbGV0ZRKWAQoRQ2FuY2VsTWFpbnRlbmFuY2USMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQ2FuY2VsTWFpbnRlbmFuY2VSZXF1ZXN0GjMuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkNhbmNlbE1haW50ZW5hbmNlUmVzcG9uc2UiGMrzGBQKEm1haW50ZW5hbmNlLmNhbmNlbBKXAQoRR2V0TWFpbnRlbmFuY2VKb2ISMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuR2V0TWFpbnRlbmFuY2VKb2JSZXF1ZXN0GjMuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkdldE1haW50ZW5hbmNlSm9iUmVzcG9uc2UiGZACAcrzGBIKEG1haW50ZW5hbmNlLnJlYWQSnQEKE0xpc3RNYWludGVuYW5jZUpvYnMSNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdE1haW50ZW5hbmNlSm9ic1JlcXVlc3QaNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdE1haW50ZW5hbmNlSm9ic1Jlc3BvbnNlIhmQAgHK8xgSChBtYWludGVuYW5jZS5yZWFkEqoBChZMaXN0T3duTWFpbnRlbmFuY2VKb2JzEjcuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkxpc3RPd25NYWludGVuYW5jZUpvYnNSZXF1ZXN0GjguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkxpc3RPd25NYWludGVuYW5jZUpvYnNSZXNwb25zZSIdkAIByvMYFgoUbWFpbnRlbmFuY2UucmVhZF9vd24SiwEKDUxpc3RQYXJ0c1VzZWQSLi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdFBhcnRzVXNlZFJlcXVlc3QaLy5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdFBhcnRzVXNlZFJlc3BvbnNlIhmQAgHK8xgSChBtYWludGVuYW5jZS5yZWFkErIBChpHZXRWZWhpY2xlTWFpbnRlbmFuY2VDb3N0cxI7LmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5HZXRWZWhpY2xlTWFpbnRlbmFuY2VDb3N0c1JlcXVlc3QaPC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuR2V0VmVoaWNsZU1haW50ZW5hbmNlQ29zdHNSZXNwb25zZSIZkAIByvMYEgoQbWFpbnRlbmFuY2UucmVhZGIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_paging, file_fleetmesh_common_v1_period, file_fleetmesh_maintenance_v1_maintenance_job, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("CjJmbGVldG1lc2gvbWFpbnRlbmFuY2UvdjEvbWFpbnRlbmFuY2Vfc2VydmljZS5wcm90bxIYZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxIp0BChpTY2hlZHVsZU1haW50ZW5hbmNlUmVxdWVzdBISCgp2ZWhpY2xlX2lkGAEgASgJEkYKCmF0dHJpYnV0ZXMYAiABKAsyMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2JBdHRyaWJ1dGVzEhMKC21lY2hhbmljX2lkGAMgASgJEg4KBnVyZ2VudBgEIAEoCCK2AQobU2NoZWR1bGVNYWludGVuYW5jZVJlc3BvbnNlEjUKA2pvYhgBIAEoCzIoLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYhIcChRkaXNwbGFjZWRfcmVudGFsX2lkcxgCIAMoCRJCCgxhbHRlcm5hdGl2ZXMYAyADKAsyLC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQWx0ZXJuYXRpdmVWZWhpY2xlItABChtVcGRhdGVNYWludGVuYW5jZUpvYlJlcXVlc3QSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEhwKFGV4cGVjdGVkX3Jvd192ZXJzaW9uGAIgASgDEkYKCmF0dHJpYnV0ZXMYAyABKAsyMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2JBdHRyaWJ1dGVzEi8KC3VwZGF0ZV9tYXNrGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayJVChxVcGRhdGVNYWludGVuYW5jZUpvYlJlc3BvbnNlEjUKA2pvYhgBIAEoCzIoLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYiJmChVBc3NpZ25NZWNoYW5pY1JlcXVlc3QSGgoSbWFpbnRlbmFuY2Vfam9iX2lkGAEgASgJEhwKFGV4cGVjdGVkX3Jvd192ZXJzaW9uGAIgASgDEhMKC21lY2hhbmljX2lkGAMgASgJIk8KFkFzc2lnbk1lY2hhbmljUmVzcG9uc2USNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iIsIBChdTdGFydE1haW50ZW5hbmNlUmVxdWVzdBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkSHAoUZXhwZWN0ZWRfcm93X3ZlcnNpb24YAiABKAMSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoLb2RvbWV0ZXJfa20YBCABKAVIAIgBARITCgttZWNoYW5pY19pZBgFIAEoCUIOCgxfb2RvbWV0ZXJfa20iUQoYU3RhcnRNYWludGVuYW5jZVJlc3BvbnNlEjUKA2pvYhgBIAEoCzIoLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZUpvYiJpChNBZGRQYXJ0c1VzZWRSZXF1ZXN0EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRI2CgVwYXJ0cxgCIAMoCzInLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0VXNlZElucHV0IoABChRBZGRQYXJ0c1VzZWRSZXNwb25zZRIxCgVwYXJ0cxgBIAMoCzIiLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0VXNlZBI1CgNqb2IYAiABKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2IiqgIKGkNvbXBsZXRlTWFpbnRlbmFuY2VSZXF1ZXN0EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRIcChRleHBlY3RlZF9yb3dfdmVyc2lvbhgCIAEoAxIuCgpsYWJvcl9jb3N0GAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRI2CgVwYXJ0cxgEIAMoCzInLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0VXNlZElucHV0Eg0KBW5vdGVzGAUgASgJEhgKC29kb21ldGVyX2ttGAYgASgFSACIAQESMQoNY29tcGxldGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDgoMX29kb21ldGVyX2ttIocBChtDb21wbGV0ZU1haW50ZW5hbmNlUmVzcG9uc2USNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iEjEKBXBhcnRzGAIgAygLMiIuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnRVc2VkImQKGENhbmNlbE1haW50ZW5hbmNlUmVxdWVzdBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkSHAoUZXhwZWN0ZWRfcm93X3ZlcnNpb24YAiABKAMSDgoGcmVhc29uGAMgASgJIlIKGUNhbmNlbE1haW50ZW5hbmNlUmVzcG9uc2USNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iIjYKGEdldE1haW50ZW5hbmNlSm9iUmVxdWVzdBIaChJtYWludGVuYW5jZV9qb2JfaWQYASABKAkihQEKGUdldE1haW50ZW5hbmNlSm9iUmVzcG9uc2USNQoDam9iGAEgASgLMiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlSm9iEjEKBXBhcnRzGAIgAygLMiIuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnRVc2VkIqQCChpMaXN0TWFpbnRlbmFuY2VKb2JzUmVxdWVzdBISCgp2ZWhpY2xlX2lkGAEgASgJEj0KCHN0YXR1c2VzGAIgAygOMisuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlU3RhdHVzEjcKBGtpbmQYAyABKA4yKS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VLaW5kEhMKC21lY2hhbmljX2lkGAQgASgJEjUKEHNjaGVkdWxlZF93aXRoaW4YBSABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZBIuCgRwYWdlGAYgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKGAQobTGlzdE1haW50ZW5hbmNlSm9ic1Jlc3BvbnNlEjYKBGpvYnMYASADKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2ISLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIo4BCh1MaXN0T3duTWFpbnRlbmFuY2VKb2JzUmVxdWVzdBI9CghzdGF0dXNlcxgBIAMoDjIrLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZVN0YXR1cxIuCgRwYWdlGAIgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKJAQoeTGlzdE93bk1haW50ZW5hbmNlSm9ic1Jlc3BvbnNlEjYKBGpvYnMYASADKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VKb2ISLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlImIKFExpc3RQYXJ0c1VzZWRSZXF1ZXN0EhoKEm1haW50ZW5hbmNlX2pvYl9pZBgBIAEoCRIuCgRwYWdlGAIgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJ7ChVMaXN0UGFydHNVc2VkUmVzcG9uc2USMQoFcGFydHMYASADKAsyIi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydFVzZWQSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIm4KIUdldFZlaGljbGVNYWludGVuYW5jZUNvc3RzUmVxdWVzdBISCgp2ZWhpY2xlX2lkGAEgASgJEjUKEGNvbXBsZXRlZF93aXRoaW4YAiABKAsyGy5mbGVldG1lc2guY29tbW9uLnYxLlBlcmlvZCLQAQoiR2V0VmVoaWNsZU1haW50ZW5hbmNlQ29zdHNSZXNwb25zZRISCgp2ZWhpY2xlX2lkGAEgASgJEj8KBWNvc3RzGAIgAygLMjAuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLk1haW50ZW5hbmNlQ29zdFN1bW1hcnkSFgoJa21fZHJpdmVuGAMgASgFSACIAQESLwoLY29zdF9wZXJfa20YBCADKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5QgwKCl9rbV9kcml2ZW4iWwoSQWx0ZXJuYXRpdmVWZWhpY2xlEhIKCnZlaGljbGVfaWQYASABKAkSFAoMcGxhdGVfbnVtYmVyGAIgASgJEgwKBG1ha2UYAyABKAkSDQoFbW9kZWwYBCABKAkifAoRQ3JlYXRlUGFydFJlcXVlc3QSEwoLcGFydF9udW1iZXIYASABKAkSDAoEbmFtZRgCIAEoCRItCgl1bml0X2Nvc3QYAyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhUKDXJlb3JkZXJfbGV2ZWwYBCABKAUiQgoSQ3JlYXRlUGFydFJlc3BvbnNlEiwKBHBhcnQYASABKAsyHi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydCIhCg5HZXRQYXJ0UmVxdWVzdBIPCgdwYXJ0X2lkGAEgASgJIj8KD0dldFBhcnRSZXNwb25zZRIsCgRwYXJ0GAEgASgLMh4uZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlBhcnQiWgoQTGlzdFBhcnRzUmVxdWVzdBIWCg5sb3dfc3RvY2tfb25seRgBIAEoCBIuCgRwYWdlGAIgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJzChFMaXN0UGFydHNSZXNwb25zZRItCgVwYXJ0cxgBIAMoCzIeLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5QYXJ0Ei8KBHBhZ2UYAiABKAsyIS5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXNwb25zZSJ7ChNSZWNlaXZlU3RvY2tSZXF1ZXN0Eg8KB3BhcnRfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUSLgoKdG90YWxfY29zdBgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEQoJcmVmZXJlbmNlGAQgASgJIn8KFFJlY2VpdmVTdG9ja1Jlc3BvbnNlEiwKBHBhcnQYASABKAsyHi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydBI5Cghtb3ZlbWVudBgCIAEoCzInLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5TdG9ja01vdmVtZW50Ik0KEkFkanVzdFN0b2NrUmVxdWVzdBIPCgdwYXJ0X2lkGAEgASgJEhYKDnF1YW50aXR5X2RlbHRhGAIgASgFEg4KBnJlYXNvbhgDIAEoCSJ+ChNBZGp1c3RTdG9ja1Jlc3BvbnNlEiwKBHBhcnQYASABKAsyHi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUGFydBI5Cghtb3ZlbWVudBgCIAEoCzInLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5TdG9ja01vdmVtZW50IlwKGUxpc3RTdG9ja01vdmVtZW50c1JlcXVlc3QSDwoHcGFydF9pZBgBIAEoCRIuCgRwYWdlGAIgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKJAQoaTGlzdFN0b2NrTW92ZW1lbnRzUmVzcG9uc2USOgoJbW92ZW1lbnRzGAEgAygLMicuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0b2NrTW92ZW1lbnQSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIlcKHENyZWF0ZU1haW50ZW5hbmNlUGxhblJlcXVlc3QSNwoEcGxhbhgBIAEoCzIpLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZVBsYW4iWAodQ3JlYXRlTWFpbnRlbmFuY2VQbGFuUmVzcG9uc2USNwoEcGxhbhgBIAEoCzIpLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZVBsYW4iewobTGlzdE1haW50ZW5hbmNlUGxhbnNSZXF1ZXN0EhgKEGluY2x1ZGVfYXJjaGl2ZWQYASABKAgSEgoKdmVoaWNsZV9pZBgCIAEoCRIuCgRwYWdlGAMgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKJAQocTGlzdE1haW50ZW5hbmNlUGxhbnNSZXNwb25zZRI4CgVwbGFucxgBIAMoCzIpLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5NYWludGVuYW5jZVBsYW4SLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIjwKHUFyY2hpdmVNYWludGVuYW5jZVBsYW5SZXF1ZXN0EhsKE21haW50ZW5hbmNlX3BsYW5faWQYASABKAkiWQoeQXJjaGl2ZU1haW50ZW5hbmNlUGxhblJlc3BvbnNlEjcKBHBsYW4YASABKAsyKS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VQbGFuInkKGUxpc3RNYWludGVuYW5jZUR1ZVJlcXVlc3QSEgoKdmVoaWNsZV9pZBgBIAEoCRIYChB3aXRoaW5fbGVhZF9vbmx5GAIgASgIEi4KBHBhZ2UYAyABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IoQBChpMaXN0TWFpbnRlbmFuY2VEdWVSZXNwb25zZRI1CgNkdWUYASADKAsyKC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTWFpbnRlbmFuY2VEdWUSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlMssaChJNYWludGVuYW5jZVNlcnZpY2USngEKE1NjaGVkdWxlTWFpbnRlbmFuY2USNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuU2NoZWR1bGVNYWludGVuYW5jZVJlcXVlc3QaNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuU2NoZWR1bGVNYWludGVuYW5jZVJlc3BvbnNlIhrK8xgWChRtYWludGVuYW5jZS5zY2hlZHVsZRKhAQoUVXBkYXRlTWFpbnRlbmFuY2VKb2ISNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuVXBkYXRlTWFpbnRlbmFuY2VKb2JSZXF1ZXN0GjYuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlVwZGF0ZU1haW50ZW5hbmNlSm9iUmVzcG9uc2UiGsrzGBYKFG1haW50ZW5hbmNlLnNjaGVkdWxlEo0BCg5Bc3NpZ25NZWNoYW5pYxIvLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5Bc3NpZ25NZWNoYW5pY1JlcXVlc3QaMC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQXNzaWduTWVjaGFuaWNSZXNwb25zZSIYyvMYFAoSbWFpbnRlbmFuY2UuYXNzaWduEpIBChBTdGFydE1haW50ZW5hbmNlEjEuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0YXJ0TWFpbnRlbmFuY2VSZXF1ZXN0GjIuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlN0YXJ0TWFpbnRlbmFuY2VSZXNwb25zZSIXyvMYEwoRbWFpbnRlbmFuY2Uuc3RhcnQSjQEKDEFkZFBhcnRzVXNlZBItLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5BZGRQYXJ0c1VzZWRSZXF1ZXN0Gi4uZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkFkZFBhcnRzVXNlZFJlc3BvbnNlIh7K8xgaChhtYWludGVuYW5jZS5yZWNvcmRfcGFydHMSngEKE0NvbXBsZXRlTWFpbnRlbmFuY2USNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQ29tcGxldGVNYWludGVuYW5jZVJlcXVlc3QaNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQ29tcGxldGVNYWludGVuYW5jZVJlc3BvbnNlIhrK8xgWChRtYWludGVuYW5jZS5jb21wbGV0ZRKWAQoRQ2FuY2VsTWFpbnRlbmFuY2USMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQ2FuY2VsTWFpbnRlbmFuY2VSZXF1ZXN0GjMuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkNhbmNlbE1haW50ZW5hbmNlUmVzcG9uc2UiGMrzGBQKEm1haW50ZW5hbmNlLmNhbmNlbBKXAQoRR2V0TWFpbnRlbmFuY2VKb2ISMi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuR2V0TWFpbnRlbmFuY2VKb2JSZXF1ZXN0GjMuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkdldE1haW50ZW5hbmNlSm9iUmVzcG9uc2UiGZACAcrzGBIKEG1haW50ZW5hbmNlLnJlYWQSnQEKE0xpc3RNYWludGVuYW5jZUpvYnMSNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdE1haW50ZW5hbmNlSm9ic1JlcXVlc3QaNS5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdE1haW50ZW5hbmNlSm9ic1Jlc3BvbnNlIhmQAgHK8xgSChBtYWludGVuYW5jZS5yZWFkEqoBChZMaXN0T3duTWFpbnRlbmFuY2VKb2JzEjcuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkxpc3RPd25NYWludGVuYW5jZUpvYnNSZXF1ZXN0GjguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkxpc3RPd25NYWludGVuYW5jZUpvYnNSZXNwb25zZSIdkAIByvMYFgoUbWFpbnRlbmFuY2UucmVhZF9vd24SiwEKDUxpc3RQYXJ0c1VzZWQSLi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdFBhcnRzVXNlZFJlcXVlc3QaLy5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdFBhcnRzVXNlZFJlc3BvbnNlIhmQAgHK8xgSChBtYWludGVuYW5jZS5yZWFkErIBChpHZXRWZWhpY2xlTWFpbnRlbmFuY2VDb3N0cxI7LmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5HZXRWZWhpY2xlTWFpbnRlbmFuY2VDb3N0c1JlcXVlc3QaPC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuR2V0VmVoaWNsZU1haW50ZW5hbmNlQ29zdHNSZXNwb25zZSIZkAIByvMYEgoQbWFpbnRlbmFuY2UucmVhZBKHAQoKQ3JlYXRlUGFydBIrLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5DcmVhdGVQYXJ0UmVxdWVzdBosLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5DcmVhdGVQYXJ0UmVzcG9uc2UiHsrzGBoKGG1haW50ZW5hbmNlLm1hbmFnZV9zdG9jaxJ5CgdHZXRQYXJ0EiguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkdldFBhcnRSZXF1ZXN0GikuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkdldFBhcnRSZXNwb25zZSIZkAIByvMYEgoQbWFpbnRlbmFuY2UucmVhZBJ/CglMaXN0UGFydHMSKi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdFBhcnRzUmVxdWVzdBorLmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5MaXN0UGFydHNSZXNwb25zZSIZkAIByvMYEgoQbWFpbnRlbmFuY2UucmVhZBKNAQoMUmVjZWl2ZVN0b2NrEi0uZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLlJlY2VpdmVTdG9ja1JlcXVlc3QaLi5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuUmVjZWl2ZVN0b2NrUmVzcG9uc2UiHsrzGBoKGG1haW50ZW5hbmNlLm1hbmFnZV9zdG9jaxKKAQoLQWRqdXN0U3RvY2sSLC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuQWRqdXN0U3RvY2tSZXF1ZXN0Gi0uZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkFkanVzdFN0b2NrUmVzcG9uc2UiHsrzGBoKGG1haW50ZW5hbmNlLm1hbmFnZV9zdG9jaxKaAQoSTGlzdFN0b2NrTW92ZW1lbnRzEjMuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkxpc3RTdG9ja01vdmVtZW50c1JlcXVlc3QaNC5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdFN0b2NrTW92ZW1lbnRzUmVzcG9uc2UiGZACAcrzGBIKEG1haW50ZW5hbmNlLnJlYWQSqAEKFUNyZWF0ZU1haW50ZW5hbmNlUGxhbhI2LmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5DcmVhdGVNYWludGVuYW5jZVBsYW5SZXF1ZXN0GjcuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkNyZWF0ZU1haW50ZW5hbmNlUGxhblJlc3BvbnNlIh7K8xgaChhtYWludGVuYW5jZS5tYW5hZ2VfcGxhbnMSoAEKFExpc3RNYWludGVuYW5jZVBsYW5zEjUuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkxpc3RNYWludGVuYW5jZVBsYW5zUmVxdWVzdBo2LmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5MaXN0TWFpbnRlbmFuY2VQbGFuc1Jlc3BvbnNlIhmQAgHK8xgSChBtYWludGVuYW5jZS5yZWFkEqsBChZBcmNoaXZlTWFpbnRlbmFuY2VQbGFuEjcuZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkFyY2hpdmVNYWludGVuYW5jZVBsYW5SZXF1ZXN0GjguZmxlZXRtZXNoLm1haW50ZW5hbmNlLnYxLkFyY2hpdmVNYWludGVuYW5jZVBsYW5SZXNwb25zZSIeyvMYGgoYbWFpbnRlbmFuY2UubWFuYWdlX3BsYW5zEpoBChJMaXN0TWFpbnRlbmFuY2VEdWUSMy5mbGVldG1lc2gubWFpbnRlbmFuY2UudjEuTGlzdE1haW50ZW5hbmNlRHVlUmVxdWVzdBo0LmZsZWV0bWVzaC5tYWludGVuYW5jZS52MS5MaXN0TWFpbnRlbmFuY2VEdWVSZXNwb25zZSIZkAIByvMYEgoQbWFpbnRlbmFuY2UucmVhZGIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_paging, file_fleetmesh_common_v1_period, file_fleetmesh_maintenance_v1_maintenance_job, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message fleetmesh.maintenance.v1.ScheduleMaintenanceRequest
@@ -47,6 +47,16 @@ export type ScheduleMaintenanceRequest = Message<"fleetmesh.maintenance.v1.Sched
    * @generated from field: string mechanic_id = 3;
    */
   mechanicId: string;
+
+  /**
+   * A breakdown (CORRECTIVE only): the job takes the vehicle at once, over
+   * reservations, which are marked at risk in rental. schedule_time is then
+   * now (a few minutes of skew tolerated) and estimated_completion_time is
+   * required.
+   *
+   * @generated from field: bool urgent = 4;
+   */
+  urgent: boolean;
 };
 
 /**
@@ -64,6 +74,22 @@ export type ScheduleMaintenanceResponse = Message<"fleetmesh.maintenance.v1.Sche
    * @generated from field: fleetmesh.maintenance.v1.MaintenanceJob job = 1;
    */
   job?: MaintenanceJob | undefined;
+
+  /**
+   * Urgent jobs: the reservations the job displaced (rental ids).
+   *
+   * @generated from field: repeated string displaced_rental_ids = 2;
+   */
+  displacedRentalIds: string[];
+
+  /**
+   * Urgent jobs: vehicles free over the window, of the same make and model or
+   * at least the same passenger capacity and load limit, for agents moving
+   * the displaced customers (from rental's availability).
+   *
+   * @generated from field: repeated fleetmesh.maintenance.v1.AlternativeVehicle alternatives = 3;
+   */
+  alternatives: AlternativeVehicle[];
 };
 
 /**
@@ -656,6 +682,20 @@ export type GetVehicleMaintenanceCostsResponse = Message<"fleetmesh.maintenance.
    * @generated from field: repeated fleetmesh.maintenance.v1.MaintenanceCostSummary costs = 2;
    */
   costs: MaintenanceCostSummary[];
+
+  /**
+   * Kilometres between the first and the latest odometer reading known, and
+   * the cost per kilometre over them in each currency (absent without
+   * readings); per-km costs round half-even to the minor unit.
+   *
+   * @generated from field: optional int32 km_driven = 3;
+   */
+  kmDriven?: number | undefined;
+
+  /**
+   * @generated from field: repeated fleetmesh.common.v1.Money cost_per_km = 4;
+   */
+  costPerKm: Money[];
 };
 
 /**
@@ -664,6 +704,502 @@ export type GetVehicleMaintenanceCostsResponse = Message<"fleetmesh.maintenance.
  */
 export const GetVehicleMaintenanceCostsResponseSchema: GenMessage<GetVehicleMaintenanceCostsResponse> = /*@__PURE__*/
   messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 23);
+
+/**
+ * A vehicle that could replace a displaced one.
+ *
+ * @generated from message fleetmesh.maintenance.v1.AlternativeVehicle
+ */
+export type AlternativeVehicle = Message<"fleetmesh.maintenance.v1.AlternativeVehicle"> & {
+  /**
+   * @generated from field: string vehicle_id = 1;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string plate_number = 2;
+   */
+  plateNumber: string;
+
+  /**
+   * @generated from field: string make = 3;
+   */
+  make: string;
+
+  /**
+   * @generated from field: string model = 4;
+   */
+  model: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.AlternativeVehicle.
+ * Use `create(AlternativeVehicleSchema)` to create a new message.
+ */
+export const AlternativeVehicleSchema: GenMessage<AlternativeVehicle> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 24);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.CreatePartRequest
+ */
+export type CreatePartRequest = Message<"fleetmesh.maintenance.v1.CreatePartRequest"> & {
+  /**
+   * @generated from field: string part_number = 1;
+   */
+  partNumber: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * Required, >= 0.
+   *
+   * @generated from field: fleetmesh.common.v1.Money unit_cost = 3;
+   */
+  unitCost?: Money | undefined;
+
+  /**
+   * >= 0.
+   *
+   * @generated from field: int32 reorder_level = 4;
+   */
+  reorderLevel: number;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.CreatePartRequest.
+ * Use `create(CreatePartRequestSchema)` to create a new message.
+ */
+export const CreatePartRequestSchema: GenMessage<CreatePartRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 25);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.CreatePartResponse
+ */
+export type CreatePartResponse = Message<"fleetmesh.maintenance.v1.CreatePartResponse"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.CreatePartResponse.
+ * Use `create(CreatePartResponseSchema)` to create a new message.
+ */
+export const CreatePartResponseSchema: GenMessage<CreatePartResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 26);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.GetPartRequest
+ */
+export type GetPartRequest = Message<"fleetmesh.maintenance.v1.GetPartRequest"> & {
+  /**
+   * @generated from field: string part_id = 1;
+   */
+  partId: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.GetPartRequest.
+ * Use `create(GetPartRequestSchema)` to create a new message.
+ */
+export const GetPartRequestSchema: GenMessage<GetPartRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 27);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.GetPartResponse
+ */
+export type GetPartResponse = Message<"fleetmesh.maintenance.v1.GetPartResponse"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.GetPartResponse.
+ * Use `create(GetPartResponseSchema)` to create a new message.
+ */
+export const GetPartResponseSchema: GenMessage<GetPartResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 28);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListPartsRequest
+ */
+export type ListPartsRequest = Message<"fleetmesh.maintenance.v1.ListPartsRequest"> & {
+  /**
+   * @generated from field: bool low_stock_only = 1;
+   */
+  lowStockOnly: boolean;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageRequest page = 2;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListPartsRequest.
+ * Use `create(ListPartsRequestSchema)` to create a new message.
+ */
+export const ListPartsRequestSchema: GenMessage<ListPartsRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 29);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListPartsResponse
+ */
+export type ListPartsResponse = Message<"fleetmesh.maintenance.v1.ListPartsResponse"> & {
+  /**
+   * @generated from field: repeated fleetmesh.maintenance.v1.Part parts = 1;
+   */
+  parts: Part[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
+   */
+  page?: PageResponse | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListPartsResponse.
+ * Use `create(ListPartsResponseSchema)` to create a new message.
+ */
+export const ListPartsResponseSchema: GenMessage<ListPartsResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 30);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ReceiveStockRequest
+ */
+export type ReceiveStockRequest = Message<"fleetmesh.maintenance.v1.ReceiveStockRequest"> & {
+  /**
+   * @generated from field: string part_id = 1;
+   */
+  partId: string;
+
+  /**
+   * 1-1,000,000.
+   *
+   * @generated from field: int32 quantity = 2;
+   */
+  quantity: number;
+
+  /**
+   * What the receipt cost in all, in the part's currency, >= 0.
+   *
+   * @generated from field: fleetmesh.common.v1.Money total_cost = 3;
+   */
+  totalCost?: Money | undefined;
+
+  /**
+   * Supplier's delivery note or invoice number, at most 200 characters.
+   *
+   * @generated from field: string reference = 4;
+   */
+  reference: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ReceiveStockRequest.
+ * Use `create(ReceiveStockRequestSchema)` to create a new message.
+ */
+export const ReceiveStockRequestSchema: GenMessage<ReceiveStockRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 31);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ReceiveStockResponse
+ */
+export type ReceiveStockResponse = Message<"fleetmesh.maintenance.v1.ReceiveStockResponse"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.StockMovement movement = 2;
+   */
+  movement?: StockMovement | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ReceiveStockResponse.
+ * Use `create(ReceiveStockResponseSchema)` to create a new message.
+ */
+export const ReceiveStockResponseSchema: GenMessage<ReceiveStockResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 32);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.AdjustStockRequest
+ */
+export type AdjustStockRequest = Message<"fleetmesh.maintenance.v1.AdjustStockRequest"> & {
+  /**
+   * @generated from field: string part_id = 1;
+   */
+  partId: string;
+
+  /**
+   * Non-zero; the result must not be negative.
+   *
+   * @generated from field: int32 quantity_delta = 2;
+   */
+  quantityDelta: number;
+
+  /**
+   * Required, 1-500 characters.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.AdjustStockRequest.
+ * Use `create(AdjustStockRequestSchema)` to create a new message.
+ */
+export const AdjustStockRequestSchema: GenMessage<AdjustStockRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 33);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.AdjustStockResponse
+ */
+export type AdjustStockResponse = Message<"fleetmesh.maintenance.v1.AdjustStockResponse"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.Part part = 1;
+   */
+  part?: Part | undefined;
+
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.StockMovement movement = 2;
+   */
+  movement?: StockMovement | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.AdjustStockResponse.
+ * Use `create(AdjustStockResponseSchema)` to create a new message.
+ */
+export const AdjustStockResponseSchema: GenMessage<AdjustStockResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 34);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListStockMovementsRequest
+ */
+export type ListStockMovementsRequest = Message<"fleetmesh.maintenance.v1.ListStockMovementsRequest"> & {
+  /**
+   * @generated from field: string part_id = 1;
+   */
+  partId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageRequest page = 2;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListStockMovementsRequest.
+ * Use `create(ListStockMovementsRequestSchema)` to create a new message.
+ */
+export const ListStockMovementsRequestSchema: GenMessage<ListStockMovementsRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 35);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListStockMovementsResponse
+ */
+export type ListStockMovementsResponse = Message<"fleetmesh.maintenance.v1.ListStockMovementsResponse"> & {
+  /**
+   * @generated from field: repeated fleetmesh.maintenance.v1.StockMovement movements = 1;
+   */
+  movements: StockMovement[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
+   */
+  page?: PageResponse | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListStockMovementsResponse.
+ * Use `create(ListStockMovementsResponseSchema)` to create a new message.
+ */
+export const ListStockMovementsResponseSchema: GenMessage<ListStockMovementsResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 36);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.CreateMaintenancePlanRequest
+ */
+export type CreateMaintenancePlanRequest = Message<"fleetmesh.maintenance.v1.CreateMaintenancePlanRequest"> & {
+  /**
+   * id, archived, row_version, create_time and created_by are ignored.
+   *
+   * @generated from field: fleetmesh.maintenance.v1.MaintenancePlan plan = 1;
+   */
+  plan?: MaintenancePlan | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.CreateMaintenancePlanRequest.
+ * Use `create(CreateMaintenancePlanRequestSchema)` to create a new message.
+ */
+export const CreateMaintenancePlanRequestSchema: GenMessage<CreateMaintenancePlanRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 37);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.CreateMaintenancePlanResponse
+ */
+export type CreateMaintenancePlanResponse = Message<"fleetmesh.maintenance.v1.CreateMaintenancePlanResponse"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.MaintenancePlan plan = 1;
+   */
+  plan?: MaintenancePlan | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.CreateMaintenancePlanResponse.
+ * Use `create(CreateMaintenancePlanResponseSchema)` to create a new message.
+ */
+export const CreateMaintenancePlanResponseSchema: GenMessage<CreateMaintenancePlanResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 38);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListMaintenancePlansRequest
+ */
+export type ListMaintenancePlansRequest = Message<"fleetmesh.maintenance.v1.ListMaintenancePlansRequest"> & {
+  /**
+   * @generated from field: bool include_archived = 1;
+   */
+  includeArchived: boolean;
+
+  /**
+   * Optional: plans of this vehicle (its own, or of its make and model).
+   *
+   * @generated from field: string vehicle_id = 2;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageRequest page = 3;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListMaintenancePlansRequest.
+ * Use `create(ListMaintenancePlansRequestSchema)` to create a new message.
+ */
+export const ListMaintenancePlansRequestSchema: GenMessage<ListMaintenancePlansRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 39);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListMaintenancePlansResponse
+ */
+export type ListMaintenancePlansResponse = Message<"fleetmesh.maintenance.v1.ListMaintenancePlansResponse"> & {
+  /**
+   * @generated from field: repeated fleetmesh.maintenance.v1.MaintenancePlan plans = 1;
+   */
+  plans: MaintenancePlan[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
+   */
+  page?: PageResponse | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListMaintenancePlansResponse.
+ * Use `create(ListMaintenancePlansResponseSchema)` to create a new message.
+ */
+export const ListMaintenancePlansResponseSchema: GenMessage<ListMaintenancePlansResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 40);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ArchiveMaintenancePlanRequest
+ */
+export type ArchiveMaintenancePlanRequest = Message<"fleetmesh.maintenance.v1.ArchiveMaintenancePlanRequest"> & {
+  /**
+   * @generated from field: string maintenance_plan_id = 1;
+   */
+  maintenancePlanId: string;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ArchiveMaintenancePlanRequest.
+ * Use `create(ArchiveMaintenancePlanRequestSchema)` to create a new message.
+ */
+export const ArchiveMaintenancePlanRequestSchema: GenMessage<ArchiveMaintenancePlanRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 41);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ArchiveMaintenancePlanResponse
+ */
+export type ArchiveMaintenancePlanResponse = Message<"fleetmesh.maintenance.v1.ArchiveMaintenancePlanResponse"> & {
+  /**
+   * @generated from field: fleetmesh.maintenance.v1.MaintenancePlan plan = 1;
+   */
+  plan?: MaintenancePlan | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ArchiveMaintenancePlanResponse.
+ * Use `create(ArchiveMaintenancePlanResponseSchema)` to create a new message.
+ */
+export const ArchiveMaintenancePlanResponseSchema: GenMessage<ArchiveMaintenancePlanResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 42);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListMaintenanceDueRequest
+ */
+export type ListMaintenanceDueRequest = Message<"fleetmesh.maintenance.v1.ListMaintenanceDueRequest"> & {
+  /**
+   * Optional filters.
+   *
+   * @generated from field: string vehicle_id = 1;
+   */
+  vehicleId: string;
+
+  /**
+   * Only due points within their lead (or past).
+   *
+   * @generated from field: bool within_lead_only = 2;
+   */
+  withinLeadOnly: boolean;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageRequest page = 3;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListMaintenanceDueRequest.
+ * Use `create(ListMaintenanceDueRequestSchema)` to create a new message.
+ */
+export const ListMaintenanceDueRequestSchema: GenMessage<ListMaintenanceDueRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 43);
+
+/**
+ * @generated from message fleetmesh.maintenance.v1.ListMaintenanceDueResponse
+ */
+export type ListMaintenanceDueResponse = Message<"fleetmesh.maintenance.v1.ListMaintenanceDueResponse"> & {
+  /**
+   * @generated from field: repeated fleetmesh.maintenance.v1.MaintenanceDue due = 1;
+   */
+  due: MaintenanceDue[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
+   */
+  page?: PageResponse | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.maintenance.v1.ListMaintenanceDueResponse.
+ * Use `create(ListMaintenanceDueResponseSchema)` to create a new message.
+ */
+export const ListMaintenanceDueResponseSchema: GenMessage<ListMaintenanceDueResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_maintenance_v1_maintenance_service, 44);
 
 /**
  * Maintenance jobs of vehicles: scheduling, work, parts used and costs.
@@ -811,6 +1347,102 @@ export const MaintenanceService: GenService<{
     methodKind: "unary";
     input: typeof GetVehicleMaintenanceCostsRequestSchema;
     output: typeof GetVehicleMaintenanceCostsResponseSchema;
+  },
+  /**
+   * Adds a part to the catalog with no stock (PART_NUMBER_TAKEN for a known number).
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.CreatePart
+   */
+  createPart: {
+    methodKind: "unary";
+    input: typeof CreatePartRequestSchema;
+    output: typeof CreatePartResponseSchema;
+  },
+  /**
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.GetPart
+   */
+  getPart: {
+    methodKind: "unary";
+    input: typeof GetPartRequestSchema;
+    output: typeof GetPartResponseSchema;
+  },
+  /**
+   * Parts by part number; optionally only those at or below their reorder level.
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.ListParts
+   */
+  listParts: {
+    methodKind: "unary";
+    input: typeof ListPartsRequestSchema;
+    output: typeof ListPartsResponseSchema;
+  },
+  /**
+   * A goods receipt: stock up by `quantity`, at `total_cost` (PartStockReceived,
+   * which the ledger posts to inventory against payables).
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.ReceiveStock
+   */
+  receiveStock: {
+    methodKind: "unary";
+    input: typeof ReceiveStockRequestSchema;
+    output: typeof ReceiveStockResponseSchema;
+  },
+  /**
+   * A manual correction (a count, damage, loss), with a reason; never below
+   * zero (INSUFFICIENT_STOCK).
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.AdjustStock
+   */
+  adjustStock: {
+    methodKind: "unary";
+    input: typeof AdjustStockRequestSchema;
+    output: typeof AdjustStockResponseSchema;
+  },
+  /**
+   * A part's stock movements, newest first.
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.ListStockMovements
+   */
+  listStockMovements: {
+    methodKind: "unary";
+    input: typeof ListStockMovementsRequestSchema;
+    output: typeof ListStockMovementsResponseSchema;
+  },
+  /**
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.CreateMaintenancePlan
+   */
+  createMaintenancePlan: {
+    methodKind: "unary";
+    input: typeof CreateMaintenancePlanRequestSchema;
+    output: typeof CreateMaintenancePlanResponseSchema;
+  },
+  /**
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.ListMaintenancePlans
+   */
+  listMaintenancePlans: {
+    methodKind: "unary";
+    input: typeof ListMaintenancePlansRequestSchema;
+    output: typeof ListMaintenancePlansResponseSchema;
+  },
+  /**
+   * No further jobs are created from an archived plan. Idempotent.
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.ArchiveMaintenancePlan
+   */
+  archiveMaintenancePlan: {
+    methodKind: "unary";
+    input: typeof ArchiveMaintenancePlanRequestSchema;
+    output: typeof ArchiveMaintenancePlanResponseSchema;
+  },
+  /**
+   * What is due: per plan and vehicle, the next due point by days and by km.
+   *
+   * @generated from rpc fleetmesh.maintenance.v1.MaintenanceService.ListMaintenanceDue
+   */
+  listMaintenanceDue: {
+    methodKind: "unary";
+    input: typeof ListMaintenanceDueRequestSchema;
+    output: typeof ListMaintenanceDueResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_fleetmesh_maintenance_v1_maintenance_service, 0);

@@ -17,6 +17,8 @@ export const PERMISSIONS = [
   "maintenance.assign",
   "maintenance.cancel",
   "maintenance.complete",
+  "maintenance.manage_plans",
+  "maintenance.manage_stock",
   "maintenance.read",
   "maintenance.read_own",
   "maintenance.record_parts",
@@ -110,6 +112,7 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "vehicles.register", "vehicles.update", "vehicles.read", "vehicles.change_status", "vehicles.decommission",
       "vehicles.record_odometer",
       "maintenance.schedule", "maintenance.assign", "maintenance.cancel", "maintenance.read",
+      "maintenance.manage_plans", "maintenance.manage_stock",
       "locations.manage", "locations.read",
       "pricing_plans.manage", "pricing_plans.read",
       "rentals.read", "rentals.check_availability",
@@ -153,7 +156,8 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
     name: "accountant",
     kind: "staff",
     description:
-      "Keeps the books: chart of accounts, journal, invoices, payments and refunds, financial reports; reads rentals to reconcile charges.",
+      "Keeps the books: chart of accounts, journal, invoices, payments and refunds, financial reports; reads rentals and " +
+      "maintenance costs to reconcile charges and expenses.",
     permissions: [
       ...STAFF_SELF,
       "ledger.read", "ledger.post", "ledger.manage_accounts",
@@ -161,6 +165,8 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "payments.capture", "payments.read", "payments.refund",
       "reports.read", "reports.generate",
       "rentals.read",
+      // Maintenance costs and stock value, to reconcile what the ledger posted.
+      "maintenance.read",
     ],
   },
   {
