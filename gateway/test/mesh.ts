@@ -1,4 +1,4 @@
-// A whole mesh for end-to-end tests: fleet, identity and rental on fresh
+// A whole mesh for end-to-end tests: fleet, identity, rental and maintenance on fresh
 // databases, a gateway in front, all on port 0 and all trusting the same keys.
 // Rental calls identity and fleet as itself, with a mesh_service client.
 import { createHash, randomUUID } from "node:crypto";
@@ -15,6 +15,8 @@ import { build as buildIdentity, identityConfigSchema, type RunningIdentity } fr
 import { PERMISSIONS } from "../../services/identity/src/domain/role-catalog.js";
 import { build as buildRental, type RentalRunning } from "../../services/rental/src/main.js";
 import { rentalConfigSchema } from "../../services/rental/src/config.js";
+import { build as buildMaintenance, type MaintenanceRunning } from "../../services/maintenance/src/main.js";
+import { maintenanceConfigSchema } from "../../services/maintenance/src/config.js";
 import { gatewayConfigSchema } from "../src/config.js";
 import { build as buildGateway, type RunningGateway } from "../src/main.js";
 import { testRedisUrl } from "../../services/platform/src/testing/infra.js";
@@ -28,6 +30,9 @@ export interface Mesh {
   readonly rentalAddress: string;
   /** Rental's database, for SQL checks of the timeline. */
   readonly rentalDb: TestDatabase;
+  readonly maintenance: MaintenanceRunning;
+  readonly maintenanceAddress: string;
+  readonly maintenanceDb: TestDatabase;
   readonly gateway: RunningGateway;
   readonly baseUrl: string;
   readonly fleetAddress: string;
@@ -61,6 +66,10 @@ export interface MeshOptions {
   readonly rentalKafka?: Record<string, unknown>;
   /** Overrides of rental's own settings (the `rental` section). */
   readonly rentalSettings?: Record<string, unknown>;
+  /** Maintenance's `kafka` section (without it maintenance runs with Kafka disabled). */
+  readonly maintenanceKafka?: Record<string, unknown>;
+  /** Overrides of maintenance's own settings (the `maintenance` section). */
+  readonly maintenanceSettings?: Record<string, unknown>;
 }
 
 export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
@@ -75,6 +84,8 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
   databases.push(identityDb);
   const rentalDb = await createTestDatabase("rental", "migrations/rental");
   databases.push(rentalDb);
+  const maintenanceDb = await createTestDatabase("maintenance", "migrations/maintenance");
+  databases.push(maintenanceDb);
 
   const common = { log: { level: "silent" }, shutdown: { graceMs: 1_000 } };
   const identityConfig = (auth: AuthConfig) => identityConfigSchema.parse({
@@ -133,6 +144,25 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     ...common,
   }), { log: process.env["FLEET_DEBUG_RENTAL"] ? pino({ level: "warn" }) : silent });
   const rentalAddress = `127.0.0.1:${rental.grpcPort}`;
+  const maintenanceClient = await identity.useCases.clients.createServiceClient(system,
+    { name: "maintenance", description: "", roles: ["mesh_service", "maintenance_service"] });
+  const maintenance = await buildMaintenance(maintenanceConfigSchema.parse({
+    service: { name: "maintenance" },
+    grpc: { host: "127.0.0.1", port: 0 },
+    ops: { host: "127.0.0.1", port: 0 },
+    database: maintenanceDb.config,
+    auth,
+    peers: {
+      rental: { address: rentalAddress, deadlineMs: 5_000 },
+      identity: { address: identityAddress, deadlineMs: 5_000 },
+      fleet: { address: fleetAddress, deadlineMs: 5_000 },
+    },
+    serviceCredential: { clientId: maintenanceClient.client.clientId, clientSecret: maintenanceClient.secret },
+    ...(options.maintenanceKafka ? { kafka: options.maintenanceKafka } : {}),
+    ...(options.maintenanceSettings ? { maintenance: options.maintenanceSettings } : {}),
+    ...common,
+  }), { log: process.env["FLEET_DEBUG_MAINTENANCE"] ? pino({ level: "warn" }) : silent });
+  const maintenanceAddress = `127.0.0.1:${maintenance.grpcPort}`;
   const gateway = await buildGateway(gatewayConfigSchema.parse({
     service: { name: "gateway" },
     http: { host: "127.0.0.1", port: 0 },
@@ -143,6 +173,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
       fleet: { address: fleetAddress, deadlineMs: 5_000 },
       identity: { address: identityAddress, deadlineMs: 5_000 },
       rental: { address: rentalAddress, deadlineMs: 5_000 },
+      maintenance: { address: maintenanceAddress, deadlineMs: 5_000 },
     },
     ...(options.upstreamProbe ? { upstreamProbe: options.upstreamProbe } : {}),
     ...common,
@@ -157,6 +188,9 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     rental,
     rentalAddress,
     rentalDb,
+    maintenance,
+    maintenanceAddress,
+    maintenanceDb,
     gateway,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
     fleetAddress,
@@ -173,6 +207,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     },
     async stop() {
       await gateway.stop();
+      await maintenance.stop();
       await rental.stop();
       await fleet?.stop();
       await identity.stop();

@@ -1,3 +1,6 @@
+import { MaintenanceCancelledSchema, MaintenanceCompletedSchema } from "../../../../../gen/fleetmesh/maintenance/v1/events_pb.js";
+import { ANONYMOUS } from "../../../../platform/src/auth.js";
+import { DomainError } from "../../../../platform/src/errors.js";
 import {
   VehicleRegisteredSchema,
   VehicleStateChangedSchema,
@@ -47,7 +50,10 @@ export function fleetVehicleFactOf(vehicle: ProtoVehicle | undefined): FleetVehi
   };
 }
 
-/** Rental's reactions to fleet's vehicle events; each runs in the consumer's inbox transaction. */
+/** The consumer acts for no user: audit columns stay empty. */
+const SYSTEM_CALLER = ANONYMOUS;
+
+/** Rental's reactions to fleet's vehicle events and maintenance's finished jobs; each runs in the consumer's inbox transaction. */
 export function rentalEventHandlers(useCases: RentalUseCases, log: Logger): EventHandler[] {
   const upsert = async (vehicle: ProtoVehicle | undefined, event: ConsumedEvent): Promise<void> => {
     const fact = fleetVehicleFactOf(vehicle);
@@ -56,7 +62,24 @@ export function rentalEventHandlers(useCases: RentalUseCases, log: Logger): Even
       "vehicle projection updated");
   };
 
+  // A finished or cancelled maintenance job frees its window on the
+  // timeline: maintenance never calls back after its transaction, this event
+  // is the release (exactly once through the inbox; an unknown block is
+  // one already released or never placed).
+  const releaseJobBlock = async (jobId: string, event: ConsumedEvent): Promise<void> => {
+    const reference = `maintenance-job:${requireUuid("maintenance_job_id", jobId)}`;
+    try {
+      await useCases.releaseBlock(reference, SYSTEM_CALLER);
+    } catch (err) {
+      if (err instanceof DomainError && err.kind === "not_found") return;
+      throw err;
+    }
+    log.debug({ messageId: event.messageId, eventType: event.eventType, reference }, "maintenance block released");
+  };
+
   return [
+    handleEvent(MaintenanceCompletedSchema, (m, event) => releaseJobBlock(m.maintenanceJobId, event)),
+    handleEvent(MaintenanceCancelledSchema, (m, event) => releaseJobBlock(m.maintenanceJobId, event)),
     handleEvent(VehicleRegisteredSchema, (m, event) => upsert(m.vehicle, event)),
     handleEvent(VehicleUpdatedSchema, (m, event) => upsert(m.vehicle, event)),
     handleEvent(VehicleStateChangedSchema, async (m, event) => {
