@@ -29,10 +29,14 @@ import { createSecrets } from "../services/identity/src/adapters/crypto/secrets.
 import { createRoleRepository } from "../services/identity/src/adapters/db/role-repository.js";
 import { createServiceClientRepository } from "../services/identity/src/adapters/db/service-client-repository.js";
 import { createUnitOfWork } from "../services/identity/src/adapters/db/user-repository.js";
-import { PERMISSIONS, ROLE_CATALOG } from "../services/identity/src/domain/role-catalog.js";
+import { catalogPermissionsOf, PERMISSIONS, ROLE_CATALOG, roleDefinition } from "../services/identity/src/domain/role-catalog.js";
 import { loadIdentityConfig } from "../services/identity/src/config.js";
 
 export const SERVICE_ROLE = "mesh_service";
+
+/** mesh_service, plus the service's own role when the catalog has one (maintenance_service: blocks on rental's timeline). */
+export const rolesOf = (service: string): string[] =>
+  [SERVICE_ROLE, ...(roleDefinition(`${service}_service`) ? [`${service}_service`] : [])];
 
 /** What $FLEET_LOCAL_DIR/dev/<service>-client.json holds. */
 export interface LocalServiceClient {
@@ -74,8 +78,9 @@ export async function ensureServiceClients(db: Database, devDir: string, service
   await uow.run(() => roles.syncCatalog(ROLE_CATALOG, PERMISSIONS));
   const [role] = await roles.findByNames([SERVICE_ROLE]);
   if (!role) throw new Error(`role ${SERVICE_ROLE} is not in identity's role catalog`);
-  // This script stands in for an administrator who may grant exactly that role.
-  const caller: Caller = { subject: "local-service-clients", roles: [], permissions: new Set(role.permissions), anonymous: false };
+  // This script stands in for an administrator who may grant exactly these roles.
+  const grantable = catalogPermissionsOf(services.flatMap(rolesOf));
+  const caller: Caller = { subject: "local-service-clients", roles: [], permissions: new Set(grantable), anonymous: false };
   const useCases = createServiceClientUseCases({
     clients, roles, uow, secrets, clock: { now: () => new Date() }, ids: { newId: randomUUID },
   } as unknown as IdentityDependencies);
@@ -88,21 +93,22 @@ export async function ensureServiceClients(db: Database, devDir: string, service
     let keep: string | undefined;
     if (saved) {
       const found = await clients.findCredentials(saved.clientId);
-      if (found && found.client.status === "active" && found.client.roles.includes(SERVICE_ROLE) && secrets.matches(saved.clientSecret, found.secretDigest)) {
+      if (found && found.client.status === "active" && rolesOf(service).every((r) => found.client.roles.includes(r)) &&
+        secrets.matches(saved.clientSecret, found.secretDigest)) {
         keep = found.client.id;
         writeClientFile(file, { service, clientId: saved.clientId, clientSecret: saved.clientSecret }); // re-asserts mode 0600
-        report.push(`${service}: service client ${saved.clientId} (${SERVICE_ROLE}) kept`);
+        report.push(`${service}: service client ${saved.clientId} (${rolesOf(service).join(", ")}) kept`);
       }
     }
     if (!keep) {
       const { client, secret } = await useCases.createServiceClient(caller, {
         name,
         description: `${service}'s own client for npm run up (secret in ${file})`,
-        roles: [SERVICE_ROLE],
+        roles: rolesOf(service),
       });
       writeClientFile(file, { service, clientId: client.clientId, clientSecret: secret });
       keep = client.id;
-      report.push(`${service}: service client ${client.clientId} (${SERVICE_ROLE}) created, secret in ${file}`);
+      report.push(`${service}: service client ${client.clientId} (${rolesOf(service).join(", ")}) created, secret in ${file}`);
     }
     // One local client per service: earlier ones (a lost or stale file) are revoked.
     for (const other of await clients.list({ includeRevoked: false }, 1000, null)) {

@@ -102,17 +102,17 @@ test("health: the gateway itself, each routed service, and NOT_FOUND for others"
     const upstream = await call(mesh, ["-d", JSON.stringify({ service })], "grpc.health.v1.Health/Check");
     t.deepEqual(JSON.parse(upstream.stdout), { status: "SERVING" }, service);
   }
-  const unknown = await failure(call(mesh, ["-d", '{"service":"fleetmesh.maintenance.v1.MaintenanceService"}'], "grpc.health.v1.Health/Check"));
+  const unknown = await failure(call(mesh, ["-d", '{"service":"fleetmesh.ledger.v1.LedgerService"}'], "grpc.health.v1.Health/Check"));
   t.regex(unknown, /Code: NotFound/);
 });
 
 test("an unknown method gets UNIMPLEMENTED with a grpc-status, not INTERNAL", async (t) => {
   // grpcurl checks a method against reflection before calling it, so the
-  // call goes out with the schema from proto files: maintenance is not routed.
-  const out = await failure(call(t.context, ["-import-path", resolve(repoRoot, "proto"), "-proto", "fleetmesh/maintenance/v1/maintenance_service.proto",
-    "-d", "{}"], "fleetmesh.maintenance.v1.MaintenanceService/GetMaintenanceJob"));
+  // call goes out with the schema from proto files: ledger is not routed.
+  const out = await failure(call(t.context, ["-import-path", resolve(repoRoot, "proto"), "-proto", "fleetmesh/ledger/v1/ledger_service.proto",
+    "-d", "{}"], "fleetmesh.ledger.v1.LedgerService/GetInvoice"));
   t.regex(out, /Code: Unimplemented/);
-  t.regex(out, /\/fleetmesh\.maintenance\.v1\.MaintenanceService\/GetMaintenanceJob is not served by the gateway/);
+  t.regex(out, /\/fleetmesh\.ledger\.v1\.LedgerService\/GetInvoice is not served by the gateway/);
   t.notRegex(out, /Internal/);
 });
 

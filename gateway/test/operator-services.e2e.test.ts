@@ -3,7 +3,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import anyTest, { type TestFn } from "ava";
-import { MaintenanceService } from "../../gen/fleetmesh/maintenance/v1/maintenance_service_pb.js";
+import { LedgerService } from "../../gen/fleetmesh/ledger/v1/ledger_service_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection as ReflectionV1 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import { ServerReflection as ReflectionV1Alpha } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
@@ -124,7 +124,7 @@ test("health Watch follows the upstream probe; List reports every routed service
   })();
   await watching;
   t.deepEqual(seen, [Status.SERVING, Status.NOT_SERVING, Status.SERVING]);
-  const unknown = await t.throwsAsync(health.check({ service: "fleetmesh.maintenance.v1.MaintenanceService" }));
+  const unknown = await t.throwsAsync(health.check({ service: "fleetmesh.ledger.v1.LedgerService" }));
   t.is(ConnectError.from(unknown).code, Code.NotFound);
 });
 
@@ -135,13 +135,13 @@ test("an unrouted method: UNIMPLEMENTED over gRPC, gRPC-web and Connect", async 
     ["gRPC-web", createGrpcWebTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" })],
     ["Connect", createConnectTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" })],
   ] as const) {
-    const err = await t.throwsAsync(createClient(MaintenanceService, transport).getMaintenanceJob({}));
+    const err = await t.throwsAsync(createClient(LedgerService, transport).getInvoice({}));
     t.is(ConnectError.from(err).code, Code.Unimplemented, name);
   }
 });
 
 test("an unrouted method over gRPC-web text: the UNIMPLEMENTED trailer frame, base64", async (t) => {
-  const res = await fetch(`${t.context.baseUrl}/fleetmesh.maintenance.v1.MaintenanceService/GetMaintenanceJob`, {
+  const res = await fetch(`${t.context.baseUrl}/fleetmesh.ledger.v1.LedgerService/GetInvoice`, {
     method: "POST",
     headers: { "content-type": "application/grpc-web-text", "x-grpc-web": "1" },
     body: Buffer.from([0, 0, 0, 0, 0]).toString("base64"),
@@ -152,7 +152,7 @@ test("an unrouted method over gRPC-web text: the UNIMPLEMENTED trailer frame, ba
   t.is(frame[0], 0x80, "a trailer frame");
   const trailer = frame.subarray(5, 5 + frame.readUInt32BE(1)).toString("latin1");
   t.regex(trailer, /^grpc-status: 12\r\n/m);
-  t.regex(trailer, /grpc-message: \/fleetmesh\.maintenance\.v1\.MaintenanceService\/GetMaintenanceJob is not served by the gateway\r\n/);
+  t.regex(trailer, /grpc-message: \/fleetmesh\.ledger\.v1\.LedgerService\/GetInvoice is not served by the gateway\r\n/);
 });
 
 test("an unknown path over plain HTTP: the Connect 404 unimplemented error", async (t) => {
