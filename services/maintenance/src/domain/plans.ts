@@ -60,24 +60,27 @@ export function validatePlan(input: PlanInput): FieldViolation[] {
   if (input.intervalDays === null && input.intervalKm === null) {
     out.push({ field: "plan.interval_days", description: "at least one of interval_days and interval_km is required", reason: "REQUIRED" });
   }
-  const interval = (field: string, value: number | null, max: number): void => {
+  /** false when the interval is set but out of range (a lead is then not compared with it). */
+  const interval = (field: string, value: number | null, max: number): boolean => {
     if (value !== null && (!isWhole(value) || value < 1 || value > max)) {
       out.push({ field, description: `must be between 1 and ${max}`, reason: "OUT_OF_RANGE" });
+      return false;
     }
+    return true;
   };
-  interval("plan.interval_days", input.intervalDays, MAX_INTERVAL_DAYS);
-  interval("plan.interval_km", input.intervalKm, MAX_INTERVAL_KM);
-  const lead = (field: string, value: number, of: number | null, intervalName: string): void => {
+  const daysValid = interval("plan.interval_days", input.intervalDays, MAX_INTERVAL_DAYS);
+  const kmValid = interval("plan.interval_km", input.intervalKm, MAX_INTERVAL_KM);
+  const lead = (field: string, value: number, of: number | null, intervalName: string, intervalValid: boolean): void => {
     if (!isWhole(value) || value < 0) {
       out.push({ field, description: "must be a whole number, at least 0", reason: "OUT_OF_RANGE" });
     } else if (of === null && value !== 0) {
       out.push({ field, description: `must be 0 without ${intervalName}`, reason: "OUT_OF_RANGE" });
-    } else if (of !== null && value >= of) {
+    } else if (of !== null && intervalValid && value >= of) {
       out.push({ field, description: `must be less than ${intervalName} (${of})`, reason: "OUT_OF_RANGE" });
     }
   };
-  lead("plan.lead_days", input.leadDays, input.intervalDays, "interval_days");
-  lead("plan.lead_km", input.leadKm, input.intervalKm, "interval_km");
+  lead("plan.lead_days", input.leadDays, input.intervalDays, "interval_days", daysValid);
+  lead("plan.lead_km", input.leadKm, input.intervalKm, "interval_km", kmValid);
   if (!isWhole(input.plannedHours) || input.plannedHours < 1 || input.plannedHours > MAX_PLANNED_HOURS) {
     out.push({ field: "plan.planned_hours", description: `must be between 1 and ${MAX_PLANNED_HOURS}`, reason: "OUT_OF_RANGE" });
   }
