@@ -240,7 +240,7 @@ const ANSWERS: Partial<Record<keyof RentalUseCases, unknown>> = {
   recordPayment: { payment, rental },
   updatePaymentStatus: { payment, rental },
   listPayments: { items: [payment], nextPageToken: "" },
-  blockVehicle: { block, displaced: [rental] },
+  blockVehicle: prepared({ block, displaced: [rental] }),
   releaseBlock: block,
   listTimeline: [claim],
   setHomeLocation: vehicle,

@@ -220,8 +220,8 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
     kind: "service",
     description:
       "The maintenance service's own client, next to mesh_service: claims, moves and releases maintenance blocks on " +
-      "vehicle timelines in rental.",
-    permissions: ["vehicle_blocks.manage", "vehicle_blocks.read"],
+      "vehicle timelines in rental, and finds free vehicles for the customers an urgent repair displaces.",
+    permissions: ["vehicle_blocks.manage", "vehicle_blocks.read", "rentals.check_availability"],
   },
 ];
 

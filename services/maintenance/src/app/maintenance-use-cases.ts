@@ -4,6 +4,7 @@ import { currencyMismatch, money } from "../../../platform/src/money.js";
 import { decodePageToken, decodeTimeIdToken, pageSize, toPage, toTimeIdPage } from "../../../platform/src/paging.js";
 import { costPerKm, summarizeCosts } from "../domain/costs.js";
 import {
+  insufficientStock,
   jobNotFound,
   partNotFound,
   planNotFound,
@@ -34,7 +35,7 @@ import type {
   StockMovement,
   VehicleView,
 } from "../domain/model.js";
-import { crossedReorderLevel, normalizePartNumber, priceParts, stockAfter } from "../domain/parts.js";
+import { crossedReorderLevel, normalizePartNumber, priceParts } from "../domain/parts.js";
 import { dueJobId, dueWindowCandidates, nextDue, planApplies, validatePlan } from "../domain/plans.js";
 import type { Outbox } from "./ports-outbox.js";
 import type {
@@ -159,9 +160,9 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
       const quantity = wanted.get(partId)!;
       const changed = await parts.changeStock(partId, -quantity, now);
       if (changed === null) {
-        const part = catalog.get(partId) ?? (await parts.find(partId)) ?? throwError(partNotFound(partId));
-        stockAfter(part, -quantity); // throws INSUFFICIENT_STOCK with what is on hand
-        throw new Error("unreachable: stock refused without a shortage");
+        // Refused by the database: what is on hand now, not what was read before.
+        const part = (await parts.find(partId)) ?? throwError(partNotFound(partId));
+        throw insufficientStock(partId, part.stockOnHand, quantity);
       }
       const cost = added.filter((p) => p.partId === partId).reduce((sum, p) => sum + (p.totalCost?.amountMinor ?? 0n), 0n);
       const movement: StockMovement = {
@@ -365,10 +366,7 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
         const now = clock.now();
         const part = (await parts.find(command.partId)) ?? throwError(partNotFound(command.partId));
         const changed = await parts.changeStock(part.id, command.quantityDelta, now);
-        if (changed === null) {
-          stockAfter(part, command.quantityDelta);
-          throw new Error("unreachable: stock refused without a shortage");
-        }
+        if (changed === null) throw insufficientStock(part.id, (await parts.find(part.id))?.stockOnHand ?? 0, -command.quantityDelta);
         const movement: StockMovement = {
           id: ids.newId(), partId: part.id, kind: "adjustment", quantityDelta: command.quantityDelta, totalCost: null, jobId: null,
           reason: command.reason, stockAfter: changed.after.stockOnHand, createdAt: now, createdBy: by(caller),

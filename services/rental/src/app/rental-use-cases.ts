@@ -680,10 +680,11 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
     },
 
     async blockVehicle(command, caller) {
-      return uow.run(async () => {
+      // A vehicle registered a moment ago may not have reached the projection:
+      // fleet answers for it, before the transaction.
+      if ((await vehicles.find(command.vehicleId)) === null) await requireVehicle(command.vehicleId);
+      return prepared(() => uow.run(async () => {
         const now = clock.now();
-        const vehicle = await vehicles.find(command.vehicleId);
-        if (vehicle === null) throw vehicleNotFound(command.vehicleId);
         const existing = await timeline.findBlockForUpdate(command.reference);
         const samePlace = existing !== null && existing.releasedAt === null && existing.vehicleId === command.vehicleId &&
           existing.period.start.getTime() === command.period.start.getTime() && existing.period.end.getTime() === command.period.end.getTime();
@@ -712,7 +713,7 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
         await timeline.claimVehicleForBlock(block.vehicleId, block.reference, block.period);
         await emit({ type: "VehicleBlockPlaced", block, displacedRentalIds: displaced.map((r) => r.id) });
         return { block, displaced };
-      });
+      }));
     },
     async releaseBlock(reference) {
       return uow.run(async () => {

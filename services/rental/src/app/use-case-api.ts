@@ -187,7 +187,7 @@ export interface RentalUseCases {
     readonly period: Period;
     readonly reason: string;
     readonly urgent: boolean;
-  }, caller: Caller): Promise<{ readonly block: VehicleBlock; readonly displaced: readonly Rental[] }>;
+  }, caller: Caller): Promise<Prepared<{ readonly block: VehicleBlock; readonly displaced: readonly Rental[] }>>;
   releaseBlock(reference: string, caller: Caller): Promise<VehicleBlock>;
   listTimeline(vehicleId: string, window: Period): Promise<TimelineClaim[]>;
   setHomeLocation(vehicleId: string, locationId: string, caller: Caller): Promise<VehicleAtLocation>;

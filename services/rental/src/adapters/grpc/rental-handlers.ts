@@ -41,6 +41,7 @@ import {
   UpdateRentalPaymentStatusResponseSchema,
   type ActivateRentalRequest,
   type AssignRentalDriverRequest,
+  type BlockVehicleRequest,
   type QuoteRentalRequest,
   type RefreshVehicleProjectionRequest,
   type ReserveOwnRentalRequest,
@@ -471,16 +472,18 @@ export function rentalServiceBinding(useCases: RentalUseCases): ServiceBinding {
 
     // ---- vehicle timeline ----
 
-    async blockVehicle(req, ctx) {
+    blockVehicle: remoteFirst(async (req: BlockVehicleRequest, ctx) => {
       const v = new Violations();
       const reference = blockReferenceOf(v, "block_reference", req.blockReference);
       const vehicleId = requiredUuid(v, "vehicle_id", req.vehicleId);
       const period = periodOf(v, "period", req.period, { maxDays: MAX_RENTAL_DAYS });
       const reason = requiredText(v, "reason", req.reason, MAX_REASON);
       check(v);
-      const { block, displaced } = await useCases.blockVehicle({ reference, vehicleId, period: period!, reason, urgent: req.urgent }, ctx.caller);
+      return useCases.blockVehicle({ reference, vehicleId, period: period!, reason, urgent: req.urgent }, ctx.caller);
+    }, async (_req, _ctx, prepared) => {
+      const { block, displaced } = await prepared.run();
       return create(BlockVehicleResponseSchema, { block: vehicleBlockToProto(block), displacedRentals: displaced.map(rentalToProto) });
-    },
+    }),
 
     async releaseVehicleBlock(req, ctx) {
       const v = new Violations();
