@@ -82,6 +82,31 @@ test.serial("a job's window is a block on rental's timeline, both ways", async (
   await reserve(f, vehicle, periodAt(base, 0, 4));
 });
 
+test.serial("windows and reservations racing for one slot: exactly one wins, both ways", async (t) => {
+  const f = t.context;
+  const { world, manager } = f;
+  for (let round = 0; round < 3; round += 1) {
+    const vehicle = await world.newVehicle();
+    await world.rental.refreshVehicleProjection({}, world.admin);
+    const base = futureBase(10 + round);
+    const attempts = await Promise.allSettled([
+      ...Array.from({ length: 4 }, (_, i) => world.maintenance.scheduleMaintenance({
+        vehicleId: vehicle, attributes: { kind: MaintenanceKind.INSPECTION, description: `race ${i}`, ...windowOf(base, i * 0.1, 4) },
+      }, manager)),
+      // Every claim covers [0.7 h, 4 h): all eight overlap.
+      ...Array.from({ length: 4 }, (_, i) => reserve(f, vehicle, periodAt(base, 0.4 + i * 0.1, 4))),
+    ]);
+    const won = attempts.filter((a) => a.status === "fulfilled").length;
+    const reasons = attempts.filter((a) => a.status === "rejected").map((a) => (a as PromiseRejectedResult).reason as GrpcCallError);
+    t.is(won, 1, `round ${round}: one of eight overlapping claims wins (${reasons.map((e) => e.message).join("; ")})`);
+    t.true(reasons.every((e) => e.code === Status.FAILED_PRECONDITION), "the others are refused as not available, never an internal error");
+    const timeline = await world.rental.listVehicleTimeline({ vehicleId: vehicle, window: periodAt(base, 0, 12) }, world.admin);
+    t.is(timeline.claims.length, 1);
+    const jobs = await world.maintenance.listMaintenanceJobs({ vehicleId: vehicle }, manager);
+    t.is(jobs.jobs.length, timeline.claims[0]!.kind === 2 ? 1 : 0, "a job exists exactly when its block won");
+  }
+});
+
 test.serial("an urgent corrective job displaces reservations and offers free vehicles like it", async (t) => {
   const f = t.context;
   const { world, manager } = f;
@@ -132,6 +157,8 @@ test.serial("start, parts from the catalog, complete: stock, costs and the event
   t.deepEqual(added.parts.map((p) => p.totalCost?.amountMinor), [2_500n, 1_000n, 1_800n]);
   await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partId: part!.id, quantity: 2 }] }, asMechanic),
     Status.FAILED_PRECONDITION, "INSUFFICIENT_STOCK");
+  await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partId: "00000000-0000-4000-8000-00000000dead", quantity: 1 }] }, asMechanic),
+    Status.NOT_FOUND, "PART_NOT_FOUND");
   const { part: after } = await world.maintenance.getPart({ partId: part!.id }, manager);
   t.is(after!.stockOnHand, 1);
   const done = await world.maintenance.completeMaintenance({ maintenanceJobId: job!.id, laborCost: eur(6_000n), odometerKm: 10_050 }, asMechanic);
@@ -300,7 +327,7 @@ test.serial("bad input is refused with details and writes nothing", async (t) =>
       Status.INVALID_ARGUMENT, "INVALID_ARGUMENT");
     await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partName: "Bulb", quantity: 1, unitCost: eur(-5n) }] }, world.admin),
       Status.INVALID_ARGUMENT, "INVALID_ARGUMENT");
-    await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partId: "00000000-0000-4000-8000-00000000dead", quantity: 1 }] }, world.admin),
+    await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partName: "Bulb", quantity: 1 }] }, world.admin),
       Status.FAILED_PRECONDITION, "INVALID_MAINTENANCE_TRANSITION");
     t.deepEqual(await counts(), afterJob, "refused requests wrote nothing");
     void before;
