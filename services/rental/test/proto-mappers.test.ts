@@ -11,6 +11,8 @@ import {
   VehicleBlockPlacedSchema,
 } from "../../../gen/fleetmesh/rental/v1/events_pb.js";
 import { VehicleStateChangedSchema, VehicleUpdatedSchema } from "../../../gen/fleetmesh/fleet/v1/events_pb.js";
+import { MaintenanceCancelledSchema, MaintenanceCompletedSchema } from "../../../gen/fleetmesh/maintenance/v1/events_pb.js";
+import { DomainError } from "../../platform/src/errors.js";
 import { VehicleStatus as ProtoFleetStatus } from "../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import {
   PaymentProvider,
@@ -199,7 +201,9 @@ test("fleet vehicle events update the projection; malformed ones are permanent f
   const { useCases, calls } = recordingUseCases();
   const handlers = rentalEventHandlers(useCases, capturedLogger().log);
   const bySchema = (name: string) => handlers.find((h) => h.schema.typeName === name)!;
-  t.deepEqual(handlers.map((h) => h.schema.name).sort(), ["VehicleRegistered", "VehicleStateChanged", "VehicleUpdated"]);
+  t.deepEqual(handlers.map((h) => h.schema.name).sort(), [
+    "MaintenanceCancelled", "MaintenanceCompleted", "VehicleRegistered", "VehicleStateChanged", "VehicleUpdated",
+  ]);
 
   await bySchema("fleetmesh.fleet.v1.VehicleUpdated").handle(create(VehicleUpdatedSchema, {
     vehicle: { id: ids.vehicle, plateNumber: "B-FM 1", status: ProtoFleetStatus.RENTED, rowVersion: 5n, attributes: { make: "VW", model: "ID.Buzz", loadLimitKg: 600 } },
@@ -224,4 +228,25 @@ test("fleet vehicle events update the projection; malformed ones are permanent f
   await t.throwsAsync(bySchema("fleetmesh.fleet.v1.VehicleRegistered").handle(create(VehicleUpdatedSchema), consumed("x")),
     { instanceOf: PermanentEventError });
   t.is(calls.length, before, "nothing applied from malformed events");
+});
+
+test("a finished or cancelled maintenance job releases its block once; an unknown block is no failure", async (t) => {
+  const { useCases, calls } = recordingUseCases();
+  const handlers = rentalEventHandlers(useCases, capturedLogger().log);
+  const completed = handlers.find((h) => h.schema.typeName === "fleetmesh.maintenance.v1.MaintenanceCompleted")!;
+  await completed.handle(create(MaintenanceCompletedSchema, { maintenanceJobId: ids.vehicle, vehicleId: ids.vehicle }),
+    consumed("fleetmesh.maintenance.v1.MaintenanceCompleted"));
+  t.is(calls.at(-1)?.method, "releaseBlock");
+  t.is(calls.at(-1)?.args[0], `maintenance-job:${ids.vehicle}`);
+
+  const gone = new Proxy(useCases, {
+    get: (target, property) => (property === "releaseBlock"
+      ? () => Promise.reject(new DomainError("not_found", "VEHICLE_BLOCK_NOT_FOUND", "gone"))
+      : Reflect.get(target, property)),
+  });
+  const cancelled = rentalEventHandlers(gone, capturedLogger().log).find((h) => h.schema.typeName === "fleetmesh.maintenance.v1.MaintenanceCancelled")!;
+  await t.notThrowsAsync(cancelled.handle(create(MaintenanceCancelledSchema, { maintenanceJobId: ids.vehicle, vehicleId: ids.vehicle }),
+    consumed("fleetmesh.maintenance.v1.MaintenanceCancelled")));
+  await t.throwsAsync(completed.handle(create(MaintenanceCompletedSchema, { maintenanceJobId: "not-a-uuid" }),
+    consumed("fleetmesh.maintenance.v1.MaintenanceCompleted")), { instanceOf: PermanentEventError });
 });

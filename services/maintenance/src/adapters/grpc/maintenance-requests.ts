@@ -1,6 +1,16 @@
-import { timestampDate, type FieldMask, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  check,
+  expectedRowVersion,
+  nonNegativeInt,
+  optionalText,
+  optionalUuid,
+  pageOf,
+  requiredText,
+  requiredUuid,
+  timeOf,
+} from "../../../../platform/src/grpc/request-fields.js";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
 import type { Money as ProtoMoney } from "../../../../../gen/fleetmesh/common/v1/money_pb.js";
-import type { PageRequest } from "../../../../../gen/fleetmesh/common/v1/paging_pb.js";
 import type { Period as ProtoPeriod } from "../../../../../gen/fleetmesh/common/v1/period_pb.js";
 import type {
   MaintenanceJobAttributes as ProtoJobAttributes,
@@ -9,11 +19,10 @@ import type {
   MaintenanceStatus as ProtoStatus,
   PartUsedInput as ProtoPartUsedInput,
 } from "../../../../../gen/fleetmesh/maintenance/v1/maintenance_job_pb.js";
-import { invalidArgument } from "../../../../platform/src/errors.js";
 import { isCurrency, moneyViolations, type Money } from "../../../../platform/src/money.js";
 import { moneyFromProto } from "../../../../platform/src/proto-common.js";
 import { Violations } from "../../../../platform/src/validation.js";
-import type { CreatePlanCommand, PageQuery } from "../../app/use-case-api.js";
+import type { CreatePlanCommand } from "../../app/use-case-api.js";
 import type { JobAttributes, MaintenanceKind, MaintenanceStatus, PartUsedInput, Period, PlanTarget } from "../../domain/model.js";
 import { maintenanceKindFromProto, maintenanceStatusFromProto } from "../proto/maintenance-enums.js";
 
@@ -22,11 +31,6 @@ import { maintenanceKindFromProto, maintenanceStatusFromProto } from "../proto/m
 // them all and nothing is called. Only what needs no data is checked here;
 // existence, state, stock, the job's or part's currency are the use cases'.
 
-/** Timestamps outside [2000-01-01, 2100-01-01) are typos or unit mix-ups (ms as s), never maintenance. */
-const EARLIEST_TIME = new Date(Date.UTC(2000, 0, 1));
-const LATEST_TIME = new Date(Date.UTC(2100, 0, 1));
-const EARLIEST_SECONDS = BigInt(EARLIEST_TIME.getTime() / 1000);
-const LATEST_SECONDS = BigInt(LATEST_TIME.getTime() / 1000);
 
 export const MAX_DESCRIPTION = 2000;
 export const MAX_NOTES = 4000;
@@ -43,81 +47,13 @@ export const MAX_INTERVAL_DAYS = 3650;
 export const MAX_INTERVAL_KM = 1_000_000;
 export const MIN_PLANNED_HOURS = 1;
 export const MAX_PLANNED_HOURS = 168;
-export const MAX_PAGE_TOKEN = 512;
 /** The paths of MaintenanceJobAttributes an UpdateMaintenanceJob mask may name. */
 export const UPDATABLE_ATTRIBUTES = ["kind", "description", "schedule_time", "estimated_completion_time"] as const;
 export type UpdatableAttribute = (typeof UPDATABLE_ATTRIBUTES)[number];
 
-export const check = (v: Violations): void => {
-  if (!v.empty) throw invalidArgument(v.list);
-};
+// ---- field helpers: the kit's, for every service ----
 
-// ---- field helpers ----
-
-/** Required text: trimmed, 1..max characters; "" when absent (a violation is recorded). */
-export function requiredText(v: Violations, field: string, value: string, max: number): string {
-  const trimmed = value.trim();
-  if (trimmed === "") v.add(field, "is required", "REQUIRED");
-  else v.maxLength(field, trimmed, max);
-  return trimmed;
-}
-
-/** Optional text: trimmed, at most max characters. */
-export function optionalText(v: Violations, field: string, value: string, max: number): string {
-  const trimmed = value.trim();
-  v.maxLength(field, trimmed, max);
-  return trimmed;
-}
-
-/** An optional id: "" is absent (null), anything else must be a UUID. */
-export function optionalUuid(v: Violations, field: string, value: string): string | null {
-  if (value === "") return null;
-  v.uuid(field, value);
-  return value;
-}
-
-export function requiredUuid(v: Violations, field: string, value: string): string {
-  v.uuid(field, value);
-  return value;
-}
-
-/** 0 skips the optimistic check (the contract's "0 skips"); negative is a client bug. */
-export function expectedRowVersion(v: Violations, value: bigint, field = "expected_row_version"): bigint {
-  if (value < 0n) v.add(field, "must not be negative (0 skips the check)", "OUT_OF_RANGE");
-  return value;
-}
-
-export function nonNegativeInt(v: Violations, field: string, value: number | undefined): number | null {
-  if (value === undefined) return null;
-  if (value < 0) v.add(field, "must not be negative", "OUT_OF_RANGE");
-  return value;
-}
-
-export function pageOf(v: Violations, page: PageRequest | undefined): PageQuery {
-  const pageSize = page?.pageSize ?? 0;
-  if (pageSize < 0) v.add("page.page_size", "must not be negative", "OUT_OF_RANGE");
-  const pageToken = page?.pageToken ?? "";
-  v.maxLength("page.page_token", pageToken, MAX_PAGE_TOKEN);
-  return { pageSize, pageToken };
-}
-
-/** A timestamp inside [2000-01-01, 2100-01-01); null when absent or absurd (a violation is recorded). */
-export function timeOf(v: Violations, field: string, t: Timestamp | undefined, required: boolean): Date | null {
-  if (t === undefined) {
-    if (required) v.add(field, "is required", "REQUIRED");
-    return null;
-  }
-  // Checked on the wire values: a huge `seconds` would be an Invalid Date.
-  if (t.nanos < 0 || t.nanos > 999_999_999) {
-    v.add(field, "nanos must be between 0 and 999999999", "OUT_OF_RANGE");
-    return null;
-  }
-  if (t.seconds < EARLIEST_SECONDS || t.seconds >= LATEST_SECONDS) {
-    v.add(field, `must be between ${EARLIEST_TIME.toISOString()} and ${LATEST_TIME.toISOString()}`, "OUT_OF_RANGE");
-    return null;
-  }
-  return timestampDate(t);
-}
+export { check, expectedRowVersion, nonNegativeInt, optionalText, optionalUuid, pageOf, requiredText, requiredUuid, timeOf };
 
 /** `end` strictly after `start`, else INVALID_PERIOD on `endField`. */
 function windowEnds(v: Violations, endField: string, start: Date | null, end: Date | null, endName = "start"): boolean {

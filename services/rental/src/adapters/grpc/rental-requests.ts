@@ -1,9 +1,6 @@
 import { isTimeZone } from "../../domain/local-calendar.js";
 import { MAX_RENTAL_DAYS } from "../../domain/pricing.js";
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { Money as ProtoMoney } from "../../../../../gen/fleetmesh/common/v1/money_pb.js";
-import type { PageRequest } from "../../../../../gen/fleetmesh/common/v1/paging_pb.js";
-import type { Period as ProtoPeriod } from "../../../../../gen/fleetmesh/common/v1/period_pb.js";
 import type { LocationAttributes as ProtoLocationAttributes } from "../../../../../gen/fleetmesh/rental/v1/location_pb.js";
 import type { PricingPlanRates as ProtoPricingPlanRates } from "../../../../../gen/fleetmesh/rental/v1/pricing_plan_pb.js";
 import {
@@ -12,11 +9,22 @@ import {
   type RentalStatus as ProtoRentalStatus,
   type RentalTerms as ProtoRentalTerms,
 } from "../../../../../gen/fleetmesh/rental/v1/rental_pb.js";
-import { invalidArgument } from "../../../../platform/src/errors.js";
+import {
+  check,
+  expectedRowVersion,
+  nonNegativeInt,
+  optionalText,
+  optionalUuid,
+  pageOf,
+  periodOf,
+  requiredText,
+  requiredUuid,
+  timeOf,
+} from "../../../../platform/src/grpc/request-fields.js";
 import { isCurrency, moneyViolations, type Money } from "../../../../platform/src/money.js";
 import { Violations } from "../../../../platform/src/validation.js";
-import type { ChargeInput, PageQuery } from "../../app/use-case-api.js";
-import type { ChargeType, LocationAttributes, Period, PricingRates, RentalStatus, RentalTerms } from "../../domain/model.js";
+import type { ChargeInput } from "../../app/use-case-api.js";
+import type { ChargeType, LocationAttributes, PricingRates, RentalStatus, RentalTerms } from "../../domain/model.js";
 import { moneyFromProto } from "../proto/common-proto.js";
 import { chargeTypeFromProto, locationTypeFromProto, rentalStatusFromProto } from "../proto/rental-enums.js";
 
@@ -27,12 +35,6 @@ import { chargeTypeFromProto, locationTypeFromProto, rentalStatusFromProto } fro
 
 /** Longest rental, block or timeline window. A year plus a leap day. */
 export { MAX_RENTAL_DAYS };
-const DAY_MS = 86_400_000;
-/** Timestamps outside [2000-01-01, 2100-01-01) are typos or unit mix-ups (ms as s), never bookings. */
-const EARLIEST_TIME = new Date(Date.UTC(2000, 0, 1));
-const LATEST_TIME = new Date(Date.UTC(2100, 0, 1));
-const EARLIEST_SECONDS = BigInt(EARLIEST_TIME.getTime() / 1000);
-const LATEST_SECONDS = BigInt(LATEST_TIME.getTime() / 1000);
 
 export const MAX_LOCATION_NAME = 200;
 export const MAX_ADDRESS = 500;
@@ -43,7 +45,6 @@ export const MAX_REASON = 500;
 export const MAX_CHARGE_DESCRIPTION = 500;
 export const MAX_EXTERNAL_REFERENCE = 200;
 export const MAX_BLOCK_REFERENCE = 200;
-export const MAX_PAGE_TOKEN = 512;
 export const MAX_AVAILABILITY_VEHICLES = 100;
 /** More extra charges than any return needs; keeps one request's work bounded. */
 export const MAX_EXTRA_CHARGES = 100;
@@ -54,115 +55,14 @@ const BLOCK_REFERENCE_PATTERN = /^[A-Za-z0-9_.:/-]+$/;
 /** Charge types a caller may add; the others are computed by the server from the plan. */
 export const CALLER_CHARGE_TYPES: ReadonlySet<ChargeType> = new Set<ChargeType>(["damage", "fuel", "discount", "other"]);
 
-export const check = (v: Violations): void => {
-  if (!v.empty) throw invalidArgument(v.list);
-};
-
 // ---- time zones ----
 
 /** The domain's own check (the runtime's zone database, names spelt as it spells them). */
 export const isKnownTimeZone = isTimeZone;
 
-// ---- field helpers ----
+// ---- field helpers: the kit's, for every service ----
 
-/** Required text: trimmed, 1..max characters; "" when absent (a violation is recorded). */
-export function requiredText(v: Violations, field: string, value: string, max: number): string {
-  const trimmed = value.trim();
-  if (trimmed === "") v.add(field, "is required", "REQUIRED");
-  else v.maxLength(field, trimmed, max);
-  return trimmed;
-}
-
-/** Optional text: trimmed, at most max characters. */
-export function optionalText(v: Violations, field: string, value: string, max: number): string {
-  const trimmed = value.trim();
-  v.maxLength(field, trimmed, max);
-  return trimmed;
-}
-
-/** An optional id: "" is absent (null), anything else must be a UUID. */
-export function optionalUuid(v: Violations, field: string, value: string): string | null {
-  if (value === "") return null;
-  v.uuid(field, value);
-  return value;
-}
-
-export function requiredUuid(v: Violations, field: string, value: string): string {
-  v.uuid(field, value);
-  return value;
-}
-
-/** 0 skips the optimistic check (the contract's "0 skips"); negative is a client bug. */
-export function expectedRowVersion(v: Violations, value: bigint, field = "expected_row_version"): bigint {
-  if (value < 0n) v.add(field, "must not be negative (0 skips the check)", "OUT_OF_RANGE");
-  return value;
-}
-
-export function nonNegativeInt(v: Violations, field: string, value: number | undefined): number | null {
-  if (value === undefined) return null;
-  if (value < 0) v.add(field, "must not be negative", "OUT_OF_RANGE");
-  return value;
-}
-
-export function pageOf(v: Violations, page: PageRequest | undefined): PageQuery {
-  const pageSize = page?.pageSize ?? 0;
-  if (pageSize < 0) v.add("page.page_size", "must not be negative", "OUT_OF_RANGE");
-  const pageToken = page?.pageToken ?? "";
-  v.maxLength("page.page_token", pageToken, MAX_PAGE_TOKEN);
-  return { pageSize, pageToken };
-}
-
-/** A timestamp inside [2000-01-01, 2100-01-01); null when absent or absurd (a violation is recorded). */
-export function timeOf(v: Violations, field: string, t: Timestamp | undefined, required: boolean): Date | null {
-  if (t === undefined) {
-    if (required) v.add(field, "is required", "REQUIRED");
-    return null;
-  }
-  // Checked on the wire values: a huge `seconds` would be an Invalid Date.
-  if (t.nanos < 0 || t.nanos > 999_999_999) {
-    v.add(field, "nanos must be between 0 and 999999999", "OUT_OF_RANGE");
-    return null;
-  }
-  if (t.seconds < EARLIEST_SECONDS || t.seconds >= LATEST_SECONDS) {
-    v.add(field, `must be between ${EARLIEST_TIME.toISOString()} and ${LATEST_TIME.toISOString()}`, "OUT_OF_RANGE");
-    return null;
-  }
-  return timestampDate(t);
-}
-
-/**
- * A half-open period: both ends required, end strictly after start (an
- * empty period books nothing), at most `maxDays` long when given. Whether
- * the start may lie in the past needs the clock: the use case decides.
- */
-export function periodOf(
-  v: Violations,
-  field: string,
-  p: ProtoPeriod | undefined,
-  options: { readonly maxDays: number | null },
-): Period | null {
-  if (p === undefined) {
-    v.add(field, "is required", "REQUIRED");
-    return null;
-  }
-  const start = timeOf(v, `${field}.start_time`, p.startTime, true);
-  const end = timeOf(v, `${field}.end_time`, p.endTime, true);
-  if (start === null || end === null) return null;
-  const length = end.getTime() - start.getTime();
-  if (length < 0) {
-    v.add(`${field}.end_time`, "must be after start_time", "INVALID_PERIOD");
-    return null;
-  }
-  if (length === 0) {
-    v.add(`${field}.end_time`, "must be after start_time: the period is empty", "INVALID_PERIOD");
-    return null;
-  }
-  if (options.maxDays !== null && length > options.maxDays * DAY_MS) {
-    v.add(`${field}.end_time`, `the period must be at most ${options.maxDays} days long`, "OUT_OF_RANGE");
-    return null;
-  }
-  return { start, end };
-}
+export { check, expectedRowVersion, nonNegativeInt, optionalText, optionalUuid, pageOf, periodOf, requiredText, requiredUuid, timeOf };
 
 export interface MoneyRules {
   readonly required?: boolean;
