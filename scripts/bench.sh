@@ -9,6 +9,10 @@
 #   npm run bench -- rental       ReserveRental, direct and via the gateway, next to
 #                                 pgbench running the same SQL (PostgreSQL + Redis;
 #                                 bench/rental-reserve.ts, docs/rentals.md "Benchmark")
+#   npm run bench -- maintenance  AddPartsUsed on one hot part next to uncontended
+#                                 parts; ScheduleMaintenance next to rental's
+#                                 BlockVehicle (PostgreSQL + Redis; bench/maintenance.ts,
+#                                 docs/maintenance.md "Benchmark")
 #   npm run bench -- soak         memory and latency under a paced load over time
 #                                 (20 min by default, not part of all; bench/soak.ts)
 #   npm run bench -- all
@@ -19,11 +23,11 @@ build
 which="${1:-gateway}"
 case "$which" in
   gateway | soak) components=postgres ;;
-  rental) components="postgres redis" ;;
+  rental | maintenance) components="postgres redis" ;;
   outbox) components="postgres kafka" ;;
   all) components="postgres redis kafka" ;;
   jwt) components="" ;;
-  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|soak|all]" >&2; exit 2 ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|soak|all]" >&2; exit 2 ;;
 esac
 if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
@@ -35,6 +39,7 @@ case "$which" in
   outbox) run outbox ;;
   jwt) run jwt-verify ;;
   rental) run rental-reserve ;;
+  maintenance) run maintenance ;;
   soak) run soak ;;
-  all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve ;;
+  all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve; run maintenance ;;
 esac

@@ -145,37 +145,46 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
       return true;
     });
 
-  /** Records parts on a locked, in-progress job: stock down atomically, costs, events. */
-  const recordParts = async (job: MaintenanceJob, inputs: readonly PartUsedInput[], caller: Caller): Promise<{ job: MaintenanceJob; added: PartUsed[] }> => {
+  /**
+   * Records parts on a locked, in-progress job: the parts and the job's costs
+   * now; the stock (down atomically, with its movements and events) when the
+   * caller runs `takeStock`. A part's row stays locked from its decrement to
+   * the commit, so callers take stock as late in the transaction as they can:
+   * every recording of a popular part waits for that lock.
+   */
+  const recordParts = async (job: MaintenanceJob, inputs: readonly PartUsedInput[], caller: Caller):
+    Promise<{ job: MaintenanceJob; added: PartUsed[]; takeStock: () => Promise<void> }> => {
     assertCanRecordParts(job);
     const now = clock.now();
     const catalogIds = [...new Set(inputs.flatMap((p) => (p.partId === null ? [] : [p.partId])))].sort();
     const catalog = new Map((await parts.findMany(catalogIds)).map((p) => [p.id, p]));
     const added = priceParts(inputs, catalog, ids.newId, job.id, now, by(caller));
-    // Stock goes down part by part in id order, so two jobs taking the same
-    // parts never wait on each other in a cycle.
-    const wanted = new Map<string, number>();
-    for (const p of added) if (p.partId !== null) wanted.set(p.partId, (wanted.get(p.partId) ?? 0) + p.quantity);
-    for (const partId of [...wanted.keys()].sort()) {
-      const quantity = wanted.get(partId)!;
-      const changed = await parts.changeStock(partId, -quantity, now);
-      if (changed === null) {
-        // Refused by the database: what is on hand now, not what was read before.
-        const part = (await parts.find(partId)) ?? throwError(partNotFound(partId));
-        throw insufficientStock(partId, part.stockOnHand, quantity);
-      }
-      const cost = added.filter((p) => p.partId === partId).reduce((sum, p) => sum + (p.totalCost?.amountMinor ?? 0n), 0n);
-      const movement: StockMovement = {
-        id: ids.newId(), partId, kind: "consumption", quantityDelta: -quantity, totalCost: money(cost, changed.after.unitCost.currency),
-        jobId: job.id, reason: `used on maintenance job ${job.id}`, stockAfter: changed.after.stockOnHand, createdAt: now, createdBy: by(caller),
-      };
-      await parts.insertMovement(movement);
-      await emit({ type: "PartStockConsumed", part: changed.after, movement, vehicleId: job.vehicleId });
-      if (crossedReorderLevel(changed.before, changed.after)) await emit({ type: "PartStockLow", part: changed.after });
-    }
     await jobs.insertParts(added);
     const costed = withPartsCost(job, await jobs.parts(job.id), now);
-    return { job: costed, added };
+    // Stock goes down part by part in id order, so two jobs taking the same
+    // parts never wait on each other in a cycle.
+    const takeStock = async (): Promise<void> => {
+      const wanted = new Map<string, number>();
+      for (const p of added) if (p.partId !== null) wanted.set(p.partId, (wanted.get(p.partId) ?? 0) + p.quantity);
+      for (const partId of [...wanted.keys()].sort()) {
+        const quantity = wanted.get(partId)!;
+        const changed = await parts.changeStock(partId, -quantity, now);
+        if (changed === null) {
+          // Refused by the database: what is on hand now, not what was read before.
+          const part = (await parts.find(partId)) ?? throwError(partNotFound(partId));
+          throw insufficientStock(partId, part.stockOnHand, quantity);
+        }
+        const cost = added.filter((p) => p.partId === partId).reduce((sum, p) => sum + (p.totalCost?.amountMinor ?? 0n), 0n);
+        const movement: StockMovement = {
+          id: ids.newId(), partId, kind: "consumption", quantityDelta: -quantity, totalCost: money(cost, changed.after.unitCost.currency),
+          jobId: job.id, reason: `used on maintenance job ${job.id}`, stockAfter: changed.after.stockOnHand, createdAt: now, createdBy: by(caller),
+        };
+        await parts.insertMovement(movement);
+        await emit({ type: "PartStockConsumed", part: changed.after, movement, vehicleId: job.vehicleId });
+        if (crossedReorderLevel(changed.before, changed.after)) await emit({ type: "PartStockLow", part: changed.after });
+      }
+    };
+    return { job: costed, added, takeStock };
   };
 
   const dueFor = async (plan: MaintenancePlan, vehicle: VehicleView, now: Date): Promise<MaintenanceDue> => {
@@ -264,8 +273,10 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
     async addParts(jobId, inputs, caller) {
       return uow.run(async () => {
         const job = await lockJob(jobId, 0n);
-        const { job: costed, added } = await recordParts(job, inputs, caller);
+        const { job: costed, added, takeStock } = await recordParts(job, inputs, caller);
         const saved = await save(costed, job);
+        // Last: the part rows' locks are held only for their own statements and the commit.
+        await takeStock();
         return { parts: added, job: saved };
       });
     },
@@ -274,7 +285,10 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
       return uow.run(async () => {
         const now = clock.now();
         const job = await lockJob(command.jobId, command.expectedRowVersion);
-        const withParts = command.parts.length > 0 ? (await recordParts(job, command.parts, caller)).job : job;
+        // The stock's events before the completion's, as consumers have always seen them.
+        const recorded = command.parts.length > 0 ? await recordParts(job, command.parts, caller) : null;
+        await recorded?.takeStock();
+        const withParts = recorded?.job ?? job;
         const completed = completeJob(withParts, {
           laborCost: command.laborCost, at: command.completeTime ?? now, odometerKm: command.odometerKm, notes: command.notes,
         }, now, by(caller));
