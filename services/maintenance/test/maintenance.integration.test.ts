@@ -143,7 +143,11 @@ test.serial("start, parts from the catalog, complete: stock, costs and the event
     vehicleId: vehicle, mechanicId: mechanic,
     attributes: { kind: MaintenanceKind.PREVENTIVE, description: "Service", ...windowOf(Date.now() - 60_000, 0, 3) },
   }, manager);
+  const otherMechanic = world.asRole(await world.newMechanic(), "mechanic");
+  await rejectsWith(t, world.maintenance.startMaintenance({ maintenanceJobId: job!.id }, otherMechanic), Status.NOT_FOUND, "MAINTENANCE_JOB_NOT_FOUND");
   await world.maintenance.startMaintenance({ maintenanceJobId: job!.id, odometerKm: 10_000 }, asMechanic);
+  await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partName: "Fuse", quantity: 1 }] }, otherMechanic),
+    Status.NOT_FOUND, "MAINTENANCE_JOB_NOT_FOUND");
   await rejectsWith(t, world.maintenance.addPartsUsed({ maintenanceJobId: job!.id, parts: [{ partId: part!.id, quantity: 1, unitCost: eur(1n) }] }, asMechanic),
     Status.INVALID_ARGUMENT, "INVALID_ARGUMENT");
   const added = await world.maintenance.addPartsUsed({

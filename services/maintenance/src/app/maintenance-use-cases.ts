@@ -1,9 +1,11 @@
 import type { Caller } from "../../../platform/src/auth.js";
 import { DomainError } from "../../../platform/src/errors.js";
+import { hasPermission } from "../../../platform/src/ownership.js";
 import { currencyMismatch, money } from "../../../platform/src/money.js";
 import { decodePageToken, decodeTimeIdToken, pageSize, toPage, toTimeIdPage } from "../../../platform/src/paging.js";
 import { costPerKm, summarizeCosts } from "../domain/costs.js";
 import {
+  fieldError,
   insufficientStock,
   jobNotFound,
   partNotFound,
@@ -75,6 +77,8 @@ export interface MaintenanceDependencies {
 const MINUTE = 60_000;
 const DEFINITE_REFUSALS: ReadonlySet<string> = new Set(["failed_precondition", "invalid_argument", "not_found", "permission_denied", "already_exists"]);
 const prepared = <R>(run: () => Promise<R>): Prepared<R> => ({ run });
+/** Fleet managers and admins plan and assign work; mechanics do it. */
+const isPlanner = (caller: Caller): boolean => hasPermission(caller, "maintenance.assign");
 const by = (caller: Caller): string | null => (caller.anonymous || caller.subject === "" ? null : caller.subject);
 
 export function createMaintenanceUseCases(deps: MaintenanceDependencies): MaintenanceUseCases {
@@ -100,6 +104,18 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
 
   const lockJob = async (id: string, expectedRowVersion: bigint): Promise<MaintenanceJob> => {
     const job = (await jobs.findForUpdate(id)) ?? throwError(jobNotFound(id));
+    if (expectedRowVersion !== 0n && expectedRowVersion !== job.rowVersion) throw staleRowVersion("maintenance job", id);
+    return job;
+  };
+
+  /**
+   * Mechanics work on the jobs assigned to them (or not yet assigned, which
+   * starting assigns to them); planners (maintenance.assign) on any. Someone
+   * else's job reads as an unknown one.
+   */
+  const lockWorkableJob = async (id: string, expectedRowVersion: bigint, caller: Caller): Promise<MaintenanceJob> => {
+    const job = await lockJob(id, 0n);
+    if (!isPlanner(caller) && job.mechanicId !== null && job.mechanicId !== caller.subject) throw jobNotFound(id);
     if (expectedRowVersion !== 0n && expectedRowVersion !== job.rowVersion) throw staleRowVersion("maintenance job", id);
     return job;
   };
@@ -253,14 +269,17 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
     },
 
     async start(command, caller) {
-      await requireMechanic(command.mechanicId);
+      // A mechanic starts a job for themselves; only a planner names someone else.
+      const mechanicId = command.mechanicId ?? (isPlanner(caller) ? null : caller.subject);
+      if (!isPlanner(caller) && mechanicId !== caller.subject) throw fieldError("mechanic_id", "a mechanic starts jobs for themselves", "NOT_YOURSELF");
+      await requireMechanic(mechanicId);
       return prepared(() => uow.run(async () => {
         const now = clock.now();
-        const job = await lockJob(command.jobId, command.expectedRowVersion);
+        const job = await lockWorkableJob(command.jobId, command.expectedRowVersion, caller);
         const vehicle = await vehicles.find(job.vehicleId);
         const other = await jobs.inProgressOf(job.vehicleId, job.id);
         const started = startJob(job, {
-          at: command.startTime ?? now, odometerKm: command.odometerKm, mechanicId: command.mechanicId,
+          at: command.startTime ?? now, odometerKm: command.odometerKm, mechanicId,
           // Another job already in progress counts as the vehicle being in use.
           vehicle: other !== null && vehicle !== null ? { ...vehicle, status: "under_maintenance" } : vehicle,
         }, now, by(caller));
@@ -272,7 +291,7 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
 
     async addParts(jobId, inputs, caller) {
       return uow.run(async () => {
-        const job = await lockJob(jobId, 0n);
+        const job = await lockWorkableJob(jobId, 0n, caller);
         const { job: costed, added, takeStock } = await recordParts(job, inputs, caller);
         const saved = await save(costed, job);
         // Last: the part rows' locks are held only for their own statements and the commit.
@@ -284,7 +303,7 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
     async complete(command, caller) {
       return uow.run(async () => {
         const now = clock.now();
-        const job = await lockJob(command.jobId, command.expectedRowVersion);
+        const job = await lockWorkableJob(command.jobId, command.expectedRowVersion, caller);
         // The stock's events before the completion's, as consumers have always seen them.
         const recorded = command.parts.length > 0 ? await recordParts(job, command.parts, caller) : null;
         await recorded?.takeStock();
