@@ -1,7 +1,8 @@
 // Local development only (`npm run up`): makes sure every service of
 // services/registry.yaml that calls peers has an identity service client with
-// the mesh_service role, so that it can call its peers as itself
-// (serviceCredential). Its secret is kept in $FLEET_LOCAL_DIR/dev/<service>-client.json
+// the mesh_service role, plus its own <service>_service role when identity's
+// catalog has one (maintenance: maintenance_service), so that it can call its
+// peers as itself (serviceCredential). Its secret is kept in $FLEET_LOCAL_DIR/dev/<service>-client.json
 // (mode 0600), which up.sh passes to the service as
 // FLEETMESH__SERVICE_CREDENTIAL__CLIENT_ID / __CLIENT_SECRET.
 //
@@ -12,8 +13,8 @@
 // identity's configuration (loadIdentityConfig: YAML plus FLEETMESH__
 // overrides, FLEETMESH__DATABASE__PASSWORD = identity's app password). The
 // role catalog is seeded first (identity does the same at start). Idempotent:
-// a client whose file still matches an active client holding mesh_service is
-// kept; otherwise a new one is created, and the previous local clients of that
+// a client whose file still matches an active client holding all those roles
+// is kept; otherwise a new one is created, and the previous local clients of that
 // service (same name) are revoked. Deployments create their service clients
 // with CreateServiceClient instead (docs/deploy-eks.md).
 import { randomUUID } from "node:crypto";

@@ -18,8 +18,9 @@ node "$REPO_ROOT/dist/scripts/dev-keys.js" >/dev/null
 say "migrating databases"
 node "$REPO_ROOT/dist/scripts/migrate.js"
 # Services that call peers do it as themselves: each gets an identity service
-# client (role mesh_service), created in identity's database before anything
-# starts, its secret kept in $FLEET_LOCAL_DIR/dev/<service>-client.json (0600).
+# client (role mesh_service, and its own <service>_service role where identity
+# has one: maintenance_service), created in identity's database before
+# anything starts, its secret kept in $FLEET_LOCAL_DIR/dev/<service>-client.json (0600).
 say "service clients of the services that call peers"
 FLEETMESH__DATABASE__PORT="${FLEET_PG_PORT:-55432}" FLEETMESH__DATABASE__PASSWORD="$IDENTITY_DB_APP_PASSWORD" \
   node "$REPO_ROOT/dist/scripts/service-clients.js"
@@ -87,13 +88,15 @@ cat <<MSG
   Gateway (Connect, gRPC-web, gRPC):  http://127.0.0.1:8080
   Fleet service (gRPC, reflection):   127.0.0.1:50061
   Rental service (gRPC, reflection):  127.0.0.1:50062
+  Maintenance service (gRPC, reflection): 127.0.0.1:50063
   Identity service (gRPC, reflection): 127.0.0.1:50064
   OAuth token endpoint:               http://127.0.0.1:8080/oauth/token
   JWKS:                               http://127.0.0.1:8080/.well-known/jwks.json
   Ops (healthz, readyz, metrics):     http://127.0.0.1:9460 (gateway), http://127.0.0.1:9461 (fleet),
-                                      http://127.0.0.1:9462 (rental),
+                                      http://127.0.0.1:9462 (rental), http://127.0.0.1:9463 (maintenance),
                                       http://127.0.0.1:9464 (identity, also /.well-known/jwks.json)
-  Service clients (rental calls identity and fleet as itself): $dev/<service>-client.json
+  Service clients (rental calls identity and fleet as itself; maintenance rental, identity
+  and fleet): $dev/<service>-client.json
 
   First administrator (once; the password comes from the environment, never a default):
     FLEET_BOOTSTRAP_ADMIN_PASSWORD='choose-a-long-passphrase' npm run bootstrap-admin -- --email admin@example.com

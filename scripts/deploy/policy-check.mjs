@@ -1132,6 +1132,10 @@ const NEGATIVE = [
   { what: "manifest with rental's client secret as a plain value", docs: () => mutate((d) => { const c = service(d, "rental").spec.template.spec.containers[0]; c.env = c.env.map((e) => (e.name === "FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET" ? { name: e.name, value: "fmcs_leaked" } : e)); }, docsOf("eks")), expect: ["peers", "secrets"] },
   { what: "manifest with rental's client secret in its config.yaml", docs: () => mutate((d) => editConfig(d, "rental", (cfg) => { cfg.serviceCredential.clientSecret = "fmcs_leaked"; }), docsOf("eks")), expect: ["peers"] },
   { what: "manifest with rental's egress to identity's gRPC port removed", docs: () => mutate((d) => { const np = policyOf(d, "rental"); np.spec.egress = np.spec.egress.filter((r) => !(r.to ?? []).some((peer) => peer.podSelector?.matchLabels?.["app.kubernetes.io/component"] === "identity" && (r.ports ?? []).some((x) => x.port === 50064 || x.port === "grpc"))); }, docsOf("eks")), expect: ["peers"] },
+  { what: "values with maintenance's peers other than services/registry.yaml's (rental missing)", values: { components: { maintenance: { peers: ["identity", "fleet"] } } }, expect: ["peers"] },
+  { what: "manifest with maintenance's egress to rental's gRPC port removed", docs: () => mutate((d) => { const np = policyOf(d, "maintenance"); np.spec.egress = np.spec.egress.filter((r) => !(r.to ?? []).some((peer) => peer.podSelector?.matchLabels?.["app.kubernetes.io/component"] === "rental" && (r.ports ?? []).some((x) => x.port === 50062 || x.port === "grpc"))); }, docsOf("eks")), expect: ["peers"] },
+  { what: "manifest with rental's ingress from maintenance removed", docs: () => mutate((d) => { const np = policyOf(d, "rental"); np.spec.ingress = np.spec.ingress.map((r) => ({ ...r, from: (r.from ?? []).filter((peer) => peer.podSelector?.matchLabels?.["app.kubernetes.io/component"] !== "maintenance") })).filter((r) => r.from.length > 0); }, docsOf("eks")), expect: ["peers"] },
+  { what: "manifest with maintenance's client secret in its config.yaml", docs: () => mutate((d) => editConfig(d, "maintenance", (cfg) => { cfg.serviceCredential.clientSecret = "fmcs_leaked"; }), docsOf("eks")), expect: ["peers"] },
   // Kafka TLS/SASL (kafka.tls, kafka.sasl).
   { what: "values with Kafka brokers on the TLS port but egress still on 9092", values: { kafka: { brokers: "kafka:9094", tls: { enabled: true } } }, expect: ["kafka"] },
   { what: "values with a Kafka SASL mechanism but no username", values: { kafka: { tls: { enabled: true }, sasl: { mechanism: "scram-sha-512", username: "", passwordSecret: { name: "fleet-mesh-kafka", key: "password" } } } }, refused: /kafka\.sasl\.username is required/ },
@@ -1420,6 +1424,38 @@ POSITIVE.push(
     what: "EKS example: identity with ElastiCache (rediss://), its database and signing-key Secrets from Secrets Manager (ExternalSecrets)",
     values: [join(args.chart, "values-eks.yaml")],
     expect: (docs) => issuerExpect(docs, { redis: "rediss://master.fleet-mesh.a1b2c3.euc1.cache.amazonaws.com:6379", secrets: ["fleet-mesh-identity-db", "fleet-mesh-identity-signing-keys"] }),
+  },
+);
+// Peers: who calls whom as itself, with which credential.
+const peersExpect = (docs, { credentials }) => {
+  const cfgOf = (name) => parse(configTextOf(service(docs, name), docs));
+  const m = cfgOf("maintenance");
+  const r = cfgOf("rental");
+  const secretRef = (name) => envEntry(service(docs, name).spec.template.spec.containers[0], "FLEETMESH__SERVICE_CREDENTIAL__CLIENT_SECRET")?.valueFrom?.secretKeyRef;
+  return [
+    ...want(Object.keys(m.peers ?? {}).sort().join() === "fleet,identity,rental", `maintenance peers: ${Object.keys(m.peers ?? {})}`),
+    ...want(m.peers?.rental?.deadlineMs === 3000 && m.peers?.identity?.deadlineMs === 2000 && m.peers?.fleet?.deadlineMs === 2000, `maintenance peer deadlines: ${JSON.stringify(m.peers)}`),
+    ...want(m.peers?.rental?.address === "fleet-mesh-rental.fleet-mesh.svc.cluster.local:50062", `maintenance -> rental at ${m.peers?.rental?.address}`),
+    ...want(Object.keys(r.peers ?? {}).sort().join() === "fleet,identity", `rental peers: ${Object.keys(r.peers ?? {})}`),
+    ...["rental", "maintenance"].flatMap((name) => credentials
+      ? [
+          ...want(/^svc_[0-9a-f]{32}$/.test(cfgOf(name).serviceCredential?.clientId ?? "") && cfgOf(name).serviceCredential?.issuer === "identity", `${name}: serviceCredential ${JSON.stringify(cfgOf(name).serviceCredential)}`),
+          ...want(secretRef(name)?.name === `fleet-mesh-${name}-service-client` && secretRef(name)?.key === "client-secret", `${name}: client secret from ${JSON.stringify(secretRef(name))}`),
+        ]
+      : want(cfgOf(name).serviceCredential === undefined && secretRef(name) === undefined, `${name}: a credential without a clientId`)),
+    ...want(!credentials || cfgOf("rental").serviceCredential.clientId !== m.serviceCredential.clientId, "rental and maintenance share a client id"),
+  ];
+};
+POSITIVE.push(
+  {
+    what: "defaults: maintenance calls rental (3 s), identity and fleet, rental fleet and identity; no credential yet (first install)",
+    values: [],
+    expect: (docs) => peersExpect(docs, { credentials: false }),
+  },
+  {
+    what: "EKS example: rental and maintenance call their peers as themselves, each with its own client id and client-secret Secret",
+    values: [join(args.chart, "values-eks.yaml")],
+    expect: (docs) => peersExpect(docs, { credentials: true }),
   },
 );
 // Memory: what each process is told about its heap, from its limit and the memory values.
