@@ -7,6 +7,7 @@ import { status as GrpcStatus } from "@grpc/grpc-js";
 import anyTest, { type TestFn } from "ava";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
+import { MaintenanceService } from "../../gen/fleetmesh/maintenance/v1/maintenance_service_pb.js";
 import { RentalService } from "../../gen/fleetmesh/rental/v1/rental_service_pb.js";
 import { methodAuthorization } from "../../services/platform/src/auth.js";
 import { repoRoot } from "../../services/platform/src/db.js";
@@ -90,7 +91,9 @@ test("every RPC answers anonymous, expired and each role exactly as the role tab
   let checked = 0;
   const mismatches: string[] = [];
   // A service added to the registry must be added to the test mesh too: it fails here until it is.
-  const addressOf: Record<string, string> = { fleet: mesh.fleetAddress, identity: mesh.identityAddress, rental: mesh.rentalAddress };
+  const addressOf: Record<string, string> = {
+    fleet: mesh.fleetAddress, identity: mesh.identityAddress, rental: mesh.rentalAddress, maintenance: mesh.maintenanceAddress,
+  };
   t.deepEqual(SERVICES.filter(({ name }) => addressOf[name] === undefined).map(({ name }) => name), [], "registered services missing from the test mesh");
   for (const { name, service } of SERVICES) {
     const address = addressOf[name]!;
@@ -120,6 +123,6 @@ test("every RPC answers anonymous, expired and each role exactly as the role tab
   t.deepEqual(mismatches, []);
   t.is(checked, SERVICES.reduce((n, { service }) => n + service.methods.length, 0) * principals.length);
   t.true(SERVICES.some(({ service }) => service === FleetService) && SERVICES.some(({ service }) => service === IdentityService)
-    && SERVICES.some(({ service }) => service === RentalService));
+    && SERVICES.some(({ service }) => service === RentalService) && SERVICES.some(({ service }) => service === MaintenanceService));
   t.log(`${checked} RPC x principal combinations checked on both paths`);
 });

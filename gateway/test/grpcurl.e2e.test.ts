@@ -43,6 +43,7 @@ test("list: every routed service, health and reflection", async (t) => {
   t.deepEqual(stdout.trim().split("\n").sort(), [
     "fleetmesh.fleet.v1.FleetService",
     "fleetmesh.identity.v1.IdentityService",
+    "fleetmesh.maintenance.v1.MaintenanceService",
     "fleetmesh.rental.v1.RentalService",
     "grpc.health.v1.Health",
     "grpc.reflection.v1.ServerReflection",
@@ -98,7 +99,10 @@ test("health: the gateway itself, each routed service, and NOT_FOUND for others"
   const mesh = t.context;
   const gateway = await call(mesh, [], "grpc.health.v1.Health/Check");
   t.deepEqual(JSON.parse(gateway.stdout), { status: "SERVING" });
-  for (const service of ["fleetmesh.fleet.v1.FleetService", "fleetmesh.identity.v1.IdentityService", "fleetmesh.rental.v1.RentalService"]) {
+  for (const service of [
+    "fleetmesh.fleet.v1.FleetService", "fleetmesh.identity.v1.IdentityService", "fleetmesh.maintenance.v1.MaintenanceService",
+    "fleetmesh.rental.v1.RentalService",
+  ]) {
     const upstream = await call(mesh, ["-d", JSON.stringify({ service })], "grpc.health.v1.Health/Check");
     t.deepEqual(JSON.parse(upstream.stdout), { status: "SERVING" }, service);
   }

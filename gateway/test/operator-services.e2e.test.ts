@@ -48,8 +48,8 @@ test("reflection v1 and v1alpha list the same services", async (t) => {
     t.is(answer?.messageResponse.case, "listServicesResponse", version);
     const names = answer?.messageResponse.case === "listServicesResponse" ? answer.messageResponse.value.service.map((s) => s.name).sort() : [];
     t.deepEqual(names, [
-      "fleetmesh.fleet.v1.FleetService", "fleetmesh.identity.v1.IdentityService", "fleetmesh.rental.v1.RentalService",
-      "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+      "fleetmesh.fleet.v1.FleetService", "fleetmesh.identity.v1.IdentityService", "fleetmesh.maintenance.v1.MaintenanceService",
+      "fleetmesh.rental.v1.RentalService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
     ], version);
   }
 });
@@ -106,6 +106,7 @@ test("health Watch follows the upstream probe; List reports every routed service
     "": Status.SERVING,
     "fleetmesh.fleet.v1.FleetService": Status.SERVING,
     "fleetmesh.identity.v1.IdentityService": Status.SERVING,
+    "fleetmesh.maintenance.v1.MaintenanceService": Status.SERVING,
     "fleetmesh.rental.v1.RentalService": Status.SERVING,
   });
   const abort = new AbortController();
