@@ -190,7 +190,7 @@ test("every event maps to its contract message, keyed by its aggregate, and enco
     { type: "MaintenanceScheduled", job: scheduledJob },
     { type: "MaintenanceJobUpdated", job: scheduledJob, changedFields: ["attributes.schedule_time", "mechanic_id"] },
     { type: "MaintenanceStarted", job },
-    { type: "MaintenanceCompleted", job, parts: [partUsed] },
+    { type: "MaintenanceCompleted", job, parts: [partUsed], returnOdometerKm: null },
     { type: "MaintenanceCancelled", job, previousStatus: "in_progress", parts: [partUsed] },
     { type: "PartStockReceived", part, movement: { ...movement, kind: "receipt", quantityDelta: 10, jobId: null } },
     { type: "PartStockAdjusted", part, movement: { ...movement, kind: "adjustment" } },
@@ -229,19 +229,20 @@ test("every event maps to its contract message, keyed by its aggregate, and enco
 });
 
 test("MaintenanceCompleted carries labor, parts, parts_cost and total = labor + parts", (t) => {
-  const completed = toEventMessage({ type: "MaintenanceCompleted", job, parts: [partUsed] });
+  const completed = toEventMessage({ type: "MaintenanceCompleted", job, parts: [partUsed], returnOdometerKm: 12_345 });
   t.is(completed.schema, MaintenanceCompletedSchema);
   const m = completed.message as MaintenanceCompleted;
   t.deepEqual(moneyFromProto(m.laborCost), eur(12_000n));
   t.deepEqual(moneyFromProto(m.partsCost), eur(4_550n));
   t.deepEqual(moneyFromProto(m.totalCost), eur(16_550n));
   t.deepEqual(m.parts.map((p) => p.id), [ids.partUsed]);
-  t.like(m, { maintenanceJobId: ids.job, vehicleId: ids.vehicle, mechanicId: ids.mechanic, odometerKm: 0, rowVersion: 5n });
+  // The completion's reading goes to fleet, not the one the job kept from its start.
+  t.like(m, { maintenanceJobId: ids.job, vehicleId: ids.vehicle, mechanicId: ids.mechanic, odometerKm: 12_345, rowVersion: 5n });
   t.deepEqual(timestampDate(m.completeTime!), t1);
   t.deepEqual(timestampDate(m.startTime!), t0);
 
   // Labor only, no parts: parts zero, total = labor.
-  const laborOnly = toEventMessage({ type: "MaintenanceCompleted", job: { ...job, partsCost: null }, parts: [] }).message as MaintenanceCompleted;
+  const laborOnly = toEventMessage({ type: "MaintenanceCompleted", job: { ...job, partsCost: null }, parts: [], returnOdometerKm: null }).message as MaintenanceCompleted;
   t.deepEqual(moneyFromProto(laborOnly.partsCost), eur(0n));
   t.deepEqual(moneyFromProto(laborOnly.totalCost), eur(12_000n));
 });

@@ -314,7 +314,7 @@ export function createMaintenanceUseCases(deps: MaintenanceDependencies): Mainte
         const saved = await save(completed, job);
         const used = await jobs.parts(job.id);
         // Rental releases the job's block when it consumes this event.
-        await emit({ type: "MaintenanceCompleted", job: saved, parts: used });
+        await emit({ type: "MaintenanceCompleted", job: saved, parts: used, returnOdometerKm: command.odometerKm });
         if (command.odometerKm !== null) await vehicles.recordOdometer(job.vehicleId, command.odometerKm, saved.completeTime ?? now);
         return { job: saved, parts: used };
       });

@@ -72,7 +72,8 @@ export function toEventMessage(event: MaintenanceEvent): OutboxMessage {
         mechanicId: textOrEmpty(job.mechanicId),
         startTime: optionalTimeToProto(job.startTime),
         completeTime: optionalTimeToProto(job.completeTime),
-        odometerKm: job.odometerKm ?? undefined,
+        // Fleet records it as the vehicle's reading at completion.
+        odometerKm: event.returnOdometerKm ?? job.odometerKm ?? undefined,
         laborCost: optionalMoneyToProto(laborCost),
         parts: parts.map(partUsedToProto),
         partsCost: optionalMoneyToProto(costs.partsCost),
