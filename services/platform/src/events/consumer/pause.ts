@@ -16,9 +16,15 @@ export type Heartbeat = () => Promise<void>;
  */
 export async function pauseInGroup(stop: StopSignal, ms: number, heartbeat: Heartbeat): Promise<void> {
   const until = Date.now() + ms;
-  while (!stop.stopping && Date.now() < until) {
-    await sleep(Math.min(500, Math.max(0, until - Date.now())));
+  while (!stop.stopping) {
+    const left = until - Date.now();
+    if (left <= 0) break;
+    const slice = Math.min(500, left);
+    await sleep(slice);
     await heartbeat();
+    // A timer may fire a millisecond early by Date.now(): the last slice
+    // slept out the rest, so the pause is over (not one more 1 ms slice).
+    if (slice === left) break;
   }
   if (stop.stopping) throw new ConsumerStopping("consumer is stopping");
 }
