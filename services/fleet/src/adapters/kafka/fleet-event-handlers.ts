@@ -13,16 +13,13 @@ import {
 import { RentalStatus } from "../../../../../gen/fleetmesh/rental/v1/rental_pb.js";
 import { handleEvent, type ConsumedEvent, type EventHandler } from "../../../../platform/src/events/consumer.js";
 import { DomainError } from "../../../../platform/src/errors.js";
-import { DeferredEventError, PermanentEventError } from "../../../../platform/src/events/failures.js";
+import { requireEventUuid } from "../../../../platform/src/events/event-fields.js";
+import { DeferredEventError } from "../../../../platform/src/events/failures.js";
 import type { Logger } from "../../../../platform/src/logger.js";
-import { isUuid } from "../../../../platform/src/validation.js";
 import type { FleetUseCases, HoldChangeResult } from "../../app/fleet-use-cases.js";
 import type { VehicleHold } from "../../domain/vehicle.js";
 
-const requireUuid = (field: string, value: string): string => {
-  if (!isUuid(value)) throw new PermanentEventError("INVALID_EVENT", `${field} must be a UUID, got "${value.slice(0, 64)}"`);
-  return value;
-};
+const requireUuid = requireEventUuid;
 
 /** The event's own time, else when it occurred, else now. */
 const timeOf = (t: Timestamp | undefined, event: ConsumedEvent): Date =>

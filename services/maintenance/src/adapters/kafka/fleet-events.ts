@@ -6,17 +6,14 @@ import {
   VehicleUpdatedSchema,
 } from "../../../../../gen/fleetmesh/fleet/v1/events_pb.js";
 import {
-  VehicleStatus as ProtoFleetStatus,
   type OdometerReading as ProtoOdometerReading,
   type Vehicle as ProtoVehicle,
 } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import { handleEvent, type ConsumedEvent, type EventHandler } from "../../../../platform/src/events/consumer.js";
 import { PermanentEventError } from "../../../../platform/src/events/failures.js";
+import { requireEventUuid, requireFleetStatus } from "../../../../platform/src/events/event-fields.js";
 import type { Logger } from "../../../../platform/src/logger.js";
-import { isUuid } from "../../../../platform/src/validation.js";
 import type { FleetVehicleFact, MaintenanceUseCases } from "../../app/use-case-api.js";
-import type { FleetVehicleStatus } from "../../domain/model.js";
-import { fleetStatusFromProto } from "../proto/maintenance-enums.js";
 
 // Maintenance's copy of fleet's vehicles, kept from fleet.vehicle.v1 events:
 // status (a decommissioned vehicle gets no job; a rented one cannot start),
@@ -25,19 +22,9 @@ import { fleetStatusFromProto } from "../proto/maintenance-enums.js";
 // is newer than the one stored, and a reading only when it is newer, so
 // redeliveries and out-of-order events are harmless.
 
-const requireUuid = (field: string, value: string): string => {
-  if (!isUuid(value)) throw new PermanentEventError("INVALID_EVENT", `${field} must be a UUID, got "${value.slice(0, 64)}"`);
-  return value;
-};
+const requireUuid = requireEventUuid;
 
-/** Fleet never publishes UNSPECIFIED; a status this build does not know cannot be stored either. */
-const requireStatus = (field: string, value: ProtoFleetStatus): FleetVehicleStatus => {
-  const status = fleetStatusFromProto(value);
-  if (status === null || status === undefined) {
-    throw new PermanentEventError("INVALID_EVENT", `${field} must be a known vehicle status, got ${value}`);
-  }
-  return status;
-};
+const requireStatus = requireFleetStatus;
 
 const requireKm = (field: string, value: number): number => {
   if (!Number.isInteger(value) || value < 0) throw new PermanentEventError("INVALID_EVENT", `${field} must not be negative, got ${value}`);

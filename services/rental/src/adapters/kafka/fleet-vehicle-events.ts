@@ -6,32 +6,20 @@ import {
   VehicleStateChangedSchema,
   VehicleUpdatedSchema,
 } from "../../../../../gen/fleetmesh/fleet/v1/events_pb.js";
-import { VehicleStatus as ProtoFleetStatus, type Vehicle as ProtoVehicle } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
+import type { Vehicle as ProtoVehicle } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import { handleEvent, type ConsumedEvent, type EventHandler } from "../../../../platform/src/events/consumer.js";
 import { PermanentEventError } from "../../../../platform/src/events/failures.js";
+import { requireEventUuid, requireFleetStatus } from "../../../../platform/src/events/event-fields.js";
 import type { Logger } from "../../../../platform/src/logger.js";
-import { isUuid } from "../../../../platform/src/validation.js";
 import type { FleetVehicleFact, RentalUseCases } from "../../app/use-case-api.js";
-import type { FleetVehicleStatus } from "../../domain/model.js";
-import { fleetStatusFromProto } from "../proto/rental-enums.js";
 
 // Rental's copy of fleet's vehicles, kept from fleet.vehicle.v1 events. The
 // use cases apply a fact only when its fleet row_version is newer than the
 // one stored, so redeliveries and out-of-order events are harmless.
 
-const requireUuid = (field: string, value: string): string => {
-  if (!isUuid(value)) throw new PermanentEventError("INVALID_EVENT", `${field} must be a UUID, got "${value.slice(0, 64)}"`);
-  return value;
-};
+const requireUuid = requireEventUuid;
 
-/** Fleet never publishes UNSPECIFIED; a status this build does not know cannot be stored either. */
-const requireStatus = (field: string, value: ProtoFleetStatus): FleetVehicleStatus => {
-  const status = fleetStatusFromProto(value);
-  if (status === null || status === undefined) {
-    throw new PermanentEventError("INVALID_EVENT", `${field} must be a known vehicle status, got ${value}`);
-  }
-  return status;
-};
+const requireStatus = requireFleetStatus;
 
 /** The projection's fact from the full Vehicle that VehicleRegistered / VehicleUpdated carry. */
 export function fleetVehicleFactOf(vehicle: ProtoVehicle | undefined): FleetVehicleFact {
