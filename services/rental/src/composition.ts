@@ -17,6 +17,7 @@ import { rentalServiceBinding } from "./adapters/grpc/rental-handlers.js";
 import { rentalJobs } from "./adapters/jobs/rental-jobs.js";
 import { rentalEventHandlers } from "./adapters/kafka/fleet-vehicle-events.js";
 import { fleetDirectory } from "./adapters/peers/fleet-directory.js";
+import { recordedPaymentProvider } from "./adapters/payments/recorded-provider.js";
 import { identityDirectory } from "./adapters/peers/identity-directory.js";
 import type { RentalConfig } from "./config.js";
 
@@ -40,6 +41,7 @@ export function composeRental(deps: ServiceDependencies): ServiceComposition<Ren
     outbox: createEventOutbox(db),
     people: identityDirectory(peers.client("identity", IdentityService), settings.peerCacheSeconds * 1000),
     fleet: fleetDirectory(peers.client("fleet", FleetService)),
+    payments: recordedPaymentProvider(),
     clock: { now: () => new Date() },
     ids: { newId: randomUUID },
     policy: settings,

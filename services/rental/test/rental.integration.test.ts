@@ -127,6 +127,7 @@ test.serial("deposits are held, captured and applied, the rest refunded", async 
     rentalId: rental!.id, kind: RentalPaymentKind.DEPOSIT, provider: PaymentProvider.CARD, amount: eur(30_000n), status: RentalPaymentStatus.HELD,
   }, agent);
   t.is(held.rental!.paidTotal!.amountMinor, 0n, "a held deposit is not a payment");
+  t.is(held.payment!.externalReference, `recorded:card:${held.payment!.id}:held`, "the recorded-payment provider names the fact");
   const captured = await world.rental.updateRentalPaymentStatus({ paymentId: held.payment!.id, targetStatus: RentalPaymentStatus.CAPTURED }, agent);
   const settled = await world.rental.updateRentalPaymentStatus({ paymentId: held.payment!.id, targetStatus: RentalPaymentStatus.SETTLED, amount: eur(4_900n) }, agent);
   t.is(captured.payment!.status, RentalPaymentStatus.CAPTURED);

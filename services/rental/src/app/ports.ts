@@ -134,6 +134,33 @@ export interface FleetDirectory {
   allVehicles(): AsyncIterable<FleetVehicleFact>;
 }
 
+/**
+ * Where rental's payment facts come from: the cash desk, a card terminal, a
+ * bank transfer. Rental asks it to take each step (open a payment or a
+ * deposit hold, capture, fail, refund, release, settle) and stores the
+ * reference it answers. The recorded-payment adapter takes the step as the
+ * desk reports it; an adapter that calls a card network would have to run
+ * before the transaction (the use cases call this port inside it).
+ */
+export interface PaymentProviderPort {
+  open(input: {
+    readonly paymentId: string;
+    readonly kind: RentalPayment["kind"];
+    readonly provider: RentalPayment["provider"];
+    readonly amount: Money;
+    readonly status: RentalPayment["status"];
+    readonly externalReference: string;
+  }): Promise<{ readonly reference: string }>;
+  change(input: {
+    readonly paymentId: string;
+    readonly provider: RentalPayment["provider"];
+    readonly from: RentalPayment["status"];
+    readonly to: RentalPayment["status"];
+    readonly amount: Money;
+    readonly externalReference: string;
+  }): Promise<{ readonly reference: string }>;
+}
+
 export interface Clock {
   now(): Date;
 }

@@ -59,6 +59,7 @@ import type {
   Clock,
   FleetDirectory,
   IdGenerator,
+  PaymentProviderPort,
   PersonDirectory,
   QuoteRepository,
   RentalRepository,
@@ -88,6 +89,7 @@ export interface RentalDependencies {
   readonly outbox: Outbox;
   readonly people: PersonDirectory;
   readonly fleet: FleetDirectory;
+  readonly payments: PaymentProviderPort;
   readonly clock: Clock;
   readonly ids: IdGenerator;
   readonly policy: RentalPolicy;
@@ -109,7 +111,7 @@ const zero = (currency: string): Money => money(0n, currency);
 const HOLDS_TIMELINE = new Set<Rental["status"]>(["reserved", "active"]);
 
 export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
-  const { catalog, vehicles, quotes, rentals, timeline, uow, outbox, people, fleet, clock, ids, policy } = deps;
+  const { catalog, vehicles, quotes, rentals, timeline, uow, outbox, people, fleet, payments, clock, ids, policy } = deps;
 
   // ---- reads shared by several use cases ---------------------------------
 
@@ -645,9 +647,13 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
         if (command.amount.currency !== rental.currency) throw currencyMismatch(rental.currency, command.amount.currency);
         const allowed = command.kind === "deposit" ? ["held", "captured"] : ["pending", "captured", "failed"];
         if (!allowed.includes(command.status)) throw fieldError("status", `a ${command.kind} starts ${allowed.join(", ")}`, "INVALID_INITIAL_STATUS");
+        const paymentId = ids.newId();
+        const { reference } = await payments.open({
+          paymentId, kind: command.kind, provider: command.provider, amount: command.amount, status: command.status, externalReference: command.externalReference,
+        });
         const payment: RentalPayment = {
-          id: ids.newId(), rentalId: rental.id, kind: command.kind, provider: command.provider, amount: command.amount, status: command.status,
-          refundedAmount: zero(rental.currency), appliedAmount: zero(rental.currency), externalReference: command.externalReference,
+          id: paymentId, rentalId: rental.id, kind: command.kind, provider: command.provider, amount: command.amount, status: command.status,
+          refundedAmount: zero(rental.currency), appliedAmount: zero(rental.currency), externalReference: reference,
           statusReason: "", rowVersion: 1n, createdAt: now, updatedAt: now, createdBy: by(caller), updatedBy: by(caller),
         };
         await rentals.insertPayment(payment);
@@ -664,7 +670,12 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
         if (command.expectedRowVersion !== 0n && command.expectedRowVersion !== payment.rowVersion) throw staleRowVersion("payment", payment.id);
         const rental = await lockRental(payment.rentalId, 0n);
         const change = changePayment(payment, command.targetStatus, command.amount, now, by(caller), command.reason, command.externalReference);
-        const next = { ...change.payment, rowVersion: payment.rowVersion + 1n };
+        const { reference } = await payments.change({
+          paymentId: payment.id, provider: payment.provider, from: payment.status, to: command.targetStatus, amount: change.changeAmount,
+          externalReference: command.externalReference,
+        });
+        // A change keeps the payment's own reference unless the desk gave one for it.
+        const next = { ...change.payment, externalReference: command.externalReference !== "" ? reference : payment.externalReference, rowVersion: payment.rowVersion + 1n };
         if (!(await rentals.updatePayment(next, payment.rowVersion))) throw staleRowVersion("payment", payment.id);
         const saved = await save({ ...rental, paidTotal: money(rental.paidTotal.amountMinor + change.paidDelta, rental.currency), updatedAt: now, updatedBy: by(caller) }, rental);
         await emit({ type: "RentalPaymentStatusChanged", rental: saved, payment: next, previousStatus: payment.status, changeAmount: change.changeAmount, refundedAmount: change.refundedAmount });
