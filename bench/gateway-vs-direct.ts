@@ -13,8 +13,6 @@
 //   BENCH_SECONDS=3 BENCH_ROUNDS=4 BENCH_CONCURRENCY=32 npm run bench
 //   BENCH_PATHS=gRPC,text npm run bench     (the baseline and matching paths only)
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { Agent, request } from "node:http";
 import { resolve } from "node:path";
 import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
@@ -24,6 +22,9 @@ import { createGrpcWebTextClient, envelope, parseFrames } from "../gateway/test/
 import { repoRoot } from "../services/platform/src/db.js";
 import { createServiceClient } from "../services/platform/src/grpc/client.js";
 import { createTestDatabase, createTestKeys } from "../services/platform/src/testing/harness.js";
+import { browserLikeClient, waitReady } from "./lib/http.js";
+import { cpuSecondsOf } from "./lib/machine.js";
+import { median, tableRow as line } from "./lib/stats.js";
 
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 3);
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 4);
@@ -32,16 +33,6 @@ const FLEET_PORT = 50_161;
 const FLEET_OPS = 9_561;
 const GATEWAY_PORT = 8_180;
 const GATEWAY_OPS = 9_560;
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return 0;
-  }
-}
 
 /** CPU seconds of each PostgreSQL backend connected to the benchmark's database. */
 type BackendCpu = ReadonlyMap<number, number>;
@@ -128,40 +119,6 @@ async function runPhase(call: () => Promise<unknown>, pids: Pids): Promise<Phase
   };
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-/**
- * An HTTP/1.1 client that sends each request in one write with a
- * content-length, as a browser's fetch does. (connect-node's HTTP/1.1
- * transport flushes the headers first and then streams a chunked body: more
- * TCP segments and parser calls at both ends than a browser causes.)
- */
-function browserLikeClient(baseUrl: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const { hostname, port } = new URL(baseUrl);
-  return {
-    post: (path: string, contentType: string, body: Uint8Array | string, headers: Record<string, string>) =>
-      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-        const req = request({
-          agent, host: hostname, port, method: "POST", path,
-          headers: { "content-type": contentType, "content-length": String(Buffer.byteLength(body)), ...headers },
-        }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-        });
-        req.on("error", reject);
-        req.end(body);
-      }),
-    close: () => agent.destroy(),
-  };
-}
-
 function start(name: string, entry: string, env: Record<string, string>): ChildProcess {
   const child = spawn(process.execPath, [resolve(repoRoot, entry)], {
     cwd: repoRoot,
@@ -172,18 +129,6 @@ function start(name: string, entry: string, env: Record<string, string>): ChildP
     if (code !== null && code !== 0) process.stderr.write(`${name} exited with ${code}\n`);
   });
   return child;
-}
-
-async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 600; i++) { // up to a minute: start-up is slow on a busy machine
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} never became ready`);
 }
 
 async function main(): Promise<void> {
@@ -258,7 +203,7 @@ async function main(): Promise<void> {
     const via = (transport: Parameters<typeof createClient>[1]): Client<typeof FleetService> => createClient(FleetService, transport);
     const getVehicle = FleetService.method.getVehicle;
     const getVehiclePath = `/${FleetService.typeName}/${getVehicle.name}`;
-    const browser = browserLikeClient(gatewayUrl);
+    const browser = browserLikeClient(gatewayUrl, concurrency);
     const refuse = (what: string, status: number): never => {
       throw new Error(`${what}: HTTP ${status}`);
     };
@@ -330,7 +275,6 @@ async function main(): Promise<void> {
         cpu: (["bench", "gateway", "fleet", "postgres"] as const).map((k) => median(rs.map((r) => r.cpuPerRequest[k]))),
       };
     });
-    const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
     console.log(`\nGetVehicle, ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path, direct between every two (medians), auth on, node ${process.version}\n`);
     console.log(line(["path", "QPS", "p50 ms", "p99 ms", "errors", "QPS vs direct"]));
     console.log(line(["---", "---:", "---:", "---:", "---:", "---:"]));

@@ -29,12 +29,8 @@
 //
 //   npm run bench -- maintenance
 //   BENCH_SECONDS=8 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16 BENCH_SCHEDULE_SECONDS=5 BENCH_SCHEDULE_CONCURRENCY=8 npm run bench -- maintenance
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
-import { createInterface } from "node:readline";
+import { totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
@@ -42,8 +38,11 @@ import { MaintenanceKind } from "../gen/fleetmesh/maintenance/v1/maintenance_job
 import { MaintenanceService } from "../gen/fleetmesh/maintenance/v1/maintenance_service_pb.js";
 import { RentalService } from "../gen/fleetmesh/rental/v1/rental_service_pb.js";
 import type { DatabaseConfig } from "../services/platform/src/config.js";
-import { repoRoot } from "../services/platform/src/db.js";
 import { createServiceClient, GrpcCallError } from "../services/platform/src/grpc/client.js";
+import { closedLoop } from "./lib/load.js";
+import { coresAndModel, cpuSecondsOf, loadAverage } from "./lib/machine.js";
+import { isMeshHost, serveWorld, startMeshHost } from "./lib/mesh-host.js";
+import { fmt, markdownTable, median, percentile, rotated } from "./lib/stats.js";
 
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 8);
 const scheduleSeconds = Number(process.env["BENCH_SCHEDULE_SECONDS"] ?? 5);
@@ -55,8 +54,6 @@ const SCHEDULE_VEHICLES = Number(process.env["BENCH_SCHEDULE_VEHICLES"] ?? 64);
 const PARTS_VEHICLES = concurrency * (2 * rounds + 1);
 const HOUR = 3_600_000;
 const STOCK = 1_000_000;
-/** Extra node flags for the mesh host, e.g. BENCH_HOST_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
-const hostFlags = (process.env["BENCH_HOST_FLAGS"] ?? "").split(" ").filter(Boolean);
 const eur = (amountMinor: bigint) => ({ amountMinor, currencyCode: "EUR" });
 
 /** What the mesh host hands the load generator. */
@@ -90,24 +87,10 @@ async function host(): Promise<void> {
     blocker: world.asRole("00000000-0000-4000-8000-00000000b10c", "maintenance_service").headers,
     partsVehicles, scheduleVehicles, maintenanceDb: world.mesh.maintenanceDb.config,
   };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.stdin.resume();
-  await once(process.stdin, "end");
-  await world.stop();
-  process.exit(0);
+  await serveWorld(out, () => world.stop());
 }
 
 // ---- measurement helpers ------------------------------------------------------
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 interface PhaseResult {
   readonly rate: number;
@@ -119,56 +102,26 @@ interface PhaseResult {
   readonly cpu: number;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-
 /** `clients` callers for `secs`; latency of every successful call, errors counted by message. */
 async function runPhase(clients: number, secs: number, call: (worker: number) => Promise<void>, hostPid: number): Promise<PhaseResult> {
-  const latencies: number[] = [];
   const errors = new Map<string, number>();
-  const deadline = performance.now() + secs * 1000;
-  const worker = async (n: number): Promise<void> => {
-    while (performance.now() < deadline) {
-      const start = performance.now();
-      try {
-        await call(n);
-        latencies.push(performance.now() - start);
-      } catch (err) {
-        const key = err instanceof GrpcCallError ? `${err.code}: ${err.message.slice(0, 100)}` : (err as Error).message.slice(0, 120);
-        errors.set(key, (errors.get(key) ?? 0) + 1);
-      }
-    }
-  };
   const cpuBefore = cpuSecondsOf(hostPid);
-  const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));
-  const elapsed = (performance.now() - started) / 1000;
+  const { latencies, elapsed } = await closedLoop(clients, secs, call, (err) => {
+    const key = err instanceof GrpcCallError ? `${err.code}: ${err.message.slice(0, 100)}` : (err as Error).message.slice(0, 120);
+    errors.set(key, (errors.get(key) ?? 0) + 1);
+  });
   const cpu = ((cpuSecondsOf(hostPid) - cpuBefore) * 1000) / Math.max(1, latencies.length);
-  latencies.sort((a, b) => a - b);
   return { rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length, errors, cpu };
 }
 
 // ---- main ------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const self = fileURLToPath(import.meta.url);
-  const machine = `${availableParallelism()} cores (${cpus()[0]?.model ?? "unknown CPU"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`;
-  console.log(`machine: ${machine}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  const machine = `${coresAndModel()}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`;
+  console.log(`machine: ${machine}, load average ${loadAverage()}`);
   const setupStarted = performance.now();
-  const meshHost = spawn(process.execPath, [...hostFlags, "--enable-source-maps", self, "--host"], { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] });
-  const firstLine = await new Promise<string>((resolveLine, reject) => {
-    const lines = createInterface({ input: meshHost.stdout! });
-    lines.once("line", resolveLine);
-    meshHost.once("exit", (code) => reject(new Error(`mesh host exited with ${code}`)));
-  });
-  const world = JSON.parse(firstLine) as World;
-  const hostPid = meshHost.pid ?? 0;
+  const meshHost = await startMeshHost<World>(fileURLToPath(import.meta.url));
+  const { world, pid: hostPid } = meshHost;
   const db = new pg.Client({ ...world.maintenanceDb });
   await db.connect();
   const maintenance = createServiceClient(MaintenanceService, { address: world.maintenanceAddress, deadlineMs: 15_000 });
@@ -297,7 +250,7 @@ async function main(): Promise<void> {
     const peerP50 = new Map<number, number[]>([[1, []], [scheduleConcurrency, []]]);
     const started = performance.now();
     for (let round = 0; round < rounds; round++) {
-      console.log(`round ${round + 1}/${rounds} (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+      console.log(`round ${round + 1}/${rounds} (load average ${loadAverage()})`);
       const phases: Array<[PhaseName, () => Promise<PhaseResult>]> = [
         ["A uncontended", () => partsPhase("A uncontended", (n) => ownParts[n]!, ownParts)],
         ["B contended", () => partsPhase("B contended", () => hotPart, [hotPart])],
@@ -306,8 +259,7 @@ async function main(): Promise<void> {
         [SN, () => runPhase(scheduleConcurrency, scheduleSeconds, schedule, hostPid)],
         [BN, () => runPhase(scheduleConcurrency, scheduleSeconds, block, hostPid)],
       ];
-      const shift = (round * 2) % phases.length;
-      const order = [...phases.slice(shift), ...phases.slice(0, shift)];
+      const order = rotated(phases, round * 2);
       const thisRound = new Map<PhaseName, PhaseResult>();
       for (const [name, phase] of order) {
         const r = await phase();
@@ -326,29 +278,27 @@ async function main(): Promise<void> {
     }
     const totalSeconds = (performance.now() - started) / 1000;
 
-    const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
-    const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
     const errorsOf = (rs: readonly PhaseResult[]) => rs.reduce((n, r) => n + [...r.errors.values()].reduce((a, v) => a + v, 0), 0);
-    const row = (label: string, rs: readonly PhaseResult[], extra: string[] = []) =>
-      console.log(line([label, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(median(rs.map((r) => r.p99))),
-        String(rs.reduce((n, r) => n + r.count, 0)), String(errorsOf(rs)), fmt(median(rs.map((r) => r.cpu)), 2), ...extra]));
-    const when = `${new Date().toISOString()}; ${machine}; load average now ${loadavg().map((l) => l.toFixed(2)).join(" ")}`;
+    const row = (label: string, rs: readonly PhaseResult[]) =>
+      [label, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(median(rs.map((r) => r.p99))),
+        String(rs.reduce((n, r) => n + r.count, 0)), String(errorsOf(rs)), fmt(median(rs.map((r) => r.cpu)), 2)];
+    const when = `${new Date().toISOString()}; ${machine}; load average now ${loadAverage()}`;
     console.log(`\nAddPartsUsed, 1 unit per call, ${concurrency} concurrent callers each on its own in-progress job, ${rounds} rounds x ${seconds}s per phase, order rotating; medians over rounds (calls and errors summed); ${when}\n`);
-    console.log(line(["phase", "req/s", "p50 ms", "p99 ms", "calls", "errors", "mesh CPU ms/req"]));
-    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
-    row(`A uncontended (${concurrency} parts, one per caller)`, results.get("A uncontended")!);
-    row(`B contended (1 hot part, all callers)`, results.get("B contended")!);
+    console.log(markdownTable(["phase", "req/s", "p50 ms", "p99 ms", "calls", "errors", "mesh CPU ms/req"], [
+      row(`A uncontended (${concurrency} parts, one per caller)`, results.get("A uncontended")!),
+      row(`B contended (1 hot part, all callers)`, results.get("B contended")!),
+    ]));
     const cP50 = median(contentionP50);
     const cRate = median(contentionRate);
     console.log(`\ncontended / uncontended, median of per-round ratios: p50 latency ${fmt(cP50, 2)}x, throughput cost ${fmt(cRate, 2)}x (uncontended req/s / contended req/s); per round: ${contentionP50.map((x) => fmt(x, 2)).join(", ")} / ${contentionRate.map((x) => fmt(x, 2)).join(", ")}`);
 
     console.log(`\nScheduleMaintenance (includes rental's BlockVehicle) next to BlockVehicle called directly, fresh 2 h windows on ${world.scheduleVehicles.length} vehicles, ${rounds} rounds x ${scheduleSeconds}s per phase\n`);
-    console.log(line(["call (callers)", "req/s", "p50 ms", "p99 ms", "calls", "errors", "mesh CPU ms/req"]));
-    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
-    row("ScheduleMaintenance (1)", results.get(S1)!);
-    row("BlockVehicle direct (1)", results.get(B1)!);
-    row(`ScheduleMaintenance (${scheduleConcurrency})`, results.get(SN)!);
-    row(`BlockVehicle direct (${scheduleConcurrency})`, results.get(BN)!);
+    console.log(markdownTable(["call (callers)", "req/s", "p50 ms", "p99 ms", "calls", "errors", "mesh CPU ms/req"], [
+      row("ScheduleMaintenance (1)", results.get(S1)!),
+      row("BlockVehicle direct (1)", results.get(B1)!),
+      row(`ScheduleMaintenance (${scheduleConcurrency})`, results.get(SN)!),
+      row(`BlockVehicle direct (${scheduleConcurrency})`, results.get(BN)!),
+    ]));
     for (const [c, xs] of peerP50) console.log(`ScheduleMaintenance p50 minus BlockVehicle p50, ${c} caller(s), median of rounds: ${fmt(median(xs), 2)} ms`);
     console.log("");
     console.log(`Goal: contention costs less than 3x (contended/uncontended p50 ${fmt(cP50, 2)}x, throughput ${fmt(cRate, 2)}x) -> ${cP50 < 3 && cRate < 3 ? "MET" : "NOT MET"}`);
@@ -358,10 +308,9 @@ async function main(): Promise<void> {
     maintenance.close();
     rental.close();
     await db.end().catch(() => undefined);
-    meshHost.stdin?.end();
-    await Promise.race([once(meshHost, "exit"), new Promise((r) => setTimeout(r, 10_000))]);
+    await meshHost.stop();
   }
 }
 
-if (process.argv[2] === "--host") await host();
+if (isMeshHost()) await host();
 else await main();

@@ -46,6 +46,7 @@ import { createKafka } from "../services/platform/src/events/kafka.js";
 import { createOutboxRelay, type OutboxRelay } from "../services/platform/src/events/outbox-relay.js";
 import { createTestDatabase, createTestKeys, type TestDatabase } from "../services/platform/src/testing/harness.js";
 import { createTopics, deleteTopicsWithPrefix, TEST_BROKERS, uniqueTopicPrefix, waitFor } from "../services/platform/src/testing/kafka.js";
+import { median } from "./lib/stats.js";
 
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 4);
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 6);
@@ -59,11 +60,6 @@ const VEHICLES_PER_WORKER = 8;
 const parts = new Set((process.env["BENCH_PARTS"] ?? "cost,api,relay,e2e").split(",").map((p) => p.trim()));
 
 const silent = pino({ level: "silent" });
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const quantile = (xs: readonly number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!;

@@ -30,11 +30,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { Agent, request } from "node:http";
-import { createServer } from "node:net";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
@@ -46,6 +43,11 @@ import { repoRoot } from "../services/platform/src/db.js";
 import { createServiceClient, GrpcCallError } from "../services/platform/src/grpc/client.js";
 import { findDetail } from "../services/platform/src/grpc/status.js";
 import { createTestDatabase, type TestKeys } from "../services/platform/src/testing/harness.js";
+import { browserLikeClient, freePort, waitReady } from "./lib/http.js";
+import { closedLoop } from "./lib/load.js";
+import { coresAndModel, cpuSecondsOf, loadAverage } from "./lib/machine.js";
+import { isMeshHost, serveWorld, startMeshHost } from "./lib/mesh-host.js";
+import { fmt, markdownTable, median, percentile, rotated } from "./lib/stats.js";
 
 const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3);
@@ -58,8 +60,6 @@ const CUSTOMERS = 8;
 const HOT_WINDOW_HOURS = 14 * 24;
 const HOUR = 3_600_000;
 const PGBENCH = process.env["PGBENCH"] ?? "/usr/lib/postgresql/15/bin/pgbench";
-/** Extra node flags for the mesh host, e.g. BENCH_HOST_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the services. */
-const hostFlags = (process.env["BENCH_HOST_FLAGS"] ?? "").split(" ").filter(Boolean);
 const AGENT = "00000000-0000-4000-8000-00000000a9e7";
 
 /** What the mesh host hands the load generator. */
@@ -96,24 +96,10 @@ async function host(): Promise<void> {
     auth: mesh.keys.auth, headers: world.asRole(AGENT, "rental_agent").headers,
     location, plan, customers, hot, cold, rentalDb: mesh.rentalDb.config,
   };
-  process.stdout.write(`${JSON.stringify(out)}\n`);
-  process.stdin.resume();
-  await once(process.stdin, "end");
-  await world.stop();
-  process.exit(0);
+  await serveWorld(out, () => world.stop());
 }
 
 // ---- measurement helpers ------------------------------------------------------
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSecondsOf(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 interface PhaseResult {
   readonly rate: number;
@@ -125,86 +111,20 @@ interface PhaseResult {
   readonly cpu: { readonly host: number; readonly gateway: number };
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-const percentile = (sorted: readonly number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
-
 /** `clients` callers for `seconds`; a call returns its outcome ("ok" or a refusal's code:reason), or throws (an error). */
 async function runPhase(clients: number, call: (worker: number) => Promise<string>, pids: { host: number; gateway: number }): Promise<PhaseResult> {
-  const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
-  const deadline = performance.now() + seconds * 1000;
-  const worker = async (n: number): Promise<void> => {
-    while (performance.now() < deadline) {
-      const start = performance.now();
-      try {
-        count(await call(n));
-        latencies.push(performance.now() - start);
-      } catch (err) {
-        count(`error ${(err as Error).message.slice(0, 120)}`);
-      }
-    }
-  };
   const hostBefore = cpuSecondsOf(pids.host);
   const gatewayBefore = cpuSecondsOf(pids.gateway);
-  const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));
-  const elapsed = (performance.now() - started) / 1000;
+  const { latencies, elapsed } = await closedLoop(clients, seconds, async (n) => {
+    count(await call(n));
+  }, (err) => count(`error ${(err as Error).message.slice(0, 120)}`));
   const per = (s: number) => (s * 1000) / Math.max(1, latencies.length);
-  latencies.sort((a, b) => a - b);
   return {
     rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length, outcomes,
     cpu: { host: per(cpuSecondsOf(pids.host) - hostBefore), gateway: per(cpuSecondsOf(pids.gateway) - gatewayBefore) },
   };
-}
-
-/** HTTP/1.1 with keep-alive, one write per request with a content-length, as a browser's fetch sends it. */
-function browserLikeClient(baseUrl: string, sockets: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: sockets });
-  const { hostname, port } = new URL(baseUrl);
-  return {
-    post: (path: string, contentType: string, body: Uint8Array, headers: Record<string, string>) =>
-      new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-        const req = request({
-          agent, host: hostname, port, method: "POST", path,
-          headers: { "content-type": contentType, "content-length": String(body.byteLength), ...headers },
-        }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", reject);
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-        });
-        req.on("error", reject);
-        req.end(body);
-      }),
-    close: () => agent.destroy(),
-  };
-}
-
-const freePort = async (): Promise<number> => {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-};
-
-async function waitReady(port: number): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} never became ready`);
 }
 
 // ---- invariants ------------------------------------------------------------------
@@ -346,16 +266,9 @@ async function runPgbench(run: PgbenchRun, round: number, clients: number): Prom
 // ---- main ------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const self = fileURLToPath(import.meta.url);
-  const cpu = cpus()[0]?.model ?? "unknown CPU";
-  console.log(`machine: ${availableParallelism()} cores (${cpu}), load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}, node ${process.version}`);
-  const meshHost = spawn(process.execPath, [...hostFlags, "--enable-source-maps", self, "--host"], { cwd: repoRoot, stdio: ["pipe", "pipe", "inherit"] });
-  const firstLine = await new Promise<string>((resolveLine, reject) => {
-    const lines = createInterface({ input: meshHost.stdout! });
-    lines.once("line", resolveLine);
-    meshHost.once("exit", (code) => reject(new Error(`mesh host exited with ${code}`)));
-  });
-  const world = JSON.parse(firstLine) as World;
+  console.log(`machine: ${coresAndModel()}, load average ${loadAverage()}, node ${process.version}`);
+  const meshHost = await startMeshHost<World>(fileURLToPath(import.meta.url));
+  const { world } = meshHost;
   const httpPort = await freePort();
   const opsPort = await freePort();
   const gateway: ChildProcess = spawn(process.execPath, [resolve(repoRoot, "dist/gateway/src/main.js")], {
@@ -375,7 +288,7 @@ async function main(): Promise<void> {
       FLEETMESH__UPSTREAMS__RENTAL__ADDRESS: world.rentalAddress,
     },
   });
-  const pids = { host: meshHost.pid ?? 0, gateway: gateway.pid ?? 0 };
+  const pids = { host: meshHost.pid, gateway: gateway.pid ?? 0 };
   const scratch = await createTestDatabase("rental", "migrations/rental");
   const serviceDb = new pg.Client({ ...world.rentalDb });
   await serviceDb.connect();
@@ -475,13 +388,13 @@ async function main(): Promise<void> {
     const hot = new Map<string, PhaseResult[]>([["direct gRPC", []], ["gateway, Connect binary", []]]);
     const started = performance.now();
     for (let round = 0; round < rounds; round++) {
-      console.log(`round ${round + 1}/${rounds} (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`);
+      console.log(`round ${round + 1}/${rounds} (load average ${loadAverage()})`);
       const phases: Array<[PathName, () => Promise<PhaseResult>]> = [
         ["pgbench (SQL only)", () => runPgbench(pgRun, round, concurrency)],
         ["direct gRPC", () => runPhase(concurrency, () => viaDirect(freshSlot()), pids)],
         ["gateway, Connect binary", () => runPhase(concurrency, () => viaGateway(freshSlot()), pids)],
       ];
-      const order = [...phases.slice(round % 3), ...phases.slice(0, round % 3)];
+      const order = rotated(phases, round);
       const thisRound = new Map<PathName, PhaseResult>();
       for (const [name, phase] of order) {
         const r = await phase();
@@ -503,32 +416,28 @@ async function main(): Promise<void> {
     const totalSeconds = (performance.now() - started) / 1000;
     await scratchCheck.end();
 
-    const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
-    const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
     const errorsOf = (rs: readonly PhaseResult[]) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => !k.startsWith("ok") && !k.startsWith("refused")).reduce((a, [, v]) => a + v, 0), 0);
-    console.log(`\nReserveRental, fresh slots (every request succeeds), ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path, order rotating; medians over rounds; ${new Date().toISOString()}, ${availableParallelism()} cores, load average now ${loadavg().map((l) => l.toFixed(2)).join(" ")}\n`);
-    console.log(line(["path", "req/s", "p50 ms", "p99 ms", "errors", "rate vs pgbench", "CPU ms/req mesh host", "CPU ms/req gateway"]));
-    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]));
+    console.log(`\nReserveRental, fresh slots (every request succeeds), ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path, order rotating; medians over rounds; ${new Date().toISOString()}, ${availableParallelism()} cores, load average now ${loadAverage()}\n`);
     const summary = new Map<PathName, { rate: number; ratio: number }>();
-    for (const name of names) {
+    const pathRows = names.map((name) => {
       const rs = results.get(name)!;
       const row = { rate: median(rs.map((r) => r.rate)), ratio: median(ratios.get(name)!) };
       summary.set(name, row);
       const isPg = name.startsWith("pgbench");
-      console.log(line([name, fmt(row.rate, 0), fmt(median(rs.map((r) => r.p50))), fmt(median(rs.map((r) => r.p99))), String(errorsOf(rs)),
-        `${(row.ratio * 100).toFixed(0)}%`, isPg ? "-" : fmt(median(rs.map((r) => r.cpu.host)), 2), isPg ? "-" : fmt(median(rs.map((r) => r.cpu.gateway)), 2)]));
-    }
+      return [name, fmt(row.rate, 0), fmt(median(rs.map((r) => r.p50))), fmt(median(rs.map((r) => r.p99))), String(errorsOf(rs)),
+        `${(row.ratio * 100).toFixed(0)}%`, isPg ? "-" : fmt(median(rs.map((r) => r.cpu.host)), 2), isPg ? "-" : fmt(median(rs.map((r) => r.cpu.gateway)), 2)];
+    });
+    console.log(markdownTable(["path", "req/s", "p50 ms", "p99 ms", "errors", "rate vs pgbench", "CPU ms/req mesh host", "CPU ms/req gateway"], pathRows));
     console.log(`\nHot vehicles: ${hotClients} clients on ${HOT_VEHICLES} vehicles, random 2-12 h periods in a fresh ${HOT_WINDOW_HOURS / 24}-day window per phase; latency of every answer (refusals included); medians over rounds, counts summed\n`);
-    console.log(line(["path", "answers/s", "p50 ms", "p99 ms", "reserved", "refused (VEHICLE_NOT_AVAILABLE)", "errors"]));
-    console.log(line(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
     const hotP99 = new Map<string, number>();
-    for (const [name, rs] of hot) {
+    const hotRows = [...hot].map(([name, rs]) => {
       const sum = (pred: (k: string) => boolean) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 0);
       const p99 = median(rs.map((r) => r.p99));
       hotP99.set(name, p99);
-      console.log(line([name, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(p99), String(sum((k) => k === "ok")),
-        String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs))]));
-    }
+      return [name, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(p99), String(sum((k) => k === "ok")),
+        String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs))];
+    });
+    console.log(markdownTable(["path", "answers/s", "p50 ms", "p99 ms", "reserved", "refused (VEHICLE_NOT_AVAILABLE)", "errors"], hotRows));
     const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
     const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
     const d = summary.get("direct gRPC")!.ratio;
@@ -544,12 +453,11 @@ async function main(): Promise<void> {
   } finally {
     await serviceDb.end().catch(() => undefined);
     gateway.kill("SIGTERM");
-    meshHost.stdin?.end();
-    await Promise.race([once(meshHost, "exit"), new Promise((r) => setTimeout(r, 10_000))]);
+    await meshHost.stop();
     await scratch.drop();
     rmSync(scriptDir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === "--host") await host();
+if (isMeshHost()) await host();
 else await main();

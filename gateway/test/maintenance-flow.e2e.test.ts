@@ -5,11 +5,8 @@
 // the vehicle on rental's timeline, is published on maintenance.job.v1 and
 // maintenance.part.v1, and fleet (UNDER_MAINTENANCE, then ACTIVE with the
 // odometer) and rental (the block released) follow it.
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import anyTest, { type ExecutionContext, type TestFn } from "ava";
+import { Code, createClient, type Client, type Transport } from "@connectrpc/connect";
+import anyTest, { type TestFn } from "ava";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { VehicleStatus } from "../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
 import { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
@@ -24,53 +21,24 @@ import {
 } from "../../gen/fleetmesh/maintenance/v1/events_pb.js";
 import { MaintenanceKind, MaintenanceStatus, StockMovement_Kind } from "../../gen/fleetmesh/maintenance/v1/maintenance_job_pb.js";
 import { MaintenanceService } from "../../gen/fleetmesh/maintenance/v1/maintenance_service_pb.js";
-import { LocationType } from "../../gen/fleetmesh/rental/v1/location_pb.js";
 import { RentalStatus } from "../../gen/fleetmesh/rental/v1/rental_pb.js";
 import { RentalService } from "../../gen/fleetmesh/rental/v1/rental_service_pb.js";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { catalogPermissionsOf } from "../../services/identity/src/domain/role-catalog.js";
 import { fleetKafkaConfig } from "../../services/fleet/test/events-support.js";
-import { openKafkaTestContext, readTopic, waitFor, type KafkaTestContext, type ReadMessage } from "../../services/platform/src/testing/kafka.js";
-import { startMesh, type Mesh } from "./mesh.js";
+import { waitFor } from "../../services/platform/src/testing/kafka.js";
+import {
+  ADMIN, AGENT, asRole, decode, eur, eventsOn, futureBase, MANAGER, newCustomer, nextCount, periodAt, refused, startEventMesh, stopEventMesh,
+  unique, type EventMesh,
+} from "./event-mesh.js";
 
-interface Context {
-  readonly mesh: Mesh;
-  readonly kafka: KafkaTestContext;
-  readonly connect: Transport;
-  readonly grpcWeb: Transport;
-  readonly grpc: Transport;
-  readonly location: string;
-  readonly plan: string;
-}
+type Context = EventMesh;
 
 const test = anyTest.serial as TestFn<Context>;
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** The next whole hour at least `days` days from now. */
-const futureBase = (days: number): number => Math.ceil((Date.now() + days * DAY) / HOUR) * HOUR;
-const periodAt = (base: number, startInHours: number, hours: number) => ({
-  startTime: timestampFromDate(new Date(base + startInHours * HOUR)),
-  endTime: timestampFromDate(new Date(base + (startInHours + hours) * HOUR)),
-});
 const windowAt = (base: number, startInHours: number, hours: number) => {
   const p = periodAt(base, startInHours, hours);
   return { scheduleTime: p.startTime, estimatedCompletionTime: p.endTime };
 };
-const eur = (amountMinor: bigint) => ({ amountMinor, currencyCode: "EUR" });
 const money = (m: { amountMinor: bigint; currencyCode: string } | undefined) => m && { amountMinor: m.amountMinor, currencyCode: m.currencyCode };
-
-const AGENT = "00000000-0000-4000-8000-00000000a9e7";
-const MANAGER = "00000000-0000-4000-8000-00000000f1ee";
-const ADMIN = "00000000-0000-4000-8000-0000000000aa";
-
-/** Call options for `subject` holding a role of the catalog (its permissions). */
-const asRole = (mesh: Mesh, subject: string, role: string) => ({
-  headers: { authorization: `Bearer ${mesh.keys.token({ sub: subject, roles: [role], permissions: catalogPermissionsOf([role]) }, { expiresIn: 3600 })}` },
-});
-
-let counter = 0;
-const unique = (): string => `${process.pid}-${Date.now().toString(36)}-${++counter}`;
 
 /** One service's `kafka` section: the file's prefix, its own consumer group. */
 const kafkaOf = (prefix: string, service: string) => fleetKafkaConfig(prefix, { consumer: { groupId: `${prefix}${service}` } });
@@ -80,48 +48,22 @@ test.before(async (t) => {
   // maintenance.job.v1; rental produces rental.rental.v1 and consumes
   // fleet.vehicle.v1 and maintenance.job.v1; maintenance produces
   // maintenance.job.v1 and maintenance.part.v1 and consumes fleet.vehicle.v1.
-  // Auto-create is off on the broker: all are made here.
-  const kafka = await openKafkaTestContext(["fleet.vehicle.v1", "rental.rental.v1", "maintenance.job.v1", "maintenance.part.v1"]);
-  const mesh = await startMesh("test-keys", {
-    fleetKafka: kafkaOf(kafka.prefix, "fleet"),
-    rentalKafka: kafkaOf(kafka.prefix, "rental"),
-    maintenanceKafka: kafkaOf(kafka.prefix, "maintenance"),
+  t.context = await startEventMesh(["fleet.vehicle.v1", "rental.rental.v1", "maintenance.job.v1", "maintenance.part.v1"], (prefix) => ({
+    fleetKafka: kafkaOf(prefix, "fleet"),
+    rentalKafka: kafkaOf(prefix, "rental"),
+    maintenanceKafka: kafkaOf(prefix, "maintenance"),
     // Backfills, sweeps, due plans and the reconciliation once a year: only
     // events fill the projections, and no job creates or releases anything.
     rentalSettings: { sweepCron: "0 0 1 1 *" },
     maintenanceSettings: { plansCron: "0 0 1 1 *", reconcileCron: "0 0 1 1 *" },
-  });
-  const connect = createConnectTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" });
-  const rental = createClient(RentalService, connect);
-  const manager = asRole(mesh, MANAGER, "fleet_manager");
-  const { location } = await rental.createLocation({ attributes: { name: `Depot ${unique()}`, type: LocationType.DEPOT, timeZone: "Europe/Berlin" } }, manager);
-  const { pricingPlan } = await rental.createPricingPlan({
-    name: `Plan ${unique()}`, rates: { currencyCode: "EUR", dailyRate: eur(4_900n) },
-  }, manager);
-  t.context = {
-    mesh, kafka, connect,
-    grpcWeb: createGrpcWebTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" }),
-    grpc: createGrpcTransport({ baseUrl: mesh.baseUrl }),
-    location: location!.id,
-    plan: pricingPlan!.id,
-  };
+  }), { currencyCode: "EUR", dailyRate: eur(4_900n) });
 });
 
-test.after.always(async (t) => {
-  await t.context.mesh?.stop();
-  await t.context.kafka?.close();
-});
+test.after.always(async (t) => stopEventMesh(t.context));
 
 const maintenanceVia = (transport: Transport): Client<typeof MaintenanceService> => createClient(MaintenanceService, transport);
 const rentalVia = (transport: Transport): Client<typeof RentalService> => createClient(RentalService, transport);
 const fleetVia = (transport: Transport): Client<typeof FleetService> => createClient(FleetService, transport);
-
-async function newCustomer(c: Context): Promise<string> {
-  const { user } = await createClient(IdentityService, c.connect).createUser({
-    attributes: { email: `customer-${unique()}@example.test`, displayName: "Test Customer" }, roles: ["customer"],
-  }, asRole(c.mesh, ADMIN, "admin"));
-  return user!.id;
-}
 
 /** A user with the mechanic role and a MECHANIC staff profile, made through the gateway. */
 async function newMechanic(c: Context): Promise<string> {
@@ -160,7 +102,7 @@ const inRental = (c: Context, vehicleId: string) =>
 /** Registers a vehicle in fleet through the gateway; waits until both projections hold it (events only). */
 async function newVehicle(c: Context): Promise<{ id: string; plateNumber: string; odometerKm: number | undefined }> {
   const { vehicle } = await fleetVia(c.connect).registerVehicle({
-    plateNumber: `MF-${(++counter).toString(36)}${Date.now().toString(36).slice(-4)}`.toUpperCase(),
+    plateNumber: `MF-${nextCount().toString(36)}${Date.now().toString(36).slice(-4)}`.toUpperCase(),
     attributes: { make: "Iveco", model: "Daily", passengerCapacity: 3, loadLimitKg: 1_500 },
   }, asRole(c.mesh, MANAGER, "fleet_manager"));
   await inMaintenance(c, vehicle!.id, "as active", (row) => row.status === "active");
@@ -178,23 +120,7 @@ const fleetVehicle = (c: Context, vehicleId: string, what: string, accept: (stat
   }, 30_000);
 
 /** Messages on the file's `topic` keyed by `key`, once `types` (of package fleetmesh.maintenance.v1) have all arrived. */
-const events = (c: Context, topic: string, key: string, types: readonly string[]) =>
-  waitFor(`${types.join(", ")} on ${topic} for ${key}`, async () => {
-    const messages = (await readTopic(c.kafka.kafka, `${c.kafka.prefix}${topic}`)).filter((m) => m.key === key);
-    const seen = messages.map((m) => m.header("event-type"));
-    return types.every((type) => seen.includes(`fleetmesh.maintenance.v1.${type}`)) ? messages : undefined;
-  }, 30_000, 500);
-
-const decode = <Desc extends DescMessage>(messages: readonly ReadMessage[], schema: Desc): Array<MessageShape<Desc>> =>
-  messages.filter((m) => m.header("event-type") === schema.typeName).map((m) => fromBinary(schema, m.value!));
-
-/** The Connect error of a refused call, with the reason of its google.rpc.ErrorInfo. */
-async function refused(t: ExecutionContext, call: Promise<unknown>, code: Code, reason: string, label = ""): Promise<ConnectError> {
-  const err = ConnectError.from(await t.throwsAsync(call));
-  t.is(err.code, code, `${label} ${err.message}`);
-  t.is(err.findDetails(ErrorInfoSchema)[0]?.reason, reason, `${label} ${err.message}`);
-  return err;
-}
+const events = (c: Context, topic: string, key: string, types: readonly string[]) => eventsOn(c, topic, "fleetmesh.maintenance.v1", key, types);
 
 test("a vehicle registered in fleet reaches maintenance's projection through fleet.vehicle.v1, odometer readings too", async (t) => {
   const c = t.context;

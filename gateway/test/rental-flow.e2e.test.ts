@@ -5,14 +5,11 @@
 // vehicle follows it (RENTED, then ACTIVE with the odometer). Also: a
 // maintenance block refusing a reservation, and one customer's token on
 // another customer's rental.
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Client, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import anyTest, { type ExecutionContext, type TestFn } from "ava";
+import { Code, createClient, type Client, type Transport } from "@connectrpc/connect";
+import anyTest, { type TestFn } from "ava";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { VehicleStatus } from "../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
-import { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import {
   RentalActivatedSchema,
   RentalCompletedSchema,
@@ -22,104 +19,48 @@ import {
   RentalReservedSchema,
   VehicleBlockPlacedSchema,
 } from "../../gen/fleetmesh/rental/v1/events_pb.js";
-import { LocationType } from "../../gen/fleetmesh/rental/v1/location_pb.js";
 import { PaymentProvider, RentalChargeType, RentalPaymentStatus, RentalStatus } from "../../gen/fleetmesh/rental/v1/rental_pb.js";
 import { RentalService } from "../../gen/fleetmesh/rental/v1/rental_service_pb.js";
-import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { catalogPermissionsOf } from "../../services/identity/src/domain/role-catalog.js";
 import { fleetKafkaConfig } from "../../services/fleet/test/events-support.js";
-import { openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext, type ReadMessage } from "../../services/platform/src/testing/kafka.js";
-import { startMesh, type Mesh } from "./mesh.js";
+import { TEST_BROKERS, waitFor } from "../../services/platform/src/testing/kafka.js";
+import {
+  AGENT, asRole, decode, eur, eventsOn, futureBase, HOUR, MANAGER, newCustomer, nextCount, periodAt, refused, startEventMesh, stopEventMesh,
+  type EventMesh,
+} from "./event-mesh.js";
 
-interface Context {
-  readonly mesh: Mesh;
-  readonly kafka: KafkaTestContext;
-  readonly connect: Transport;
-  readonly grpcWeb: Transport;
-  readonly grpc: Transport;
-  readonly location: string;
-  readonly plan: string;
-}
+type Context = EventMesh;
 
 const test = anyTest.serial as TestFn<Context>;
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
-/** The next whole hour at least `days` days from now. */
-const futureBase = (days: number): number => Math.ceil((Date.now() + days * DAY) / HOUR) * HOUR;
-const periodAt = (base: number, startInHours: number, hours: number) => ({
-  startTime: timestampFromDate(new Date(base + startInHours * HOUR)),
-  endTime: timestampFromDate(new Date(base + (startInHours + hours) * HOUR)),
-});
-const eur = (amountMinor: bigint) => ({ amountMinor, currencyCode: "EUR" });
-
-const AGENT = "00000000-0000-4000-8000-00000000a9e7";
-const MANAGER = "00000000-0000-4000-8000-00000000f1ee";
-const ADMIN = "00000000-0000-4000-8000-0000000000aa";
 const MAINTENANCE = "maintenance-service-client";
-
-/** Call options for `subject` holding a role of the catalog (its permissions). */
-const asRole = (mesh: Mesh, subject: string, role: string) => ({
-  headers: { authorization: `Bearer ${mesh.keys.token({ sub: subject, roles: [role], permissions: catalogPermissionsOf([role]) }, { expiresIn: 3600 })}` },
-});
-
-let counter = 0;
-const unique = (): string => `${process.pid}-${Date.now().toString(36)}-${++counter}`;
 
 test.before(async (t) => {
   // Fleet produces fleet.vehicle.v1 and consumes rental.rental.v1 and
   // maintenance.job.v1; rental produces rental.rental.v1 and consumes
-  // fleet.vehicle.v1. Auto-create is off on the broker: all are made here.
-  const kafka = await openKafkaTestContext(["fleet.vehicle.v1", "rental.rental.v1", "maintenance.job.v1"]);
-  const rentalKafka = {
-    enabled: true,
-    brokers: [...TEST_BROKERS],
-    topicPrefix: kafka.prefix,
-    relay: { pollIntervalMs: 2_000, leaderCheckMs: 250 },
-    consumer: { groupId: `${kafka.prefix}rental`, maxAttempts: 3, retryInitialMs: 20, retryMaxMs: 200, sessionTimeoutMs: 6_000 },
-  };
-  const mesh = await startMesh("test-keys", {
-    fleetKafka: fleetKafkaConfig(kafka.prefix),
-    rentalKafka,
+  // fleet.vehicle.v1.
+  t.context = await startEventMesh(["fleet.vehicle.v1", "rental.rental.v1", "maintenance.job.v1"], (prefix) => ({
+    fleetKafka: fleetKafkaConfig(prefix),
+    rentalKafka: {
+      enabled: true,
+      brokers: [...TEST_BROKERS],
+      topicPrefix: prefix,
+      relay: { pollIntervalMs: 2_000, leaderCheckMs: 250 },
+      consumer: { groupId: `${prefix}rental`, maxAttempts: 3, retryInitialMs: 20, retryMaxMs: 200, sessionTimeoutMs: 6_000 },
+    },
     // The projection's backfill job (and the sweeps) run on this cron: once a
     // year keeps them out of the way, so only events fill the projection.
     rentalSettings: { sweepCron: "0 0 1 1 *" },
-  });
-  const connect = createConnectTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" });
-  const rental = createClient(RentalService, connect);
-  const manager = asRole(mesh, MANAGER, "fleet_manager");
-  const { location } = await rental.createLocation({ attributes: { name: `Depot ${unique()}`, type: LocationType.DEPOT, timeZone: "Europe/Berlin" } }, manager);
-  const { pricingPlan } = await rental.createPricingPlan({
-    name: `Plan ${unique()}`,
-    rates: { currencyCode: "EUR", dailyRate: eur(4_900n), perKmRate: eur(25n), includedKmPerDay: 200 },
-  }, manager);
-  t.context = {
-    mesh, kafka, connect,
-    grpcWeb: createGrpcWebTransport({ baseUrl: mesh.baseUrl, httpVersion: "1.1" }),
-    grpc: createGrpcTransport({ baseUrl: mesh.baseUrl }),
-    location: location!.id,
-    plan: pricingPlan!.id,
-  };
+  }), { currencyCode: "EUR", dailyRate: eur(4_900n), perKmRate: eur(25n), includedKmPerDay: 200 });
 });
 
-test.after.always(async (t) => {
-  await t.context.mesh?.stop();
-  await t.context.kafka?.close();
-});
+test.after.always(async (t) => stopEventMesh(t.context));
 
 const rentalVia = (transport: Transport): Client<typeof RentalService> => createClient(RentalService, transport);
-
-async function newCustomer(c: Context): Promise<string> {
-  const { user } = await createClient(IdentityService, c.connect).createUser({
-    attributes: { email: `customer-${unique()}@example.test`, displayName: "Test Customer" }, roles: ["customer"],
-  }, asRole(c.mesh, ADMIN, "admin"));
-  return user!.id;
-}
 
 /** Registers a vehicle in fleet through the gateway and waits for rental's projection to hold it (events only). */
 async function newVehicleInProjection(c: Context): Promise<{ id: string; plateNumber: string }> {
   const { vehicle } = await createClient(FleetService, c.connect).registerVehicle({
-    plateNumber: `RF-${(++counter).toString(36)}${Date.now().toString(36).slice(-4)}`.toUpperCase(),
+    plateNumber: `RF-${nextCount().toString(36)}${Date.now().toString(36).slice(-4)}`.toUpperCase(),
     attributes: { make: "Toyota", model: "Hiace", passengerCapacity: 9, loadLimitKg: 800 },
   }, asRole(c.mesh, MANAGER, "fleet_manager"));
   await projected(c, vehicle!.id, "active");
@@ -146,23 +87,7 @@ const fleetVehicle = (c: Context, vehicleId: string, what: string, accept: (stat
   }, 30_000);
 
 /** Messages on the file's `rental.rental.v1` keyed by `key`, once `types` have all arrived. */
-const rentalEvents = (c: Context, key: string, types: readonly string[]) =>
-  waitFor(`${types.join(", ")} on rental.rental.v1 for ${key}`, async () => {
-    const messages = (await readTopic(c.kafka.kafka, `${c.kafka.prefix}rental.rental.v1`)).filter((m) => m.key === key);
-    const seen = messages.map((m) => m.header("event-type"));
-    return types.every((type) => seen.includes(`fleetmesh.rental.v1.${type}`)) ? messages : undefined;
-  }, 30_000, 500);
-
-const decode = <Desc extends DescMessage>(messages: readonly ReadMessage[], schema: Desc): Array<MessageShape<Desc>> =>
-  messages.filter((m) => m.header("event-type") === schema.typeName).map((m) => fromBinary(schema, m.value!));
-
-/** The Connect error of a refused call, with the reason of its google.rpc.ErrorInfo. */
-async function refused(t: ExecutionContext, call: Promise<unknown>, code: Code, reason: string, label = ""): Promise<ConnectError> {
-  const err = ConnectError.from(await t.throwsAsync(call));
-  t.is(err.code, code, `${label} ${err.message}`);
-  t.is(err.findDetails(ErrorInfoSchema)[0]?.reason, reason, `${label} ${err.message}`);
-  return err;
-}
+const rentalEvents = (c: Context, key: string, types: readonly string[]) => eventsOn(c, "rental.rental.v1", "fleetmesh.rental.v1", key, types);
 
 test("a vehicle registered in fleet reaches rental's projection through fleet.vehicle.v1", async (t) => {
   const c = t.context;

@@ -1,10 +1,7 @@
 // Domain values and a recording fake of MaintenanceUseCases for the adapter
 // unit tests (no database, no network).
-import type { DescMethod } from "@bufbuild/protobuf";
-import { Metadata } from "@grpc/grpc-js";
-import type { RequestContext } from "../../platform/src/context.js";
-import type { RemoteFirstHandler, UnaryHandler } from "../../platform/src/grpc/server.js";
 import { testCaller } from "../../platform/src/testing/fakes.js";
+import { fakeHandlers, prepared, recordingFake, type RecordedCall } from "../../platform/src/testing/handlers.js";
 import { maintenanceServiceBinding } from "../src/adapters/grpc/maintenance-handlers.js";
 import type { AlternativeVehicle, MaintenanceUseCases, VehicleCosts } from "../src/app/use-case-api.js";
 import type { MaintenanceDue, MaintenanceJob, MaintenancePlan, Part, PartUsed, StockMovement } from "../src/domain/model.js";
@@ -153,11 +150,6 @@ export const vehicleCosts: VehicleCosts = {
   costPerKm: [eur(3n)],
 };
 
-/** What a two-phase use case answers: its result once run. */
-function prepared<R>(value: R) {
-  return { run: async () => value };
-}
-
 /** Answers of the fake use cases for requests that pass validation. */
 const ANSWERS: Partial<Record<keyof MaintenanceUseCases, unknown>> = {
   schedule: prepared({ job: scheduledJob, displacedRentalIds: [ids.rental], alternatives: [alternative] }),
@@ -187,53 +179,13 @@ const ANSWERS: Partial<Record<keyof MaintenanceUseCases, unknown>> = {
   applyOdometerReading: undefined,
 };
 
-export interface RecordedCall {
-  readonly method: string;
-  readonly args: readonly unknown[];
-}
-
 /** A MaintenanceUseCases whose every method records its call and answers from ANSWERS. */
 export function recordingUseCases(): { useCases: MaintenanceUseCases; calls: RecordedCall[] } {
-  const calls: RecordedCall[] = [];
-  const useCases = new Proxy({} as MaintenanceUseCases, {
-    get(_target, property) {
-      if (typeof property !== "string") return undefined;
-      return (...args: unknown[]) => {
-        calls.push({ method: property, args });
-        if (!(property in ANSWERS)) return Promise.reject(new Error(`fake use case ${property} has no answer`));
-        return Promise.resolve(ANSWERS[property as keyof MaintenanceUseCases]);
-      };
-    },
-  });
-  return { useCases, calls };
+  const { fake, calls } = recordingFake<MaintenanceUseCases>(ANSWERS);
+  return { useCases: fake, calls };
 }
 
 export const staffCaller = testCaller(ids.staff, ["maintenance.schedule"]);
 
-export const contextFor = (method: DescMethod): RequestContext =>
-  ({
-    method,
-    requestId: "test-request",
-    caller: staffCaller,
-    deadline: undefined,
-    idempotencyKey: undefined,
-    metadata: new Metadata(),
-    signal: new AbortController().signal,
-  }) as unknown as RequestContext;
-
-/** The binding's handlers over a recording fake: call(localName, request). */
-export function maintenanceHandlers() {
-  const { useCases, calls } = recordingUseCases();
-  const binding = maintenanceServiceBinding(useCases);
-  const call = async (localName: string, request: unknown): Promise<unknown> => {
-    const handler: UnaryHandler | undefined = binding.handlers[localName];
-    const method = binding.service.methods.find((m) => m.localName === localName);
-    if (handler === undefined || method === undefined) throw new Error(`no handler ${localName}`);
-    const ctx = contextFor(method);
-    // A remoteFirst handler: prepare (validation, the use case's peer reads), then handle, as the kit's server runs them.
-    const twoPhase = handler as unknown as Partial<RemoteFirstHandler>;
-    if (twoPhase.prepare && twoPhase.handle) return twoPhase.handle(request as never, ctx, await twoPhase.prepare(request as never, ctx));
-    return handler(request as never, ctx);
-  };
-  return { binding, calls, call };
-}
+/** The binding's handlers over a recording fake: call(localName, request), as staffCaller. */
+export const maintenanceHandlers = () => fakeHandlers(maintenanceServiceBinding, ANSWERS, staffCaller);

@@ -3,7 +3,7 @@
 // written). Valid input reaches the use case as domain commands, as the caller.
 import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import test, { type ExecutionContext } from "ava";
+import test from "ava";
 import { MaintenanceKind, MaintenanceStatus } from "../../../gen/fleetmesh/maintenance/v1/maintenance_job_pb.js";
 import {
   AddPartsUsedRequestSchema,
@@ -30,7 +30,7 @@ import {
   StartMaintenanceRequestSchema,
   UpdateMaintenanceJobRequestSchema,
 } from "../../../gen/fleetmesh/maintenance/v1/maintenance_service_pb.js";
-import { DomainError } from "../../platform/src/errors.js";
+import { requestChecks } from "../../platform/src/testing/handlers.js";
 import { ids, maintenanceHandlers, staffCaller } from "./adapter-fixtures.js";
 
 const HOUR = 3_600_000;
@@ -56,29 +56,7 @@ const planInit = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-/** Calls `method` and asserts INVALID_ARGUMENT with exactly these violations (field -> reason), and no use-case call. */
-async function expectViolations<D extends DescMessage>(
-  t: ExecutionContext,
-  method: string,
-  schema: D,
-  init: MessageInitShape<D>,
-  expected: Record<string, string>,
-): Promise<void> {
-  const { call, calls } = maintenanceHandlers();
-  const err = await t.throwsAsync(call(method, create(schema, init)), { instanceOf: DomainError });
-  t.is(err?.kind, "invalid_argument");
-  t.is(err?.reason, "INVALID_ARGUMENT");
-  const got = Object.fromEntries((err?.fieldViolations ?? []).map((v) => [v.field, v.reason ?? ""]));
-  t.deepEqual(got, expected, `${method}: ${err?.message}`);
-  t.deepEqual(calls, [], "no use case was called");
-}
-
-async function expectAccepted<D extends DescMessage>(t: ExecutionContext, method: string, schema: D, init: MessageInitShape<D>) {
-  const { call, calls } = maintenanceHandlers();
-  await call(method, create(schema, init));
-  t.is(calls.length, 1, `${method} reached its use case`);
-  return calls[0]!;
-}
+const { expectViolations, expectAccepted } = requestChecks(maintenanceHandlers);
 
 // ---- every RPC ----
 

@@ -1,9 +1,9 @@
 // The gRPC adapter's request checks: bad input is INVALID_ARGUMENT listing
 // every bad field by its proto path, and no use case runs (nothing is
 // written). Valid input reaches the use case as domain commands, as the caller.
-import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import test, { type ExecutionContext } from "ava";
+import test from "ava";
 import { LocationType } from "../../../gen/fleetmesh/rental/v1/location_pb.js";
 import {
   PaymentProvider,
@@ -34,6 +34,7 @@ import {
   ExtendRentalRequestSchema,
 } from "../../../gen/fleetmesh/rental/v1/rental_service_pb.js";
 import { DomainError } from "../../platform/src/errors.js";
+import { requestChecks } from "../../platform/src/testing/handlers.js";
 import { isKnownTimeZone, MAX_RENTAL_DAYS } from "../src/adapters/grpc/rental-requests.js";
 import { fullRates, ids, rentalHandlers, staffCaller } from "./adapter-fixtures.js";
 import { pricingRatesToProto } from "../src/adapters/proto/rental-proto.js";
@@ -59,29 +60,7 @@ const validRates = () => ({
   lateGraceMinutes: 30,
 });
 
-/** Calls `method` and asserts INVALID_ARGUMENT with exactly these violations (field -> reason), and no use-case call. */
-async function expectViolations<D extends DescMessage>(
-  t: ExecutionContext,
-  method: string,
-  schema: D,
-  init: MessageInitShape<D>,
-  expected: Record<string, string>,
-): Promise<void> {
-  const { call, calls } = rentalHandlers();
-  const err = await t.throwsAsync(call(method, create(schema, init)), { instanceOf: DomainError });
-  t.is(err?.kind, "invalid_argument");
-  t.is(err?.reason, "INVALID_ARGUMENT");
-  const got = Object.fromEntries((err?.fieldViolations ?? []).map((v) => [v.field, v.reason ?? ""]));
-  t.deepEqual(got, expected, `${method}: ${err?.message}`);
-  t.deepEqual(calls, [], "no use case was called");
-}
-
-async function expectAccepted<D extends DescMessage>(t: ExecutionContext, method: string, schema: D, init: MessageInitShape<D>) {
-  const { call, calls } = rentalHandlers();
-  await call(method, create(schema, init));
-  t.is(calls.length, 1, `${method} reached its use case`);
-  return calls[0]!;
-}
+const { expectViolations, expectAccepted } = requestChecks(rentalHandlers);
 
 // ---- periods ----
 
