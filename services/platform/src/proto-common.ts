@@ -42,3 +42,12 @@ export const optionalTimeFromProto = (t: Timestamp | undefined): Date | null => 
 export const textOrEmpty = (s: string | null): string => s ?? "";
 
 export const emptyToNull = (s: string): string | null => (s === "" ? null : s);
+
+/**
+ * The reverse of a domain → proto enum table: null for UNSPECIFIED (0),
+ * undefined for a number this build does not know (a newer client).
+ */
+export const enumFromProto = <D extends string, P extends number>(table: Readonly<Record<D, P>>) => {
+  const byProto = new Map<number, D>((Object.entries(table) as Array<[D, P]>).map(([d, p]) => [p, d]));
+  return (value: P): D | null | undefined => (value === 0 ? null : byProto.get(value));
+};

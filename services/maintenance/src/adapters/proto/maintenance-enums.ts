@@ -1,4 +1,5 @@
 import { VehicleStatus as ProtoFleetStatus } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
+import { enumFromProto } from "../../../../platform/src/proto-common.js";
 import {
   MaintenanceKind as ProtoKind,
   MaintenanceStatus as ProtoStatus,
@@ -16,10 +17,7 @@ import type {
 // fromProto: null for UNSPECIFIED, undefined for a number this build does
 // not know (a newer client); callers turn both into field violations.
 
-const reverse = <D extends string, P extends number>(table: Readonly<Record<D, P>>) => {
-  const byProto = new Map<number, D>((Object.entries(table) as Array<[D, P]>).map(([d, p]) => [p, d]));
-  return (value: P): D | null | undefined => (value === 0 ? null : byProto.get(value));
-};
+const reverse = enumFromProto;
 
 export const MAINTENANCE_STATUS_TO_PROTO: Readonly<Record<MaintenanceStatus, ProtoStatus>> = {
   scheduled: ProtoStatus.SCHEDULED,

@@ -1,4 +1,5 @@
 import { VehicleStatus as ProtoFleetStatus } from "../../../../../gen/fleetmesh/fleet/v1/vehicle_pb.js";
+import { enumFromProto } from "../../../../platform/src/proto-common.js";
 import { LocationType as ProtoLocationType } from "../../../../../gen/fleetmesh/rental/v1/location_pb.js";
 import {
   PaymentProvider as ProtoPaymentProvider,
@@ -28,10 +29,7 @@ import type {
 
 type Unavailability = VehicleAvailability["reasons"][number];
 
-const reverse = <D extends string, P extends number>(table: Readonly<Record<D, P>>) => {
-  const byProto = new Map<number, D>((Object.entries(table) as Array<[D, P]>).map(([d, p]) => [p, d]));
-  return (value: P): D | null | undefined => (value === 0 ? null : byProto.get(value));
-};
+const reverse = enumFromProto;
 
 export const LOCATION_TYPE_TO_PROTO: Readonly<Record<LocationType, ProtoLocationType>> = {
   depot: ProtoLocationType.DEPOT,
