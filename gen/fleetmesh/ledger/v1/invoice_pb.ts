@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/ledger/v1/invoice.proto.
  */
 export const file_fleetmesh_ledger_v1_invoice: GenFile = /*@__PURE__*/
-  fileDesc("CiFmbGVldG1lc2gvbGVkZ2VyL3YxL2ludm9pY2UucHJvdG8SE2ZsZWV0bWVzaC5sZWRnZXIudjEimQEKEEludm9pY2VMaW5lSW5wdXQSEwoLZGVzY3JpcHRpb24YASABKAkSEAoIcXVhbnRpdHkYAiABKAUSLgoKdW5pdF9wcmljZRgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSGgoScmV2ZW51ZV9hY2NvdW50X2lkGAQgASgJEhIKCnZlaGljbGVfaWQYBSABKAki5gEKC0ludm9pY2VMaW5lEgoKAmlkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEi4KCnVuaXRfcHJpY2UYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EioKBmFtb3VudBgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSGgoScmV2ZW51ZV9hY2NvdW50X2lkGAYgASgJEhIKCnZlaGljbGVfaWQYByABKAkSGAoQcmVudGFsX2NoYXJnZV9pZBgIIAEoCSK7BQoHSW52b2ljZRIKCgJpZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSEQoJcmVudGFsX2lkGAQgASgJEhkKEWV4dGVybmFsX3JlZl90eXBlGAUgASgJEhcKD2V4dGVybmFsX3JlZl9pZBgGIAEoCRIyCgZzdGF0dXMYByABKA4yIi5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2VTdGF0dXMSFQoNY3VycmVuY3lfY29kZRgIIAEoCRIvCgVsaW5lcxgJIAMoCzIgLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZUxpbmUSKQoFdG90YWwYCiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei8KC2Ftb3VudF9wYWlkGAsgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgphbW91bnRfZHVlGAwgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRISCgppc3N1ZV9kYXRlGA0gASgJEhAKCGR1ZV9kYXRlGA4gASgJEg0KBW5vdGVzGA8gASgJEhgKEGpvdXJuYWxfZW50cnlfaWQYECABKAkSEwoLdm9pZF9yZWFzb24YESABKAkSLQoJdm9pZF90aW1lGBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgTIAEoAxIvCgtjcmVhdGVfdGltZRgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYFiABKAkSEgoKdXBkYXRlZF9ieRgXIAEoCSqfAQoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUlOVk9JQ0VfU1RBVFVTX0lTU1VFRBABEiEKHUlOVk9JQ0VfU1RBVFVTX1BBUlRJQUxMWV9QQUlEEAISFwoTSU5WT0lDRV9TVEFUVVNfUEFJRBADEhcKE0lOVk9JQ0VfU1RBVFVTX1ZPSUQQBGIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("CiFmbGVldG1lc2gvbGVkZ2VyL3YxL2ludm9pY2UucHJvdG8SE2ZsZWV0bWVzaC5sZWRnZXIudjEimQEKEEludm9pY2VMaW5lSW5wdXQSEwoLZGVzY3JpcHRpb24YASABKAkSEAoIcXVhbnRpdHkYAiABKAUSLgoKdW5pdF9wcmljZRgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSGgoScmV2ZW51ZV9hY2NvdW50X2lkGAQgASgJEhIKCnZlaGljbGVfaWQYBSABKAki5gEKC0ludm9pY2VMaW5lEgoKAmlkGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhAKCHF1YW50aXR5GAMgASgFEi4KCnVuaXRfcHJpY2UYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EioKBmFtb3VudBgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSGgoScmV2ZW51ZV9hY2NvdW50X2lkGAYgASgJEhIKCnZlaGljbGVfaWQYByABKAkSGAoQcmVudGFsX2NoYXJnZV9pZBgIIAEoCSKkBgoHSW52b2ljZRIKCgJpZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSEwoLY3VzdG9tZXJfaWQYAyABKAkSEQoJcmVudGFsX2lkGAQgASgJEhkKEWV4dGVybmFsX3JlZl90eXBlGAUgASgJEhcKD2V4dGVybmFsX3JlZl9pZBgGIAEoCRIyCgZzdGF0dXMYByABKA4yIi5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2VTdGF0dXMSFQoNY3VycmVuY3lfY29kZRgIIAEoCRIvCgVsaW5lcxgJIAMoCzIgLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZUxpbmUSKQoFdG90YWwYCiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei8KC2Ftb3VudF9wYWlkGAsgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgphbW91bnRfZHVlGAwgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRISCgppc3N1ZV9kYXRlGA0gASgJEhAKCGR1ZV9kYXRlGA4gASgJEg0KBW5vdGVzGA8gASgJEhgKEGpvdXJuYWxfZW50cnlfaWQYECABKAkSEwoLdm9pZF9yZWFzb24YESABKAkSLQoJdm9pZF90aW1lGBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtyb3dfdmVyc2lvbhgTIAEoAxIvCgtjcmVhdGVfdGltZRgUIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYFSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYFiABKAkSEgoKdXBkYXRlZF9ieRgXIAEoCRIzCg9hbW91bnRfY3JlZGl0ZWQYGCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjIKDmNyZWRpdF9hcHBsaWVkGBkgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leSK0AgoKQ3JlZGl0Tm90ZRIKCgJpZBgBIAEoCRIOCgZudW1iZXIYAiABKAkSEgoKaW52b2ljZV9pZBgDIAEoCRITCgtjdXN0b21lcl9pZBgEIAEoCRIqCgZhbW91bnQYBSABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgGIAEoCRISCgppc3N1ZV9kYXRlGAcgASgJEhgKEGpvdXJuYWxfZW50cnlfaWQYCCABKAkSLwoLY3JlYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCiABKAkSGQoRZXh0ZXJuYWxfcmVmX3R5cGUYCyABKAkSFwoPZXh0ZXJuYWxfcmVmX2lkGAwgASgJIpwBChJQZXJpb2RTdGF0dXNDaGFuZ2USMQoGc3RhdHVzGAEgASgOMiEuZmxlZXRtZXNoLmxlZGdlci52MS5QZXJpb2RTdGF0dXMSEgoKY2hhbmdlZF9ieRgCIAEoCRIOCgZyZWFzb24YAyABKAkSLwoLY2hhbmdlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrUBChBBY2NvdW50aW5nUGVyaW9kEg4KBnBlcmlvZBgBIAEoCRISCgpzdGFydF9kYXRlGAIgASgJEhAKCGVuZF9kYXRlGAMgASgJEjEKBnN0YXR1cxgEIAEoDjIhLmZsZWV0bWVzaC5sZWRnZXIudjEuUGVyaW9kU3RhdHVzEjgKB2hpc3RvcnkYBSADKAsyJy5mbGVldG1lc2gubGVkZ2VyLnYxLlBlcmlvZFN0YXR1c0NoYW5nZSq8AQoNSW52b2ljZVN0YXR1cxIeChpJTlZPSUNFX1NUQVRVU19VTlNQRUNJRklFRBAAEhkKFUlOVk9JQ0VfU1RBVFVTX0lTU1VFRBABEiEKHUlOVk9JQ0VfU1RBVFVTX1BBUlRJQUxMWV9QQUlEEAISFwoTSU5WT0lDRV9TVEFUVVNfUEFJRBADEhcKE0lOVk9JQ0VfU1RBVFVTX1ZPSUQQBBIbChdJTlZPSUNFX1NUQVRVU19DUkVESVRFRBAFKl8KDFBlcmlvZFN0YXR1cxIdChlQRVJJT0RfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFgoSUEVSSU9EX1NUQVRVU19PUEVOEAESGAoUUEVSSU9EX1NUQVRVU19DTE9TRUQQAmIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * A line to invoice. The amount is `quantity` x `unit_price`.
@@ -203,7 +203,7 @@ export type Invoice = Message<"fleetmesh.ledger.v1.Invoice"> & {
   amountPaid?: Money | undefined;
 
   /**
-   * total - amount_paid.
+   * total - amount_paid - amount_credited.
    *
    * @generated from field: fleetmesh.common.v1.Money amount_due = 12;
    */
@@ -275,6 +275,20 @@ export type Invoice = Message<"fleetmesh.ledger.v1.Invoice"> & {
    * @generated from field: string updated_by = 23;
    */
   updatedBy: string;
+
+  /**
+   * Sum of the invoice's credit notes.
+   *
+   * @generated from field: fleetmesh.common.v1.Money amount_credited = 24;
+   */
+  amountCredited?: Money | undefined;
+
+  /**
+   * Part of amount_paid taken from the customer's earlier overpayments.
+   *
+   * @generated from field: fleetmesh.common.v1.Money credit_applied = 25;
+   */
+  creditApplied?: Money | undefined;
 };
 
 /**
@@ -285,9 +299,173 @@ export const InvoiceSchema: GenMessage<Invoice> = /*@__PURE__*/
   messageDesc(file_fleetmesh_ledger_v1_invoice, 2);
 
 /**
+ * A credit note: corrects an issued invoice by crediting part or all of what
+ * is unpaid. Immutable; numbered "CN-<year>-<000001>", gapless per year.
+ *
+ * @generated from message fleetmesh.ledger.v1.CreditNote
+ */
+export type CreditNote = Message<"fleetmesh.ledger.v1.CreditNote"> & {
+  /**
+   * UUID.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string number = 2;
+   */
+  number: string;
+
+  /**
+   * @generated from field: string invoice_id = 3;
+   */
+  invoiceId: string;
+
+  /**
+   * @generated from field: string customer_id = 4;
+   */
+  customerId: string;
+
+  /**
+   * Positive, in the invoice currency.
+   *
+   * @generated from field: fleetmesh.common.v1.Money amount = 5;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * "YYYY-MM-DD"; the entry date of its posting.
+   *
+   * @generated from field: string issue_date = 7;
+   */
+  issueDate: string;
+
+  /**
+   * Journal entry that posted it (revenue debited, receivable credited).
+   *
+   * @generated from field: string journal_entry_id = 8;
+   */
+  journalEntryId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Empty for credit notes issued from events.
+   *
+   * @generated from field: string created_by = 10;
+   */
+  createdBy: string;
+
+  /**
+   * @generated from field: string external_ref_type = 11;
+   */
+  externalRefType: string;
+
+  /**
+   * @generated from field: string external_ref_id = 12;
+   */
+  externalRefId: string;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.CreditNote.
+ * Use `create(CreditNoteSchema)` to create a new message.
+ */
+export const CreditNoteSchema: GenMessage<CreditNote> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_invoice, 3);
+
+/**
+ * A change of an accounting month's status, kept for audit.
+ *
+ * @generated from message fleetmesh.ledger.v1.PeriodStatusChange
+ */
+export type PeriodStatusChange = Message<"fleetmesh.ledger.v1.PeriodStatusChange"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.PeriodStatus status = 1;
+   */
+  status: PeriodStatus;
+
+  /**
+   * @generated from field: string changed_by = 2;
+   */
+  changedBy: string;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp change_time = 4;
+   */
+  changeTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.PeriodStatusChange.
+ * Use `create(PeriodStatusChangeSchema)` to create a new message.
+ */
+export const PeriodStatusChangeSchema: GenMessage<PeriodStatusChange> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_invoice, 4);
+
+/**
+ * An accounting month ("YYYY-MM" in the reporting time zone). Months are open
+ * until closed; only months ever closed are stored.
+ *
+ * @generated from message fleetmesh.ledger.v1.AccountingPeriod
+ */
+export type AccountingPeriod = Message<"fleetmesh.ledger.v1.AccountingPeriod"> & {
+  /**
+   * @generated from field: string period = 1;
+   */
+  period: string;
+
+  /**
+   * [start_date, end_date) as "YYYY-MM-DD".
+   *
+   * @generated from field: string start_date = 2;
+   */
+  startDate: string;
+
+  /**
+   * @generated from field: string end_date = 3;
+   */
+  endDate: string;
+
+  /**
+   * @generated from field: fleetmesh.ledger.v1.PeriodStatus status = 4;
+   */
+  status: PeriodStatus;
+
+  /**
+   * Oldest first.
+   *
+   * @generated from field: repeated fleetmesh.ledger.v1.PeriodStatusChange history = 5;
+   */
+  history: PeriodStatusChange[];
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.AccountingPeriod.
+ * Use `create(AccountingPeriodSchema)` to create a new message.
+ */
+export const AccountingPeriodSchema: GenMessage<AccountingPeriod> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_invoice, 5);
+
+/**
  * Invoice status. Allowed transitions:
  *   ISSUED -> PARTIALLY_PAID -> PAID (by captured payments; refunds move back)
  *   ISSUED -> VOID (only without captured payments)
+ *   ISSUED or PARTIALLY_PAID -> CREDITED (credit notes cover what is unpaid)
  *
  * @generated from enum fleetmesh.ledger.v1.InvoiceStatus
  */
@@ -316,6 +494,13 @@ export enum InvoiceStatus {
    * @generated from enum value: INVOICE_STATUS_VOID = 4;
    */
   VOID = 4,
+
+  /**
+   * Credit notes cover everything not paid: nothing is due.
+   *
+   * @generated from enum value: INVOICE_STATUS_CREDITED = 5;
+   */
+  CREDITED = 5,
 }
 
 /**
@@ -323,4 +508,30 @@ export enum InvoiceStatus {
  */
 export const InvoiceStatusSchema: GenEnum<InvoiceStatus> = /*@__PURE__*/
   enumDesc(file_fleetmesh_ledger_v1_invoice, 0);
+
+/**
+ * @generated from enum fleetmesh.ledger.v1.PeriodStatus
+ */
+export enum PeriodStatus {
+  /**
+   * @generated from enum value: PERIOD_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: PERIOD_STATUS_OPEN = 1;
+   */
+  OPEN = 1,
+
+  /**
+   * @generated from enum value: PERIOD_STATUS_CLOSED = 2;
+   */
+  CLOSED = 2,
+}
+
+/**
+ * Describes the enum fleetmesh.ledger.v1.PeriodStatus.
+ */
+export const PeriodStatusSchema: GenEnum<PeriodStatus> = /*@__PURE__*/
+  enumDesc(file_fleetmesh_ledger_v1_invoice, 1);
 

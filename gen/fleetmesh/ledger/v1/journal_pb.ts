@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/ledger/v1/journal.proto.
  */
 export const file_fleetmesh_ledger_v1_journal: GenFile = /*@__PURE__*/
-  fileDesc("CiFmbGVldG1lc2gvbGVkZ2VyL3YxL2pvdXJuYWwucHJvdG8SE2ZsZWV0bWVzaC5sZWRnZXIudjEiLQoRRXh0ZXJuYWxSZWZlcmVuY2USDAoEdHlwZRgBIAEoCRIKCgJpZBgCIAEoCSKsAQoQSm91cm5hbExpbmVJbnB1dBISCgphY2NvdW50X2lkGAEgASgJEjYKCWRpcmVjdGlvbhgCIAEoDjIjLmZsZWV0bWVzaC5sZWRnZXIudjEuRW50cnlEaXJlY3Rpb24SKgoGYW1vdW50GAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRISCgp2ZWhpY2xlX2lkGAQgASgJEgwKBG1lbW8YBSABKAkiyQEKC0pvdXJuYWxMaW5lEgoKAmlkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSFAoMYWNjb3VudF9jb2RlGAMgASgJEjYKCWRpcmVjdGlvbhgEIAEoDjIjLmZsZWV0bWVzaC5sZWRnZXIudjEuRW50cnlEaXJlY3Rpb24SKgoGYW1vdW50GAUgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRISCgp2ZWhpY2xlX2lkGAYgASgJEgwKBG1lbW8YByABKAkiowIKDEpvdXJuYWxFbnRyeRIKCgJpZBgBIAEoCRIZChFleHRlcm5hbF9yZWZfdHlwZRgCIAEoCRIXCg9leHRlcm5hbF9yZWZfaWQYAyABKAkSEgoKZW50cnlfZGF0ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIvCgVsaW5lcxgGIAMoCzIgLmZsZWV0bWVzaC5sZWRnZXIudjEuSm91cm5hbExpbmUSLQoJcG9zdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwb3N0ZWRfYnkYCCABKAkSGQoRcmV2ZXJzZXNfZW50cnlfaWQYCSABKAkSHAoUcmV2ZXJzZWRfYnlfZW50cnlfaWQYCiABKAkqaAoORW50cnlEaXJlY3Rpb24SHwobRU5UUllfRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASGQoVRU5UUllfRElSRUNUSU9OX0RFQklUEAESGgoWRU5UUllfRElSRUNUSU9OX0NSRURJVBACYgZwcm90bzM", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
+  fileDesc("CiFmbGVldG1lc2gvbGVkZ2VyL3YxL2pvdXJuYWwucHJvdG8SE2ZsZWV0bWVzaC5sZWRnZXIudjEiLQoRRXh0ZXJuYWxSZWZlcmVuY2USDAoEdHlwZRgBIAEoCRIKCgJpZBgCIAEoCSKsAQoQSm91cm5hbExpbmVJbnB1dBISCgphY2NvdW50X2lkGAEgASgJEjYKCWRpcmVjdGlvbhgCIAEoDjIjLmZsZWV0bWVzaC5sZWRnZXIudjEuRW50cnlEaXJlY3Rpb24SKgoGYW1vdW50GAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRISCgp2ZWhpY2xlX2lkGAQgASgJEgwKBG1lbW8YBSABKAkiyQEKC0pvdXJuYWxMaW5lEgoKAmlkGAEgASgJEhIKCmFjY291bnRfaWQYAiABKAkSFAoMYWNjb3VudF9jb2RlGAMgASgJEjYKCWRpcmVjdGlvbhgEIAEoDjIjLmZsZWV0bWVzaC5sZWRnZXIudjEuRW50cnlEaXJlY3Rpb24SKgoGYW1vdW50GAUgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRISCgp2ZWhpY2xlX2lkGAYgASgJEgwKBG1lbW8YByABKAkiyAIKDEpvdXJuYWxFbnRyeRIKCgJpZBgBIAEoCRIZChFleHRlcm5hbF9yZWZfdHlwZRgCIAEoCRIXCg9leHRlcm5hbF9yZWZfaWQYAyABKAkSEgoKZW50cnlfZGF0ZRgEIAEoCRITCgtkZXNjcmlwdGlvbhgFIAEoCRIvCgVsaW5lcxgGIAMoCzIgLmZsZWV0bWVzaC5sZWRnZXIudjEuSm91cm5hbExpbmUSLQoJcG9zdF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwb3N0ZWRfYnkYCCABKAkSGQoRcmV2ZXJzZXNfZW50cnlfaWQYCSABKAkSHAoUcmV2ZXJzZWRfYnlfZW50cnlfaWQYCiABKAkSEAoIcG9zaXRpb24YCyABKAMSEQoJZmFjdF9kYXRlGAwgASgJKmgKDkVudHJ5RGlyZWN0aW9uEh8KG0VOVFJZX0RJUkVDVElPTl9VTlNQRUNJRklFRBAAEhkKFUVOVFJZX0RJUkVDVElPTl9ERUJJVBABEhoKFkVOVFJZX0RJUkVDVElPTl9DUkVESVQQAmIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_google_protobuf_timestamp]);
 
 /**
  * The source reference of a journal entry (see JournalEntry).
@@ -230,6 +230,23 @@ export type JournalEntry = Message<"fleetmesh.ledger.v1.JournalEntry"> & {
    * @generated from field: string reversed_by_entry_id = 10;
    */
   reversedByEntryId: string;
+
+  /**
+   * The entry's ledger position: assigned in commit order, so once a
+   * position is readable no entry with a lower one can appear later.
+   *
+   * @generated from field: int64 position = 11;
+   */
+  position: bigint;
+
+  /**
+   * Set when the fact happened in a month closed before it reached the
+   * ledger: its own date ("YYYY-MM-DD"); entry_date is then the first day of
+   * the first open month after it.
+   *
+   * @generated from field: string fact_date = 12;
+   */
+  factDate: string;
 };
 
 /**

@@ -13,7 +13,7 @@ import type { Period } from "../../common/v1/period_pb.js";
 import { file_fleetmesh_common_v1_period } from "../../common/v1/period_pb.js";
 import type { Account, AccountType, CurrencyBalance } from "./account_pb.js";
 import { file_fleetmesh_ledger_v1_account } from "./account_pb.js";
-import type { Invoice, InvoiceLineInput, InvoiceStatus } from "./invoice_pb.js";
+import type { AccountingPeriod, CreditNote, Invoice, InvoiceLineInput, InvoiceStatus } from "./invoice_pb.js";
 import { file_fleetmesh_ledger_v1_invoice } from "./invoice_pb.js";
 import type { ExternalReference, JournalEntry, JournalLineInput } from "./journal_pb.js";
 import { file_fleetmesh_ledger_v1_journal } from "./journal_pb.js";
@@ -29,7 +29,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/ledger/v1/ledger_service.proto.
  */
 export const file_fleetmesh_ledger_v1_ledger_service: GenFile = /*@__PURE__*/
-  fileDesc("CihmbGVldG1lc2gvbGVkZ2VyL3YxL2xlZGdlcl9zZXJ2aWNlLnByb3RvEhNmbGVldG1lc2gubGVkZ2VyLnYxIncKFENyZWF0ZUFjY291bnRSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRIuCgR0eXBlGAMgASgOMiAuZmxlZXRtZXNoLmxlZGdlci52MS5BY2NvdW50VHlwZRITCgtkZXNjcmlwdGlvbhgEIAEoCSJGChVDcmVhdGVBY2NvdW50UmVzcG9uc2USLQoHYWNjb3VudBgBIAEoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuQWNjb3VudCInChFHZXRBY2NvdW50UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkMKEkdldEFjY291bnRSZXNwb25zZRItCgdhY2NvdW50GAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5BY2NvdW50InUKE0xpc3RBY2NvdW50c1JlcXVlc3QSLgoEdHlwZRgBIAEoDjIgLmZsZWV0bWVzaC5sZWRnZXIudjEuQWNjb3VudFR5cGUSLgoEcGFnZRgCIAEoCzIgLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlcXVlc3QidwoUTGlzdEFjY291bnRzUmVzcG9uc2USLgoIYWNjb3VudHMYASADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkFjY291bnQSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlInMKGEdldEFjY291bnRCYWxhbmNlUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhIKCmFzX29mX2RhdGUYAiABKAkSLwoLY3V0b2ZmX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIscBChlHZXRBY2NvdW50QmFsYW5jZVJlc3BvbnNlEi0KB2FjY291bnQYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkFjY291bnQSNgoIYmFsYW5jZXMYAiADKAsyJC5mbGVldG1lc2gubGVkZ2VyLnYxLkN1cnJlbmN5QmFsYW5jZRISCgphc19vZl9kYXRlGAMgASgJEi8KC2N1dG9mZl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLzAQoTSXNzdWVJbnZvaWNlUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIRCglyZW50YWxfaWQYAiABKAkSFQoNY3VycmVuY3lfY29kZRgDIAEoCRI0CgVsaW5lcxgEIAMoCzIlLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZUxpbmVJbnB1dBISCgppc3N1ZV9kYXRlGAUgASgJEhAKCGR1ZV9kYXRlGAYgASgJEg0KBW5vdGVzGAcgASgJEhkKEWV4dGVybmFsX3JlZl90eXBlGAggASgJEhcKD2V4dGVybmFsX3JlZl9pZBgJIAEoCSJFChRJc3N1ZUludm9pY2VSZXNwb25zZRItCgdpbnZvaWNlGAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5JbnZvaWNlIicKEUdldEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkicwoSR2V0SW52b2ljZVJlc3BvbnNlEi0KB2ludm9pY2UYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2USLgoIcGF5bWVudHMYAiADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnQi6gEKE0xpc3RJbnZvaWNlc1JlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkSEQoJcmVudGFsX2lkGAIgASgJEjQKCHN0YXR1c2VzGAMgAygOMiIuZmxlZXRtZXNoLmxlZGdlci52MS5JbnZvaWNlU3RhdHVzEjUKDWlzc3VlZF93aXRoaW4YBCABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRIOCgZudW1iZXIYBSABKAkSLgoEcGFnZRgGIAEoCzIgLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlcXVlc3QidwoUTGlzdEludm9pY2VzUmVzcG9uc2USLgoIaW52b2ljZXMYASADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2USLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIioKFEdldE93bkludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkidgoVR2V0T3duSW52b2ljZVJlc3BvbnNlEi0KB2ludm9pY2UYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2USLgoIcGF5bWVudHMYAiADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnQifgoWTGlzdE93bkludm9pY2VzUmVxdWVzdBI0CghzdGF0dXNlcxgBIAMoDjIiLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZVN0YXR1cxIuCgRwYWdlGAIgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJ6ChdMaXN0T3duSW52b2ljZXNSZXNwb25zZRIuCghpbnZvaWNlcxgBIAMoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZRIvCgRwYWdlGAIgASgLMiEuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVzcG9uc2UiagoSVm9pZEludm9pY2VSZXF1ZXN0EhIKCmludm9pY2VfaWQYASABKAkSHAoUZXhwZWN0ZWRfcm93X3ZlcnNpb24YAiABKAMSDgoGcmVhc29uGAMgASgJEhIKCmVudHJ5X2RhdGUYBCABKAkiRAoTVm9pZEludm9pY2VSZXNwb25zZRItCgdpbnZvaWNlGAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5JbnZvaWNlIt0BChVDYXB0dXJlUGF5bWVudFJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIqCgZhbW91bnQYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjYKCHByb3ZpZGVyGAMgASgOMiQuZmxlZXRtZXNoLmxlZGdlci52MS5QYXltZW50UHJvdmlkZXISGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAQgASgJEjAKDGNhcHR1cmVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidgoWQ2FwdHVyZVBheW1lbnRSZXNwb25zZRItCgdwYXltZW50GAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5QYXltZW50Ei0KB2ludm9pY2UYAiABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2UiggEKFFJlZnVuZFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkSKgoGYW1vdW50GAIgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIOCgZyZWFzb24YAyABKAkSGgoSZXh0ZXJuYWxfcmVmZXJlbmNlGAQgASgJIqIBChVSZWZ1bmRQYXltZW50UmVzcG9uc2USLQoHcGF5bWVudBgBIAEoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuUGF5bWVudBIrCgZyZWZ1bmQYAiABKAsyGy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlZnVuZBItCgdpbnZvaWNlGAMgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5JbnZvaWNlIicKEUdldFBheW1lbnRSZXF1ZXN0EhIKCnBheW1lbnRfaWQYASABKAkiQwoSR2V0UGF5bWVudFJlc3BvbnNlEi0KB3BheW1lbnQYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnQi7QEKE0xpc3RQYXltZW50c1JlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIRCglyZW50YWxfaWQYAyABKAkSNAoIc3RhdHVzZXMYBCADKA4yIi5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnRTdGF0dXMSNAoPY2FwdHVyZWRfd2l0aGluGAUgASgLMhsuZmxlZXRtZXNoLmNvbW1vbi52MS5QZXJpb2QSLgoEcGFnZRgGIAEoCzIgLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlcXVlc3QidwoUTGlzdFBheW1lbnRzUmVzcG9uc2USLgoIcGF5bWVudHMYASADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnQSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIqwBChdQb3N0Sm91cm5hbEVudHJ5UmVxdWVzdBIZChFleHRlcm5hbF9yZWZfdHlwZRgBIAEoCRIXCg9leHRlcm5hbF9yZWZfaWQYAiABKAkSEgoKZW50cnlfZGF0ZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRI0CgVsaW5lcxgFIAMoCzIlLmZsZWV0bWVzaC5sZWRnZXIudjEuSm91cm5hbExpbmVJbnB1dCJkChhQb3N0Sm91cm5hbEVudHJ5UmVzcG9uc2USMAoFZW50cnkYASABKAsyIS5mbGVldG1lc2gubGVkZ2VyLnYxLkpvdXJuYWxFbnRyeRIWCg5hbHJlYWR5X3Bvc3RlZBgCIAEoCCJaChpSZXZlcnNlSm91cm5hbEVudHJ5UmVxdWVzdBIYChBqb3VybmFsX2VudHJ5X2lkGAEgASgJEhIKCmVudHJ5X2RhdGUYAiABKAkSDgoGcmVhc29uGAMgASgJIk8KG1JldmVyc2VKb3VybmFsRW50cnlSZXNwb25zZRIwCgVlbnRyeRgBIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuSm91cm5hbEVudHJ5InsKFkdldEpvdXJuYWxFbnRyeVJlcXVlc3QSGgoQam91cm5hbF9lbnRyeV9pZBgBIAEoCUgAEj4KDGV4dGVybmFsX3JlZhgCIAEoCzImLmZsZWV0bWVzaC5sZWRnZXIudjEuRXh0ZXJuYWxSZWZlcmVuY2VIAEIFCgNrZXkiSwoXR2V0Sm91cm5hbEVudHJ5UmVzcG9uc2USMAoFZW50cnkYASABKAsyIS5mbGVldG1lc2gubGVkZ2VyLnYxLkpvdXJuYWxFbnRyeSLdAQoZTGlzdEpvdXJuYWxFbnRyaWVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhkKEWV4dGVybmFsX3JlZl90eXBlGAIgASgJEhcKD2V4dGVybmFsX3JlZl9pZBgDIAEoCRISCgp2ZWhpY2xlX2lkGAQgASgJEjQKDGRhdGVkX3dpdGhpbhgFIAEoCzIeLmZsZWV0bWVzaC5sZWRnZXIudjEuRGF0ZVJhbmdlEi4KBHBhZ2UYBiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IoEBChpMaXN0Sm91cm5hbEVudHJpZXNSZXNwb25zZRIyCgdlbnRyaWVzGAEgAygLMiEuZmxlZXRtZXNoLmxlZGdlci52MS5Kb3VybmFsRW50cnkSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlMqQSCg1MZWRnZXJTZXJ2aWNlEoQBCg1DcmVhdGVBY2NvdW50EikuZmxlZXRtZXNoLmxlZGdlci52MS5DcmVhdGVBY2NvdW50UmVxdWVzdBoqLmZsZWV0bWVzaC5sZWRnZXIudjEuQ3JlYXRlQWNjb3VudFJlc3BvbnNlIhzK8xgYChZsZWRnZXIubWFuYWdlX2FjY291bnRzEnMKCkdldEFjY291bnQSJi5mbGVldG1lc2gubGVkZ2VyLnYxLkdldEFjY291bnRSZXF1ZXN0GicuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRBY2NvdW50UmVzcG9uc2UiFJACAcrzGA0KC2xlZGdlci5yZWFkEnkKDExpc3RBY2NvdW50cxIoLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdEFjY291bnRzUmVxdWVzdBopLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdEFjY291bnRzUmVzcG9uc2UiFJACAcrzGA0KC2xlZGdlci5yZWFkEogBChFHZXRBY2NvdW50QmFsYW5jZRItLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0QWNjb3VudEJhbGFuY2VSZXF1ZXN0Gi4uZmxlZXRtZXNoLmxlZGdlci52MS5HZXRBY2NvdW50QmFsYW5jZVJlc3BvbnNlIhSQAgHK8xgNCgtsZWRnZXIucmVhZBJ5CgxJc3N1ZUludm9pY2USKC5mbGVldG1lc2gubGVkZ2VyLnYxLklzc3VlSW52b2ljZVJlcXVlc3QaKS5mbGVldG1lc2gubGVkZ2VyLnYxLklzc3VlSW52b2ljZVJlc3BvbnNlIhTK8xgQCg5pbnZvaWNlcy5pc3N1ZRJ1CgpHZXRJbnZvaWNlEiYuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRJbnZvaWNlUmVxdWVzdBonLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0SW52b2ljZVJlc3BvbnNlIhaQAgHK8xgPCg1pbnZvaWNlcy5yZWFkEnsKDExpc3RJbnZvaWNlcxIoLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdEludm9pY2VzUmVxdWVzdBopLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdEludm9pY2VzUmVzcG9uc2UiFpACAcrzGA8KDWludm9pY2VzLnJlYWQSggEKDUdldE93bkludm9pY2USKS5mbGVldG1lc2gubGVkZ2VyLnYxLkdldE93bkludm9pY2VSZXF1ZXN0GiouZmxlZXRtZXNoLmxlZGdlci52MS5HZXRPd25JbnZvaWNlUmVzcG9uc2UiGpACAcrzGBMKEWludm9pY2VzLnJlYWRfb3duEogBCg9MaXN0T3duSW52b2ljZXMSKy5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RPd25JbnZvaWNlc1JlcXVlc3QaLC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RPd25JbnZvaWNlc1Jlc3BvbnNlIhqQAgHK8xgTChFpbnZvaWNlcy5yZWFkX293bhJ1CgtWb2lkSW52b2ljZRInLmZsZWV0bWVzaC5sZWRnZXIudjEuVm9pZEludm9pY2VSZXF1ZXN0GiguZmxlZXRtZXNoLmxlZGdlci52MS5Wb2lkSW52b2ljZVJlc3BvbnNlIhPK8xgPCg1pbnZvaWNlcy52b2lkEoEBCg5DYXB0dXJlUGF5bWVudBIqLmZsZWV0bWVzaC5sZWRnZXIudjEuQ2FwdHVyZVBheW1lbnRSZXF1ZXN0GisuZmxlZXRtZXNoLmxlZGdlci52MS5DYXB0dXJlUGF5bWVudFJlc3BvbnNlIhbK8xgSChBwYXltZW50cy5jYXB0dXJlEn0KDVJlZnVuZFBheW1lbnQSKS5mbGVldG1lc2gubGVkZ2VyLnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GiouZmxlZXRtZXNoLmxlZGdlci52MS5SZWZ1bmRQYXltZW50UmVzcG9uc2UiFcrzGBEKD3BheW1lbnRzLnJlZnVuZBJ1CgpHZXRQYXltZW50EiYuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRQYXltZW50UmVxdWVzdBonLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0UGF5bWVudFJlc3BvbnNlIhaQAgHK8xgPCg1wYXltZW50cy5yZWFkEnsKDExpc3RQYXltZW50cxIoLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdFBheW1lbnRzUmVxdWVzdBopLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdFBheW1lbnRzUmVzcG9uc2UiFpACAcrzGA8KDXBheW1lbnRzLnJlYWQSggEKEFBvc3RKb3VybmFsRW50cnkSLC5mbGVldG1lc2gubGVkZ2VyLnYxLlBvc3RKb3VybmFsRW50cnlSZXF1ZXN0Gi0uZmxlZXRtZXNoLmxlZGdlci52MS5Qb3N0Sm91cm5hbEVudHJ5UmVzcG9uc2UiEcrzGA0KC2xlZGdlci5wb3N0EosBChNSZXZlcnNlSm91cm5hbEVudHJ5Ei8uZmxlZXRtZXNoLmxlZGdlci52MS5SZXZlcnNlSm91cm5hbEVudHJ5UmVxdWVzdBowLmZsZWV0bWVzaC5sZWRnZXIudjEuUmV2ZXJzZUpvdXJuYWxFbnRyeVJlc3BvbnNlIhHK8xgNCgtsZWRnZXIucG9zdBKCAQoPR2V0Sm91cm5hbEVudHJ5EisuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRKb3VybmFsRW50cnlSZXF1ZXN0GiwuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRKb3VybmFsRW50cnlSZXNwb25zZSIUkAIByvMYDQoLbGVkZ2VyLnJlYWQSiwEKEkxpc3RKb3VybmFsRW50cmllcxIuLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdEpvdXJuYWxFbnRyaWVzUmVxdWVzdBovLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdEpvdXJuYWxFbnRyaWVzUmVzcG9uc2UiFJACAcrzGA0KC2xlZGdlci5yZWFkYgZwcm90bzM", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_paging, file_fleetmesh_common_v1_period, file_fleetmesh_ledger_v1_account, file_fleetmesh_ledger_v1_invoice, file_fleetmesh_ledger_v1_journal, file_fleetmesh_ledger_v1_payment, file_fleetmesh_ledger_v1_report, file_google_protobuf_timestamp]);
+  fileDesc("CihmbGVldG1lc2gvbGVkZ2VyL3YxL2xlZGdlcl9zZXJ2aWNlLnByb3RvEhNmbGVldG1lc2gubGVkZ2VyLnYxIncKFENyZWF0ZUFjY291bnRSZXF1ZXN0EgwKBGNvZGUYASABKAkSDAoEbmFtZRgCIAEoCRIuCgR0eXBlGAMgASgOMiAuZmxlZXRtZXNoLmxlZGdlci52MS5BY2NvdW50VHlwZRITCgtkZXNjcmlwdGlvbhgEIAEoCSJGChVDcmVhdGVBY2NvdW50UmVzcG9uc2USLQoHYWNjb3VudBgBIAEoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuQWNjb3VudCInChFHZXRBY2NvdW50UmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJIkMKEkdldEFjY291bnRSZXNwb25zZRItCgdhY2NvdW50GAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5BY2NvdW50InUKE0xpc3RBY2NvdW50c1JlcXVlc3QSLgoEdHlwZRgBIAEoDjIgLmZsZWV0bWVzaC5sZWRnZXIudjEuQWNjb3VudFR5cGUSLgoEcGFnZRgCIAEoCzIgLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlcXVlc3QidwoUTGlzdEFjY291bnRzUmVzcG9uc2USLgoIYWNjb3VudHMYASADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkFjY291bnQSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIosBChhHZXRBY2NvdW50QmFsYW5jZVJlcXVlc3QSEgoKYWNjb3VudF9pZBgBIAEoCRISCgphc19vZl9kYXRlGAIgASgJEi8KC2N1dG9mZl90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5hc19vZl9wb3NpdGlvbhgEIAEoAyLgAQoZR2V0QWNjb3VudEJhbGFuY2VSZXNwb25zZRItCgdhY2NvdW50GAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5BY2NvdW50EjYKCGJhbGFuY2VzGAIgAygLMiQuZmxlZXRtZXNoLmxlZGdlci52MS5DdXJyZW5jeUJhbGFuY2USEgoKYXNfb2ZfZGF0ZRgDIAEoCRIvCgtjdXRvZmZfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFwoPbGVkZ2VyX3Bvc2l0aW9uGAUgASgDIvMBChNJc3N1ZUludm9pY2VSZXF1ZXN0EhMKC2N1c3RvbWVyX2lkGAEgASgJEhEKCXJlbnRhbF9pZBgCIAEoCRIVCg1jdXJyZW5jeV9jb2RlGAMgASgJEjQKBWxpbmVzGAQgAygLMiUuZmxlZXRtZXNoLmxlZGdlci52MS5JbnZvaWNlTGluZUlucHV0EhIKCmlzc3VlX2RhdGUYBSABKAkSEAoIZHVlX2RhdGUYBiABKAkSDQoFbm90ZXMYByABKAkSGQoRZXh0ZXJuYWxfcmVmX3R5cGUYCCABKAkSFwoPZXh0ZXJuYWxfcmVmX2lkGAkgASgJIkUKFElzc3VlSW52b2ljZVJlc3BvbnNlEi0KB2ludm9pY2UYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2UiJwoRR2V0SW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCSLDAQoSR2V0SW52b2ljZVJlc3BvbnNlEi0KB2ludm9pY2UYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2USLgoIcGF5bWVudHMYAiADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnQSFwoPbGVkZ2VyX3Bvc2l0aW9uGAMgASgDEjUKDGNyZWRpdF9ub3RlcxgEIAMoCzIfLmZsZWV0bWVzaC5sZWRnZXIudjEuQ3JlZGl0Tm90ZSLqAQoTTGlzdEludm9pY2VzUmVxdWVzdBITCgtjdXN0b21lcl9pZBgBIAEoCRIRCglyZW50YWxfaWQYAiABKAkSNAoIc3RhdHVzZXMYAyADKA4yIi5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2VTdGF0dXMSNQoNaXNzdWVkX3dpdGhpbhgEIAEoCzIeLmZsZWV0bWVzaC5sZWRnZXIudjEuRGF0ZVJhbmdlEg4KBm51bWJlchgFIAEoCRIuCgRwYWdlGAYgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKQAQoUTGlzdEludm9pY2VzUmVzcG9uc2USLgoIaW52b2ljZXMYASADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2USLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlEhcKD2xlZGdlcl9wb3NpdGlvbhgDIAEoAyIqChRHZXRPd25JbnZvaWNlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJIo8BChVHZXRPd25JbnZvaWNlUmVzcG9uc2USLQoHaW52b2ljZRgBIAEoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZRIuCghwYXltZW50cxgCIAMoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuUGF5bWVudBIXCg9sZWRnZXJfcG9zaXRpb24YAyABKAMifgoWTGlzdE93bkludm9pY2VzUmVxdWVzdBI0CghzdGF0dXNlcxgBIAMoDjIiLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZVN0YXR1cxIuCgRwYWdlGAIgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKTAQoXTGlzdE93bkludm9pY2VzUmVzcG9uc2USLgoIaW52b2ljZXMYASADKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2USLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlEhcKD2xlZGdlcl9wb3NpdGlvbhgDIAEoAyJqChJWb2lkSW52b2ljZVJlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRIcChRleHBlY3RlZF9yb3dfdmVyc2lvbhgCIAEoAxIOCgZyZWFzb24YAyABKAkSEgoKZW50cnlfZGF0ZRgEIAEoCSJEChNWb2lkSW52b2ljZVJlc3BvbnNlEi0KB2ludm9pY2UYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2Ui3QEKFUNhcHR1cmVQYXltZW50UmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEioKBmFtb3VudBgCIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSNgoIcHJvdmlkZXIYAyABKA4yJC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnRQcm92aWRlchIaChJleHRlcm5hbF9yZWZlcmVuY2UYBCABKAkSMAoMY2FwdHVyZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJ2ChZDYXB0dXJlUGF5bWVudFJlc3BvbnNlEi0KB3BheW1lbnQYASABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnQSLQoHaW52b2ljZRgCIAEoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuSW52b2ljZSKCAQoUUmVmdW5kUGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCRIqCgZhbW91bnQYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Eg4KBnJlYXNvbhgDIAEoCRIaChJleHRlcm5hbF9yZWZlcmVuY2UYBCABKAkiogEKFVJlZnVuZFBheW1lbnRSZXNwb25zZRItCgdwYXltZW50GAEgASgLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5QYXltZW50EisKBnJlZnVuZBgCIAEoCzIbLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVmdW5kEi0KB2ludm9pY2UYAyABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2UiJwoRR2V0UGF5bWVudFJlcXVlc3QSEgoKcGF5bWVudF9pZBgBIAEoCSJcChJHZXRQYXltZW50UmVzcG9uc2USLQoHcGF5bWVudBgBIAEoCzIcLmZsZWV0bWVzaC5sZWRnZXIudjEuUGF5bWVudBIXCg9sZWRnZXJfcG9zaXRpb24YAiABKAMi7QEKE0xpc3RQYXltZW50c1JlcXVlc3QSEgoKaW52b2ljZV9pZBgBIAEoCRITCgtjdXN0b21lcl9pZBgCIAEoCRIRCglyZW50YWxfaWQYAyABKAkSNAoIc3RhdHVzZXMYBCADKA4yIi5mbGVldG1lc2gubGVkZ2VyLnYxLlBheW1lbnRTdGF0dXMSNAoPY2FwdHVyZWRfd2l0aGluGAUgASgLMhsuZmxlZXRtZXNoLmNvbW1vbi52MS5QZXJpb2QSLgoEcGFnZRgGIAEoCzIgLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlcXVlc3QikAEKFExpc3RQYXltZW50c1Jlc3BvbnNlEi4KCHBheW1lbnRzGAEgAygLMhwuZmxlZXRtZXNoLmxlZGdlci52MS5QYXltZW50Ei8KBHBhZ2UYAiABKAsyIS5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXNwb25zZRIXCg9sZWRnZXJfcG9zaXRpb24YAyABKAMirAEKF1Bvc3RKb3VybmFsRW50cnlSZXF1ZXN0EhkKEWV4dGVybmFsX3JlZl90eXBlGAEgASgJEhcKD2V4dGVybmFsX3JlZl9pZBgCIAEoCRISCgplbnRyeV9kYXRlGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEjQKBWxpbmVzGAUgAygLMiUuZmxlZXRtZXNoLmxlZGdlci52MS5Kb3VybmFsTGluZUlucHV0ImQKGFBvc3RKb3VybmFsRW50cnlSZXNwb25zZRIwCgVlbnRyeRgBIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuSm91cm5hbEVudHJ5EhYKDmFscmVhZHlfcG9zdGVkGAIgASgIIloKGlJldmVyc2VKb3VybmFsRW50cnlSZXF1ZXN0EhgKEGpvdXJuYWxfZW50cnlfaWQYASABKAkSEgoKZW50cnlfZGF0ZRgCIAEoCRIOCgZyZWFzb24YAyABKAkiTwobUmV2ZXJzZUpvdXJuYWxFbnRyeVJlc3BvbnNlEjAKBWVudHJ5GAEgASgLMiEuZmxlZXRtZXNoLmxlZGdlci52MS5Kb3VybmFsRW50cnkiewoWR2V0Sm91cm5hbEVudHJ5UmVxdWVzdBIaChBqb3VybmFsX2VudHJ5X2lkGAEgASgJSAASPgoMZXh0ZXJuYWxfcmVmGAIgASgLMiYuZmxlZXRtZXNoLmxlZGdlci52MS5FeHRlcm5hbFJlZmVyZW5jZUgAQgUKA2tleSJkChdHZXRKb3VybmFsRW50cnlSZXNwb25zZRIwCgVlbnRyeRgBIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuSm91cm5hbEVudHJ5EhcKD2xlZGdlcl9wb3NpdGlvbhgCIAEoAyL1AQoZTGlzdEpvdXJuYWxFbnRyaWVzUmVxdWVzdBISCgphY2NvdW50X2lkGAEgASgJEhkKEWV4dGVybmFsX3JlZl90eXBlGAIgASgJEhcKD2V4dGVybmFsX3JlZl9pZBgDIAEoCRISCgp2ZWhpY2xlX2lkGAQgASgJEjQKDGRhdGVkX3dpdGhpbhgFIAEoCzIeLmZsZWV0bWVzaC5sZWRnZXIudjEuRGF0ZVJhbmdlEi4KBHBhZ2UYBiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0EhYKDmFzX29mX3Bvc2l0aW9uGAcgASgDIpoBChpMaXN0Sm91cm5hbEVudHJpZXNSZXNwb25zZRIyCgdlbnRyaWVzGAEgAygLMiEuZmxlZXRtZXNoLmxlZGdlci52MS5Kb3VybmFsRW50cnkSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlEhcKD2xlZGdlcl9wb3NpdGlvbhgDIAEoAyKwAQoWSXNzdWVDcmVkaXROb3RlUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJEioKBmFtb3VudBgCIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSDgoGcmVhc29uGAMgASgJEhIKCmlzc3VlX2RhdGUYBCABKAkSGQoRZXh0ZXJuYWxfcmVmX3R5cGUYBSABKAkSFwoPZXh0ZXJuYWxfcmVmX2lkGAYgASgJIn4KF0lzc3VlQ3JlZGl0Tm90ZVJlc3BvbnNlEjQKC2NyZWRpdF9ub3RlGAEgASgLMh8uZmxlZXRtZXNoLmxlZGdlci52MS5DcmVkaXROb3RlEi0KB2ludm9pY2UYAiABKAsyHC5mbGVldG1lc2gubGVkZ2VyLnYxLkludm9pY2UiLAoWTGlzdENyZWRpdE5vdGVzUmVxdWVzdBISCgppbnZvaWNlX2lkGAEgASgJIlAKF0xpc3RDcmVkaXROb3Rlc1Jlc3BvbnNlEjUKDGNyZWRpdF9ub3RlcxgBIAMoCzIfLmZsZWV0bWVzaC5sZWRnZXIudjEuQ3JlZGl0Tm90ZSIvChhHZXRDdXN0b21lckNyZWRpdFJlcXVlc3QSEwoLY3VzdG9tZXJfaWQYASABKAkiYwoZR2V0Q3VzdG9tZXJDcmVkaXRSZXNwb25zZRItCglhdmFpbGFibGUYASADKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhcKD2xlZGdlcl9wb3NpdGlvbhgCIAEoAyI0ChJDbG9zZVBlcmlvZFJlcXVlc3QSDgoGcGVyaW9kGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJMChNDbG9zZVBlcmlvZFJlc3BvbnNlEjUKBnBlcmlvZBgBIAEoCzIlLmZsZWV0bWVzaC5sZWRnZXIudjEuQWNjb3VudGluZ1BlcmlvZCI1ChNSZW9wZW5QZXJpb2RSZXF1ZXN0Eg4KBnBlcmlvZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiTQoUUmVvcGVuUGVyaW9kUmVzcG9uc2USNQoGcGVyaW9kGAEgASgLMiUuZmxlZXRtZXNoLmxlZGdlci52MS5BY2NvdW50aW5nUGVyaW9kIkQKEkxpc3RQZXJpb2RzUmVxdWVzdBIuCgRwYWdlGAEgASgLMiAuZmxlZXRtZXNoLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJ+ChNMaXN0UGVyaW9kc1Jlc3BvbnNlEjYKB3BlcmlvZHMYASADKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLkFjY291bnRpbmdQZXJpb2QSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIhoKGEdldExlZGdlclBvc2l0aW9uUmVxdWVzdCI0ChlHZXRMZWRnZXJQb3NpdGlvblJlc3BvbnNlEhcKD2xlZGdlcl9wb3NpdGlvbhgBIAEoAzK9GQoNTGVkZ2VyU2VydmljZRKEAQoNQ3JlYXRlQWNjb3VudBIpLmZsZWV0bWVzaC5sZWRnZXIudjEuQ3JlYXRlQWNjb3VudFJlcXVlc3QaKi5mbGVldG1lc2gubGVkZ2VyLnYxLkNyZWF0ZUFjY291bnRSZXNwb25zZSIcyvMYGAoWbGVkZ2VyLm1hbmFnZV9hY2NvdW50cxJzCgpHZXRBY2NvdW50EiYuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRBY2NvdW50UmVxdWVzdBonLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0QWNjb3VudFJlc3BvbnNlIhSQAgHK8xgNCgtsZWRnZXIucmVhZBJ5CgxMaXN0QWNjb3VudHMSKC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RBY2NvdW50c1JlcXVlc3QaKS5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RBY2NvdW50c1Jlc3BvbnNlIhSQAgHK8xgNCgtsZWRnZXIucmVhZBKIAQoRR2V0QWNjb3VudEJhbGFuY2USLS5mbGVldG1lc2gubGVkZ2VyLnYxLkdldEFjY291bnRCYWxhbmNlUmVxdWVzdBouLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0QWNjb3VudEJhbGFuY2VSZXNwb25zZSIUkAIByvMYDQoLbGVkZ2VyLnJlYWQSeQoMSXNzdWVJbnZvaWNlEiguZmxlZXRtZXNoLmxlZGdlci52MS5Jc3N1ZUludm9pY2VSZXF1ZXN0GikuZmxlZXRtZXNoLmxlZGdlci52MS5Jc3N1ZUludm9pY2VSZXNwb25zZSIUyvMYEAoOaW52b2ljZXMuaXNzdWUSdQoKR2V0SW52b2ljZRImLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0SW52b2ljZVJlcXVlc3QaJy5mbGVldG1lc2gubGVkZ2VyLnYxLkdldEludm9pY2VSZXNwb25zZSIWkAIByvMYDwoNaW52b2ljZXMucmVhZBJ7CgxMaXN0SW52b2ljZXMSKC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RJbnZvaWNlc1JlcXVlc3QaKS5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RJbnZvaWNlc1Jlc3BvbnNlIhaQAgHK8xgPCg1pbnZvaWNlcy5yZWFkEoIBCg1HZXRPd25JbnZvaWNlEikuZmxlZXRtZXNoLmxlZGdlci52MS5HZXRPd25JbnZvaWNlUmVxdWVzdBoqLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0T3duSW52b2ljZVJlc3BvbnNlIhqQAgHK8xgTChFpbnZvaWNlcy5yZWFkX293bhKIAQoPTGlzdE93bkludm9pY2VzEisuZmxlZXRtZXNoLmxlZGdlci52MS5MaXN0T3duSW52b2ljZXNSZXF1ZXN0GiwuZmxlZXRtZXNoLmxlZGdlci52MS5MaXN0T3duSW52b2ljZXNSZXNwb25zZSIakAIByvMYEwoRaW52b2ljZXMucmVhZF9vd24SdQoLVm9pZEludm9pY2USJy5mbGVldG1lc2gubGVkZ2VyLnYxLlZvaWRJbnZvaWNlUmVxdWVzdBooLmZsZWV0bWVzaC5sZWRnZXIudjEuVm9pZEludm9pY2VSZXNwb25zZSITyvMYDwoNaW52b2ljZXMudm9pZBKBAQoOQ2FwdHVyZVBheW1lbnQSKi5mbGVldG1lc2gubGVkZ2VyLnYxLkNhcHR1cmVQYXltZW50UmVxdWVzdBorLmZsZWV0bWVzaC5sZWRnZXIudjEuQ2FwdHVyZVBheW1lbnRSZXNwb25zZSIWyvMYEgoQcGF5bWVudHMuY2FwdHVyZRJ9Cg1SZWZ1bmRQYXltZW50EikuZmxlZXRtZXNoLmxlZGdlci52MS5SZWZ1bmRQYXltZW50UmVxdWVzdBoqLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVmdW5kUGF5bWVudFJlc3BvbnNlIhXK8xgRCg9wYXltZW50cy5yZWZ1bmQSdQoKR2V0UGF5bWVudBImLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0UGF5bWVudFJlcXVlc3QaJy5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFBheW1lbnRSZXNwb25zZSIWkAIByvMYDwoNcGF5bWVudHMucmVhZBJ7CgxMaXN0UGF5bWVudHMSKC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RQYXltZW50c1JlcXVlc3QaKS5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIhaQAgHK8xgPCg1wYXltZW50cy5yZWFkEoIBChBQb3N0Sm91cm5hbEVudHJ5EiwuZmxlZXRtZXNoLmxlZGdlci52MS5Qb3N0Sm91cm5hbEVudHJ5UmVxdWVzdBotLmZsZWV0bWVzaC5sZWRnZXIudjEuUG9zdEpvdXJuYWxFbnRyeVJlc3BvbnNlIhHK8xgNCgtsZWRnZXIucG9zdBKLAQoTUmV2ZXJzZUpvdXJuYWxFbnRyeRIvLmZsZWV0bWVzaC5sZWRnZXIudjEuUmV2ZXJzZUpvdXJuYWxFbnRyeVJlcXVlc3QaMC5mbGVldG1lc2gubGVkZ2VyLnYxLlJldmVyc2VKb3VybmFsRW50cnlSZXNwb25zZSIRyvMYDQoLbGVkZ2VyLnBvc3QSggEKD0dldEpvdXJuYWxFbnRyeRIrLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0Sm91cm5hbEVudHJ5UmVxdWVzdBosLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0Sm91cm5hbEVudHJ5UmVzcG9uc2UiFJACAcrzGA0KC2xlZGdlci5yZWFkEosBChJMaXN0Sm91cm5hbEVudHJpZXMSLi5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RKb3VybmFsRW50cmllc1JlcXVlc3QaLy5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RKb3VybmFsRW50cmllc1Jlc3BvbnNlIhSQAgHK8xgNCgtsZWRnZXIucmVhZBKDAQoPSXNzdWVDcmVkaXROb3RlEisuZmxlZXRtZXNoLmxlZGdlci52MS5Jc3N1ZUNyZWRpdE5vdGVSZXF1ZXN0GiwuZmxlZXRtZXNoLmxlZGdlci52MS5Jc3N1ZUNyZWRpdE5vdGVSZXNwb25zZSIVyvMYEQoPaW52b2ljZXMuY3JlZGl0EoQBCg9MaXN0Q3JlZGl0Tm90ZXMSKy5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RDcmVkaXROb3Rlc1JlcXVlc3QaLC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RDcmVkaXROb3Rlc1Jlc3BvbnNlIhaQAgHK8xgPCg1pbnZvaWNlcy5yZWFkEogBChFHZXRDdXN0b21lckNyZWRpdBItLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0Q3VzdG9tZXJDcmVkaXRSZXF1ZXN0Gi4uZmxlZXRtZXNoLmxlZGdlci52MS5HZXRDdXN0b21lckNyZWRpdFJlc3BvbnNlIhSQAgHK8xgNCgtsZWRnZXIucmVhZBJ7CgtDbG9zZVBlcmlvZBInLmZsZWV0bWVzaC5sZWRnZXIudjEuQ2xvc2VQZXJpb2RSZXF1ZXN0GiguZmxlZXRtZXNoLmxlZGdlci52MS5DbG9zZVBlcmlvZFJlc3BvbnNlIhnK8xgVChNsZWRnZXIuY2xvc2VfcGVyaW9kEn8KDFJlb3BlblBlcmlvZBIoLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVvcGVuUGVyaW9kUmVxdWVzdBopLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVvcGVuUGVyaW9kUmVzcG9uc2UiGsrzGBYKFGxlZGdlci5yZW9wZW5fcGVyaW9kEnYKC0xpc3RQZXJpb2RzEicuZmxlZXRtZXNoLmxlZGdlci52MS5MaXN0UGVyaW9kc1JlcXVlc3QaKC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RQZXJpb2RzUmVzcG9uc2UiFJACAcrzGA0KC2xlZGdlci5yZWFkEogBChFHZXRMZWRnZXJQb3NpdGlvbhItLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0TGVkZ2VyUG9zaXRpb25SZXF1ZXN0Gi4uZmxlZXRtZXNoLmxlZGdlci52MS5HZXRMZWRnZXJQb3NpdGlvblJlc3BvbnNlIhSQAgHK8xgNCgtsZWRnZXIucmVhZGIGcHJvdG8z", [file_fleetmesh_common_v1_money, file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_paging, file_fleetmesh_common_v1_period, file_fleetmesh_ledger_v1_account, file_fleetmesh_ledger_v1_invoice, file_fleetmesh_ledger_v1_journal, file_fleetmesh_ledger_v1_payment, file_fleetmesh_ledger_v1_report, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message fleetmesh.ledger.v1.CreateAccountRequest
@@ -188,6 +188,14 @@ export type GetAccountBalanceRequest = Message<"fleetmesh.ledger.v1.GetAccountBa
    * @generated from field: google.protobuf.Timestamp cutoff_time = 3;
    */
   cutoffTime?: Timestamp | undefined;
+
+  /**
+   * Optional ledger position (GetLedgerPosition): only facts at or below
+   * it; 0 means the position readable now. Beyond it: OUT_OF_RANGE.
+   *
+   * @generated from field: int64 as_of_position = 4;
+   */
+  asOfPosition: bigint;
 };
 
 /**
@@ -224,6 +232,14 @@ export type GetAccountBalanceResponse = Message<"fleetmesh.ledger.v1.GetAccountB
    * @generated from field: google.protobuf.Timestamp cutoff_time = 4;
    */
   cutoffTime?: Timestamp | undefined;
+
+  /**
+   * The ledger position the figures reflect; pass it back as
+   * as_of_position to read them again.
+   *
+   * @generated from field: int64 ledger_position = 5;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -355,6 +371,20 @@ export type GetInvoiceResponse = Message<"fleetmesh.ledger.v1.GetInvoiceResponse
    * @generated from field: repeated fleetmesh.ledger.v1.Payment payments = 2;
    */
   payments: Payment[];
+
+  /**
+   * The ledger position readable when this was read (statuses are current).
+   *
+   * @generated from field: int64 ledger_position = 3;
+   */
+  ledgerPosition: bigint;
+
+  /**
+   * Credit notes of the invoice, oldest first.
+   *
+   * @generated from field: repeated fleetmesh.ledger.v1.CreditNote credit_notes = 4;
+   */
+  creditNotes: CreditNote[];
 };
 
 /**
@@ -427,6 +457,13 @@ export type ListInvoicesResponse = Message<"fleetmesh.ledger.v1.ListInvoicesResp
    * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
    */
   page?: PageResponse | undefined;
+
+  /**
+   * The ledger position readable when this was read (statuses are current).
+   *
+   * @generated from field: int64 ledger_position = 3;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -466,6 +503,13 @@ export type GetOwnInvoiceResponse = Message<"fleetmesh.ledger.v1.GetOwnInvoiceRe
    * @generated from field: repeated fleetmesh.ledger.v1.Payment payments = 2;
    */
   payments: Payment[];
+
+  /**
+   * The ledger position readable when this was read (statuses are current).
+   *
+   * @generated from field: int64 ledger_position = 3;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -512,6 +556,13 @@ export type ListOwnInvoicesResponse = Message<"fleetmesh.ledger.v1.ListOwnInvoic
    * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
    */
   page?: PageResponse | undefined;
+
+  /**
+   * The ledger position readable when this was read (statuses are current).
+   *
+   * @generated from field: int64 ledger_position = 3;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -740,6 +791,13 @@ export type GetPaymentResponse = Message<"fleetmesh.ledger.v1.GetPaymentResponse
    * @generated from field: fleetmesh.ledger.v1.Payment payment = 1;
    */
   payment?: Payment | undefined;
+
+  /**
+   * The ledger position readable when this was read (statuses are current).
+   *
+   * @generated from field: int64 ledger_position = 2;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -810,6 +868,13 @@ export type ListPaymentsResponse = Message<"fleetmesh.ledger.v1.ListPaymentsResp
    * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
    */
   page?: PageResponse | undefined;
+
+  /**
+   * The ledger position readable when this was read (statuses are current).
+   *
+   * @generated from field: int64 ledger_position = 3;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -979,6 +1044,13 @@ export type GetJournalEntryResponse = Message<"fleetmesh.ledger.v1.GetJournalEnt
    * @generated from field: fleetmesh.ledger.v1.JournalEntry entry = 1;
    */
   entry?: JournalEntry | undefined;
+
+  /**
+   * The ledger position readable when the entry was read.
+   *
+   * @generated from field: int64 ledger_position = 2;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -1028,6 +1100,14 @@ export type ListJournalEntriesRequest = Message<"fleetmesh.ledger.v1.ListJournal
    * @generated from field: fleetmesh.common.v1.PageRequest page = 6;
    */
   page?: PageRequest | undefined;
+
+  /**
+   * Optional ledger position (GetLedgerPosition): only facts at or below
+   * it; 0 means the position readable now. Beyond it: OUT_OF_RANGE.
+   *
+   * @generated from field: int64 as_of_position = 7;
+   */
+  asOfPosition: bigint;
 };
 
 /**
@@ -1050,6 +1130,14 @@ export type ListJournalEntriesResponse = Message<"fleetmesh.ledger.v1.ListJourna
    * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
    */
   page?: PageResponse | undefined;
+
+  /**
+   * The ledger position the figures reflect; pass it back as
+   * as_of_position to read them again.
+   *
+   * @generated from field: int64 ledger_position = 3;
+   */
+  ledgerPosition: bigint;
 };
 
 /**
@@ -1058,6 +1146,310 @@ export type ListJournalEntriesResponse = Message<"fleetmesh.ledger.v1.ListJourna
  */
 export const ListJournalEntriesResponseSchema: GenMessage<ListJournalEntriesResponse> = /*@__PURE__*/
   messageDesc(file_fleetmesh_ledger_v1_ledger_service, 35);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.IssueCreditNoteRequest
+ */
+export type IssueCreditNoteRequest = Message<"fleetmesh.ledger.v1.IssueCreditNoteRequest"> & {
+  /**
+   * @generated from field: string invoice_id = 1;
+   */
+  invoiceId: string;
+
+  /**
+   * Positive, in the invoice currency; unset credits everything not yet paid or credited.
+   *
+   * @generated from field: fleetmesh.common.v1.Money amount = 2;
+   */
+  amount?: Money | undefined;
+
+  /**
+   * Required, 1-500 characters; printed on the credit note.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * Optional "YYYY-MM-DD"; defaults to today.
+   *
+   * @generated from field: string issue_date = 4;
+   */
+  issueDate: string;
+
+  /**
+   * Optional source reference for idempotent issuing; both or neither.
+   *
+   * @generated from field: string external_ref_type = 5;
+   */
+  externalRefType: string;
+
+  /**
+   * @generated from field: string external_ref_id = 6;
+   */
+  externalRefId: string;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.IssueCreditNoteRequest.
+ * Use `create(IssueCreditNoteRequestSchema)` to create a new message.
+ */
+export const IssueCreditNoteRequestSchema: GenMessage<IssueCreditNoteRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 36);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.IssueCreditNoteResponse
+ */
+export type IssueCreditNoteResponse = Message<"fleetmesh.ledger.v1.IssueCreditNoteResponse"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.CreditNote credit_note = 1;
+   */
+  creditNote?: CreditNote | undefined;
+
+  /**
+   * The invoice with its updated amounts and status.
+   *
+   * @generated from field: fleetmesh.ledger.v1.Invoice invoice = 2;
+   */
+  invoice?: Invoice | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.IssueCreditNoteResponse.
+ * Use `create(IssueCreditNoteResponseSchema)` to create a new message.
+ */
+export const IssueCreditNoteResponseSchema: GenMessage<IssueCreditNoteResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 37);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ListCreditNotesRequest
+ */
+export type ListCreditNotesRequest = Message<"fleetmesh.ledger.v1.ListCreditNotesRequest"> & {
+  /**
+   * @generated from field: string invoice_id = 1;
+   */
+  invoiceId: string;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ListCreditNotesRequest.
+ * Use `create(ListCreditNotesRequestSchema)` to create a new message.
+ */
+export const ListCreditNotesRequestSchema: GenMessage<ListCreditNotesRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 38);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ListCreditNotesResponse
+ */
+export type ListCreditNotesResponse = Message<"fleetmesh.ledger.v1.ListCreditNotesResponse"> & {
+  /**
+   * @generated from field: repeated fleetmesh.ledger.v1.CreditNote credit_notes = 1;
+   */
+  creditNotes: CreditNote[];
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ListCreditNotesResponse.
+ * Use `create(ListCreditNotesResponseSchema)` to create a new message.
+ */
+export const ListCreditNotesResponseSchema: GenMessage<ListCreditNotesResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 39);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetCustomerCreditRequest
+ */
+export type GetCustomerCreditRequest = Message<"fleetmesh.ledger.v1.GetCustomerCreditRequest"> & {
+  /**
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetCustomerCreditRequest.
+ * Use `create(GetCustomerCreditRequestSchema)` to create a new message.
+ */
+export const GetCustomerCreditRequestSchema: GenMessage<GetCustomerCreditRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 40);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetCustomerCreditResponse
+ */
+export type GetCustomerCreditResponse = Message<"fleetmesh.ledger.v1.GetCustomerCreditResponse"> & {
+  /**
+   * Unused credit per currency, ordered by currency code; empty when none.
+   *
+   * @generated from field: repeated fleetmesh.common.v1.Money available = 1;
+   */
+  available: Money[];
+
+  /**
+   * @generated from field: int64 ledger_position = 2;
+   */
+  ledgerPosition: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetCustomerCreditResponse.
+ * Use `create(GetCustomerCreditResponseSchema)` to create a new message.
+ */
+export const GetCustomerCreditResponseSchema: GenMessage<GetCustomerCreditResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 41);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ClosePeriodRequest
+ */
+export type ClosePeriodRequest = Message<"fleetmesh.ledger.v1.ClosePeriodRequest"> & {
+  /**
+   * "YYYY-MM": the month closed, in the ledger's reporting time zone.
+   *
+   * @generated from field: string period = 1;
+   */
+  period: string;
+
+  /**
+   * Optional, at most 500 characters.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ClosePeriodRequest.
+ * Use `create(ClosePeriodRequestSchema)` to create a new message.
+ */
+export const ClosePeriodRequestSchema: GenMessage<ClosePeriodRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 42);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ClosePeriodResponse
+ */
+export type ClosePeriodResponse = Message<"fleetmesh.ledger.v1.ClosePeriodResponse"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.AccountingPeriod period = 1;
+   */
+  period?: AccountingPeriod | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ClosePeriodResponse.
+ * Use `create(ClosePeriodResponseSchema)` to create a new message.
+ */
+export const ClosePeriodResponseSchema: GenMessage<ClosePeriodResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 43);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ReopenPeriodRequest
+ */
+export type ReopenPeriodRequest = Message<"fleetmesh.ledger.v1.ReopenPeriodRequest"> & {
+  /**
+   * "YYYY-MM".
+   *
+   * @generated from field: string period = 1;
+   */
+  period: string;
+
+  /**
+   * Required, 1-500 characters; kept in the period's audit trail.
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ReopenPeriodRequest.
+ * Use `create(ReopenPeriodRequestSchema)` to create a new message.
+ */
+export const ReopenPeriodRequestSchema: GenMessage<ReopenPeriodRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 44);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ReopenPeriodResponse
+ */
+export type ReopenPeriodResponse = Message<"fleetmesh.ledger.v1.ReopenPeriodResponse"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.AccountingPeriod period = 1;
+   */
+  period?: AccountingPeriod | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ReopenPeriodResponse.
+ * Use `create(ReopenPeriodResponseSchema)` to create a new message.
+ */
+export const ReopenPeriodResponseSchema: GenMessage<ReopenPeriodResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 45);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ListPeriodsRequest
+ */
+export type ListPeriodsRequest = Message<"fleetmesh.ledger.v1.ListPeriodsRequest"> & {
+  /**
+   * @generated from field: fleetmesh.common.v1.PageRequest page = 1;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ListPeriodsRequest.
+ * Use `create(ListPeriodsRequestSchema)` to create a new message.
+ */
+export const ListPeriodsRequestSchema: GenMessage<ListPeriodsRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 46);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ListPeriodsResponse
+ */
+export type ListPeriodsResponse = Message<"fleetmesh.ledger.v1.ListPeriodsResponse"> & {
+  /**
+   * @generated from field: repeated fleetmesh.ledger.v1.AccountingPeriod periods = 1;
+   */
+  periods: AccountingPeriod[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.PageResponse page = 2;
+   */
+  page?: PageResponse | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ListPeriodsResponse.
+ * Use `create(ListPeriodsResponseSchema)` to create a new message.
+ */
+export const ListPeriodsResponseSchema: GenMessage<ListPeriodsResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 47);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetLedgerPositionRequest
+ */
+export type GetLedgerPositionRequest = Message<"fleetmesh.ledger.v1.GetLedgerPositionRequest"> & {
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetLedgerPositionRequest.
+ * Use `create(GetLedgerPositionRequestSchema)` to create a new message.
+ */
+export const GetLedgerPositionRequestSchema: GenMessage<GetLedgerPositionRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 48);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetLedgerPositionResponse
+ */
+export type GetLedgerPositionResponse = Message<"fleetmesh.ledger.v1.GetLedgerPositionResponse"> & {
+  /**
+   * @generated from field: int64 ledger_position = 1;
+   */
+  ledgerPosition: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetLedgerPositionResponse.
+ * Use `create(GetLedgerPositionResponseSchema)` to create a new message.
+ */
+export const GetLedgerPositionResponseSchema: GenMessage<GetLedgerPositionResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_ledger_service, 49);
 
 /**
  * Accounting: chart of accounts, invoices, payments and the double-entry
@@ -1273,6 +1665,85 @@ export const LedgerService: GenService<{
     methodKind: "unary";
     input: typeof ListJournalEntriesRequestSchema;
     output: typeof ListJournalEntriesResponseSchema;
+  },
+  /**
+   * Credits part or all of an invoice (what is not yet paid or credited) with
+   * a credit note from its own gapless series, and posts it (debit the
+   * invoice's revenue accounts pro rata, credit ACCOUNTS_RECEIVABLE). More
+   * than the amount due fails with FAILED_PRECONDITION, reason
+   * CREDIT_EXCEEDS_INVOICE; a VOID invoice with INVALID_INVOICE_TRANSITION.
+   * Issued invoices are never edited: credit notes correct them.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.IssueCreditNote
+   */
+  issueCreditNote: {
+    methodKind: "unary";
+    input: typeof IssueCreditNoteRequestSchema;
+    output: typeof IssueCreditNoteResponseSchema;
+  },
+  /**
+   * Credit notes of an invoice, oldest first.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.ListCreditNotes
+   */
+  listCreditNotes: {
+    methodKind: "unary";
+    input: typeof ListCreditNotesRequestSchema;
+    output: typeof ListCreditNotesResponseSchema;
+  },
+  /**
+   * A customer's unused credit (overpayments) per currency.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.GetCustomerCredit
+   */
+  getCustomerCredit: {
+    methodKind: "unary";
+    input: typeof GetCustomerCreditRequestSchema;
+    output: typeof GetCustomerCreditResponseSchema;
+  },
+  /**
+   * Closes an accounting month: postings dated inside it are refused
+   * (FAILED_PRECONDITION, reason PERIOD_CLOSED); facts arriving late post in
+   * the first open month with `fact_date` set. Closing a closed month returns
+   * it unchanged.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.ClosePeriod
+   */
+  closePeriod: {
+    methodKind: "unary";
+    input: typeof ClosePeriodRequestSchema;
+    output: typeof ClosePeriodResponseSchema;
+  },
+  /**
+   * Reopens a closed month; audited with the caller and a required reason.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.ReopenPeriod
+   */
+  reopenPeriod: {
+    methodKind: "unary";
+    input: typeof ReopenPeriodRequestSchema;
+    output: typeof ReopenPeriodResponseSchema;
+  },
+  /**
+   * Months that were ever closed, newest first, with their audit trail.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.ListPeriods
+   */
+  listPeriods: {
+    methodKind: "unary";
+    input: typeof ListPeriodsRequestSchema;
+    output: typeof ListPeriodsResponseSchema;
+  },
+  /**
+   * The ledger position readable now: every fact with a position at or below
+   * it is committed, and none with a lower position can appear later.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.LedgerService.GetLedgerPosition
+   */
+  getLedgerPosition: {
+    methodKind: "unary";
+    input: typeof GetLedgerPositionRequestSchema;
+    output: typeof GetLedgerPositionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_fleetmesh_ledger_v1_ledger_service, 0);

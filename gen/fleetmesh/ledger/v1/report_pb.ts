@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/ledger/v1/report.proto.
  */
 export const file_fleetmesh_ledger_v1_report: GenFile = /*@__PURE__*/
-  fileDesc("CiBmbGVldG1lc2gvbGVkZ2VyL3YxL3JlcG9ydC5wcm90bxITZmxlZXRtZXNoLmxlZGdlci52MSIxCglEYXRlUmFuZ2USEgoKc3RhcnRfZGF0ZRgBIAEoCRIQCghlbmRfZGF0ZRgCIAEoCSJdChZUcmlhbEJhbGFuY2VQYXJhbWV0ZXJzEhIKCmFzX29mX2RhdGUYASABKAkSLwoLY3V0b2ZmX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInwKGUluY29tZVN0YXRlbWVudFBhcmFtZXRlcnMSLgoGcGVyaW9kGAEgASgLMh4uZmxlZXRtZXNoLmxlZGdlci52MS5EYXRlUmFuZ2USLwoLY3V0b2ZmX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIswBChdSZXZlbnVlUmVwb3J0UGFyYW1ldGVycxIuCgZwZXJpb2QYASABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRITCgt2ZWhpY2xlX2lkcxgCIAMoCRI7CgtncmFudWxhcml0eRgDIAEoDjImLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0R3JhbnVsYXJpdHkSLwoLY3V0b2ZmX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItQBCh9NYWludGVuYW5jZUNvc3RSZXBvcnRQYXJhbWV0ZXJzEi4KBnBlcmlvZBgBIAEoCzIeLmZsZWV0bWVzaC5sZWRnZXIudjEuRGF0ZVJhbmdlEhMKC3ZlaGljbGVfaWRzGAIgAygJEjsKC2dyYW51bGFyaXR5GAMgASgOMiYuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRHcmFudWxhcml0eRIvCgtjdXRvZmZfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAixQIKEFJlcG9ydFBhcmFtZXRlcnMSRAoNdHJpYWxfYmFsYW5jZRgBIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuVHJpYWxCYWxhbmNlUGFyYW1ldGVyc0gAEkoKEGluY29tZV9zdGF0ZW1lbnQYAiABKAsyLi5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudFBhcmFtZXRlcnNIABI/CgdyZXZlbnVlGAMgASgLMiwuZmxlZXRtZXNoLmxlZGdlci52MS5SZXZlbnVlUmVwb3J0UGFyYW1ldGVyc0gAElAKEG1haW50ZW5hbmNlX2Nvc3QYBCABKAsyNC5mbGVldG1lc2gubGVkZ2VyLnYxLk1haW50ZW5hbmNlQ29zdFJlcG9ydFBhcmFtZXRlcnNIAEIMCgpwYXJhbWV0ZXJzItUBCg5SZXBvcnRNZXRhZGF0YRI0CgtyZXBvcnRfdHlwZRgBIAEoDjIfLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0VHlwZRITCgtzbmFwc2hvdF9pZBgCIAEoCRIxCg1nZW5lcmF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjdXRvZmZfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFAoMZ2VuZXJhdGVkX2J5GAUgASgJIocCCg9UcmlhbEJhbGFuY2VSb3cSEgoKYWNjb3VudF9pZBgBIAEoCRIUCgxhY2NvdW50X2NvZGUYAiABKAkSFAoMYWNjb3VudF9uYW1lGAMgASgJEjYKDGFjY291bnRfdHlwZRgEIAEoDjIgLmZsZWV0bWVzaC5sZWRnZXIudjEuQWNjb3VudFR5cGUSFQoNY3VycmVuY3lfY29kZRgFIAEoCRIxCg1kZWJpdF9iYWxhbmNlGAYgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIyCg5jcmVkaXRfYmFsYW5jZRgHIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkijQEKEVRyaWFsQmFsYW5jZVRvdGFsEhUKDWN1cnJlbmN5X2NvZGUYASABKAkSLwoLZGViaXRfdG90YWwYAiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjAKDGNyZWRpdF90b3RhbBgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkijgEKDFRyaWFsQmFsYW5jZRISCgphc19vZl9kYXRlGAEgASgJEjIKBHJvd3MYAiADKAsyJC5mbGVldG1lc2gubGVkZ2VyLnYxLlRyaWFsQmFsYW5jZVJvdxI2CgZ0b3RhbHMYAyADKAsyJi5mbGVldG1lc2gubGVkZ2VyLnYxLlRyaWFsQmFsYW5jZVRvdGFsIoEBChNJbmNvbWVTdGF0ZW1lbnRMaW5lEhIKCmFjY291bnRfaWQYASABKAkSFAoMYWNjb3VudF9jb2RlGAIgASgJEhQKDGFjY291bnRfbmFtZRgDIAEoCRIqCgZhbW91bnQYBCABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ir0CChZJbmNvbWVTdGF0ZW1lbnRTZWN0aW9uEhUKDWN1cnJlbmN5X2NvZGUYASABKAkSOQoHcmV2ZW51ZRgCIAMoCzIoLmZsZWV0bWVzaC5sZWRnZXIudjEuSW5jb21lU3RhdGVtZW50TGluZRI6CghleHBlbnNlcxgDIAMoCzIoLmZsZWV0bWVzaC5sZWRnZXIudjEuSW5jb21lU3RhdGVtZW50TGluZRIxCg10b3RhbF9yZXZlbnVlGAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIyCg50b3RhbF9leHBlbnNlcxgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKbmV0X2luY29tZRgGIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkigAEKD0luY29tZVN0YXRlbWVudBIuCgZwZXJpb2QYASABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRI9CghzZWN0aW9ucxgCIAMoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuSW5jb21lU3RhdGVtZW50U2VjdGlvbiKEAQoQUmV2ZW51ZVJlcG9ydFJvdxISCgp2ZWhpY2xlX2lkGAEgASgJEhkKEWJ1Y2tldF9zdGFydF9kYXRlGAIgASgJEisKB3JldmVudWUYAyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EhQKDHJlbnRhbF9jb3VudBgEIAEoBSLdAQoNUmV2ZW51ZVJlcG9ydBIuCgZwZXJpb2QYASABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRI7CgtncmFudWxhcml0eRgCIAEoDjImLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0R3JhbnVsYXJpdHkSMwoEcm93cxgDIAMoCzIlLmZsZWV0bWVzaC5sZWRnZXIudjEuUmV2ZW51ZVJlcG9ydFJvdxIqCgZ0b3RhbHMYBCADKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5IuwBChhNYWludGVuYW5jZUNvc3RSZXBvcnRSb3cSEgoKdmVoaWNsZV9pZBgBIAEoCRIZChFidWNrZXRfc3RhcnRfZGF0ZRgCIAEoCRIuCgpsYWJvcl9jb3N0GAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgpwYXJ0c19jb3N0GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIuCgp0b3RhbF9jb3N0GAUgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIRCglqb2JfY291bnQYBiABKAUi7QEKFU1haW50ZW5hbmNlQ29zdFJlcG9ydBIuCgZwZXJpb2QYASABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRI7CgtncmFudWxhcml0eRgCIAEoDjImLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0R3JhbnVsYXJpdHkSOwoEcm93cxgDIAMoCzItLmZsZWV0bWVzaC5sZWRnZXIudjEuTWFpbnRlbmFuY2VDb3N0UmVwb3J0Um93EioKBnRvdGFscxgEIAMoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkilQMKDlJlcG9ydFNuYXBzaG90EgoKAmlkGAEgASgJEjkKCnBhcmFtZXRlcnMYAiABKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydFBhcmFtZXRlcnMSNQoIbWV0YWRhdGEYAyABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhEjoKDXRyaWFsX2JhbGFuY2UYBCABKAsyIS5mbGVldG1lc2gubGVkZ2VyLnYxLlRyaWFsQmFsYW5jZUgAEkAKEGluY29tZV9zdGF0ZW1lbnQYBSABKAsyJC5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudEgAEjUKB3JldmVudWUYBiABKAsyIi5mbGVldG1lc2gubGVkZ2VyLnYxLlJldmVudWVSZXBvcnRIABJGChBtYWludGVuYW5jZV9jb3N0GAcgASgLMiouZmxlZXRtZXNoLmxlZGdlci52MS5NYWludGVuYW5jZUNvc3RSZXBvcnRIAEIICgZyZXN1bHQilQEKFVJlcG9ydFNuYXBzaG90U3VtbWFyeRIKCgJpZBgBIAEoCRI5CgpwYXJhbWV0ZXJzGAIgASgLMiUuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRQYXJhbWV0ZXJzEjUKCG1ldGFkYXRhGAMgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRNZXRhZGF0YSqlAQoKUmVwb3J0VHlwZRIbChdSRVBPUlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFUE9SVF9UWVBFX1RSSUFMX0JBTEFOQ0UQARIgChxSRVBPUlRfVFlQRV9JTkNPTUVfU1RBVEVNRU5UEAISFwoTUkVQT1JUX1RZUEVfUkVWRU5VRRADEiAKHFJFUE9SVF9UWVBFX01BSU5URU5BTkNFX0NPU1QQBCqtAQoRUmVwb3J0R3JhbnVsYXJpdHkSIgoeUkVQT1JUX0dSQU5VTEFSSVRZX1VOU1BFQ0lGSUVEEAASHQoZUkVQT1JUX0dSQU5VTEFSSVRZX1BFUklPRBABEhoKFlJFUE9SVF9HUkFOVUxBUklUWV9EQVkQAhIbChdSRVBPUlRfR1JBTlVMQVJJVFlfV0VFSxADEhwKGFJFUE9SVF9HUkFOVUxBUklUWV9NT05USBAEYgZwcm90bzM", [file_fleetmesh_common_v1_money, file_fleetmesh_ledger_v1_account, file_google_protobuf_timestamp]);
+  fileDesc("CiBmbGVldG1lc2gvbGVkZ2VyL3YxL3JlcG9ydC5wcm90bxITZmxlZXRtZXNoLmxlZGdlci52MSIxCglEYXRlUmFuZ2USEgoKc3RhcnRfZGF0ZRgBIAEoCRIQCghlbmRfZGF0ZRgCIAEoCSJ1ChZUcmlhbEJhbGFuY2VQYXJhbWV0ZXJzEhIKCmFzX29mX2RhdGUYASABKAkSLwoLY3V0b2ZmX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmFzX29mX3Bvc2l0aW9uGAMgASgDIpQBChlJbmNvbWVTdGF0ZW1lbnRQYXJhbWV0ZXJzEi4KBnBlcmlvZBgBIAEoCzIeLmZsZWV0bWVzaC5sZWRnZXIudjEuRGF0ZVJhbmdlEi8KC2N1dG9mZl90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5hc19vZl9wb3NpdGlvbhgDIAEoAyLkAQoXUmV2ZW51ZVJlcG9ydFBhcmFtZXRlcnMSLgoGcGVyaW9kGAEgASgLMh4uZmxlZXRtZXNoLmxlZGdlci52MS5EYXRlUmFuZ2USEwoLdmVoaWNsZV9pZHMYAiADKAkSOwoLZ3JhbnVsYXJpdHkYAyABKA4yJi5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydEdyYW51bGFyaXR5Ei8KC2N1dG9mZl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5hc19vZl9wb3NpdGlvbhgFIAEoAyLsAQofTWFpbnRlbmFuY2VDb3N0UmVwb3J0UGFyYW1ldGVycxIuCgZwZXJpb2QYASABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRITCgt2ZWhpY2xlX2lkcxgCIAMoCRI7CgtncmFudWxhcml0eRgDIAEoDjImLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0R3JhbnVsYXJpdHkSLwoLY3V0b2ZmX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmFzX29mX3Bvc2l0aW9uGAUgASgDIqcEChBSZXBvcnRQYXJhbWV0ZXJzEkQKDXRyaWFsX2JhbGFuY2UYASABKAsyKy5mbGVldG1lc2gubGVkZ2VyLnYxLlRyaWFsQmFsYW5jZVBhcmFtZXRlcnNIABJKChBpbmNvbWVfc3RhdGVtZW50GAIgASgLMi4uZmxlZXRtZXNoLmxlZGdlci52MS5JbmNvbWVTdGF0ZW1lbnRQYXJhbWV0ZXJzSAASPwoHcmV2ZW51ZRgDIAEoCzIsLmZsZWV0bWVzaC5sZWRnZXIudjEuUmV2ZW51ZVJlcG9ydFBhcmFtZXRlcnNIABJQChBtYWludGVuYW5jZV9jb3N0GAQgASgLMjQuZmxlZXRtZXNoLmxlZGdlci52MS5NYWludGVuYW5jZUNvc3RSZXBvcnRQYXJhbWV0ZXJzSAASRAoNYmFsYW5jZV9zaGVldBgFIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuQmFsYW5jZVNoZWV0UGFyYW1ldGVyc0gAEkwKEWZsZWV0X3V0aWxpemF0aW9uGAYgASgLMi8uZmxlZXRtZXNoLmxlZGdlci52MS5GbGVldFV0aWxpemF0aW9uUGFyYW1ldGVyc0gAEkwKEXJlY2VpdmFibGVzX2FnaW5nGAcgASgLMi8uZmxlZXRtZXNoLmxlZGdlci52MS5SZWNlaXZhYmxlc0FnaW5nUGFyYW1ldGVyc0gAQgwKCnBhcmFtZXRlcnMimQIKDlJlcG9ydE1ldGFkYXRhEjQKC3JlcG9ydF90eXBlGAEgASgOMh8uZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRUeXBlEhMKC3NuYXBzaG90X2lkGAIgASgJEjEKDWdlbmVyYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2N1dG9mZl90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIUCgxnZW5lcmF0ZWRfYnkYBSABKAkSFwoPbGVkZ2VyX3Bvc2l0aW9uGAYgASgDEhYKDmNvbnRlbnRfc2hhMjU2GAcgASgJEhEKCXJvd19jb3VudBgIIAEoAyKHAgoPVHJpYWxCYWxhbmNlUm93EhIKCmFjY291bnRfaWQYASABKAkSFAoMYWNjb3VudF9jb2RlGAIgASgJEhQKDGFjY291bnRfbmFtZRgDIAEoCRI2CgxhY2NvdW50X3R5cGUYBCABKA4yIC5mbGVldG1lc2gubGVkZ2VyLnYxLkFjY291bnRUeXBlEhUKDWN1cnJlbmN5X2NvZGUYBSABKAkSMQoNZGViaXRfYmFsYW5jZRgGIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSMgoOY3JlZGl0X2JhbGFuY2UYByABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Io0BChFUcmlhbEJhbGFuY2VUb3RhbBIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEi8KC2RlYml0X3RvdGFsGAIgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIwCgxjcmVkaXRfdG90YWwYAyABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Io4BCgxUcmlhbEJhbGFuY2USEgoKYXNfb2ZfZGF0ZRgBIAEoCRIyCgRyb3dzGAIgAygLMiQuZmxlZXRtZXNoLmxlZGdlci52MS5UcmlhbEJhbGFuY2VSb3cSNgoGdG90YWxzGAMgAygLMiYuZmxlZXRtZXNoLmxlZGdlci52MS5UcmlhbEJhbGFuY2VUb3RhbCKBAQoTSW5jb21lU3RhdGVtZW50TGluZRISCgphY2NvdW50X2lkGAEgASgJEhQKDGFjY291bnRfY29kZRgCIAEoCRIUCgxhY2NvdW50X25hbWUYAyABKAkSKgoGYW1vdW50GAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leSK9AgoWSW5jb21lU3RhdGVtZW50U2VjdGlvbhIVCg1jdXJyZW5jeV9jb2RlGAEgASgJEjkKB3JldmVudWUYAiADKAsyKC5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudExpbmUSOgoIZXhwZW5zZXMYAyADKAsyKC5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudExpbmUSMQoNdG90YWxfcmV2ZW51ZRgEIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSMgoOdG90YWxfZXhwZW5zZXMYBSABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5Ei4KCm5ldF9pbmNvbWUYBiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5IoABCg9JbmNvbWVTdGF0ZW1lbnQSLgoGcGVyaW9kGAEgASgLMh4uZmxlZXRtZXNoLmxlZGdlci52MS5EYXRlUmFuZ2USPQoIc2VjdGlvbnMYAiADKAsyKy5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudFNlY3Rpb24ihAEKEFJldmVudWVSZXBvcnRSb3cSEgoKdmVoaWNsZV9pZBgBIAEoCRIZChFidWNrZXRfc3RhcnRfZGF0ZRgCIAEoCRIrCgdyZXZlbnVlGAMgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIUCgxyZW50YWxfY291bnQYBCABKAUi3QEKDVJldmVudWVSZXBvcnQSLgoGcGVyaW9kGAEgASgLMh4uZmxlZXRtZXNoLmxlZGdlci52MS5EYXRlUmFuZ2USOwoLZ3JhbnVsYXJpdHkYAiABKA4yJi5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydEdyYW51bGFyaXR5EjMKBHJvd3MYAyADKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLlJldmVudWVSZXBvcnRSb3cSKgoGdG90YWxzGAQgAygLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leSLsAQoYTWFpbnRlbmFuY2VDb3N0UmVwb3J0Um93EhIKCnZlaGljbGVfaWQYASABKAkSGQoRYnVja2V0X3N0YXJ0X2RhdGUYAiABKAkSLgoKbGFib3JfY29zdBgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKcGFydHNfY29zdBgEIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSLgoKdG90YWxfY29zdBgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSEQoJam9iX2NvdW50GAYgASgFIu0BChVNYWludGVuYW5jZUNvc3RSZXBvcnQSLgoGcGVyaW9kGAEgASgLMh4uZmxlZXRtZXNoLmxlZGdlci52MS5EYXRlUmFuZ2USOwoLZ3JhbnVsYXJpdHkYAiABKA4yJi5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydEdyYW51bGFyaXR5EjsKBHJvd3MYAyADKAsyLS5mbGVldG1lc2gubGVkZ2VyLnYxLk1haW50ZW5hbmNlQ29zdFJlcG9ydFJvdxIqCgZ0b3RhbHMYBCADKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5IuUECg5SZXBvcnRTbmFwc2hvdBIKCgJpZBgBIAEoCRI5CgpwYXJhbWV0ZXJzGAIgASgLMiUuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRQYXJhbWV0ZXJzEjUKCG1ldGFkYXRhGAMgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRNZXRhZGF0YRI6Cg10cmlhbF9iYWxhbmNlGAQgASgLMiEuZmxlZXRtZXNoLmxlZGdlci52MS5UcmlhbEJhbGFuY2VIABJAChBpbmNvbWVfc3RhdGVtZW50GAUgASgLMiQuZmxlZXRtZXNoLmxlZGdlci52MS5JbmNvbWVTdGF0ZW1lbnRIABI1CgdyZXZlbnVlGAYgASgLMiIuZmxlZXRtZXNoLmxlZGdlci52MS5SZXZlbnVlUmVwb3J0SAASRgoQbWFpbnRlbmFuY2VfY29zdBgHIAEoCzIqLmZsZWV0bWVzaC5sZWRnZXIudjEuTWFpbnRlbmFuY2VDb3N0UmVwb3J0SAASOgoNYmFsYW5jZV9zaGVldBgIIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuQmFsYW5jZVNoZWV0SAASSAoRZmxlZXRfdXRpbGl6YXRpb24YCSABKAsyKy5mbGVldG1lc2gubGVkZ2VyLnYxLkZsZWV0VXRpbGl6YXRpb25SZXBvcnRIABJIChFyZWNlaXZhYmxlc19hZ2luZxgKIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVjZWl2YWJsZXNBZ2luZ1JlcG9ydEgAQggKBnJlc3VsdCKVAQoVUmVwb3J0U25hcHNob3RTdW1tYXJ5EgoKAmlkGAEgASgJEjkKCnBhcmFtZXRlcnMYAiABKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydFBhcmFtZXRlcnMSNQoIbWV0YWRhdGEYAyABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhInUKFkJhbGFuY2VTaGVldFBhcmFtZXRlcnMSEgoKYXNfb2ZfZGF0ZRgBIAEoCRIvCgtjdXRvZmZfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYXNfb2ZfcG9zaXRpb24YAyABKAMifwoQQmFsYW5jZVNoZWV0TGluZRISCgphY2NvdW50X2lkGAEgASgJEhQKDGFjY291bnRfY29kZRgCIAEoCRIUCgxhY2NvdW50X25hbWUYAyABKAkSKwoHYmFsYW5jZRgEIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkipwMKE0JhbGFuY2VTaGVldFNlY3Rpb24SFQoNY3VycmVuY3lfY29kZRgBIAEoCRI1CgZhc3NldHMYAiADKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLkJhbGFuY2VTaGVldExpbmUSOgoLbGlhYmlsaXRpZXMYAyADKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLkJhbGFuY2VTaGVldExpbmUSNQoGZXF1aXR5GAQgAygLMiUuZmxlZXRtZXNoLmxlZGdlci52MS5CYWxhbmNlU2hlZXRMaW5lEjAKDHRvdGFsX2Fzc2V0cxgFIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSNQoRdG90YWxfbGlhYmlsaXRpZXMYBiABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EjAKDHRvdGFsX2VxdWl0eRgHIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSNAoQY3VycmVudF9lYXJuaW5ncxgIIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkiXgoMQmFsYW5jZVNoZWV0EhIKCmFzX29mX2RhdGUYASABKAkSOgoIc2VjdGlvbnMYAiADKAsyKC5mbGVldG1lc2gubGVkZ2VyLnYxLkJhbGFuY2VTaGVldFNlY3Rpb24itgEKGkZsZWV0VXRpbGl6YXRpb25QYXJhbWV0ZXJzEi4KBnBlcmlvZBgBIAEoCzIeLmZsZWV0bWVzaC5sZWRnZXIudjEuRGF0ZVJhbmdlEhMKC3ZlaGljbGVfaWRzGAIgAygJEjsKC2dyYW51bGFyaXR5GAMgASgOMiYuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRHcmFudWxhcml0eRIWCg5hc19vZl9wb3NpdGlvbhgEIAEoAyKZAQoTRmxlZXRVdGlsaXphdGlvblJvdxISCgp2ZWhpY2xlX2lkGAEgASgJEhkKEWJ1Y2tldF9zdGFydF9kYXRlGAIgASgJEhYKDnJlbnRlZF9zZWNvbmRzGAMgASgDEhkKEWF2YWlsYWJsZV9zZWNvbmRzGAQgASgDEiAKGHV0aWxpemF0aW9uX2Jhc2lzX3BvaW50cxgFIAEoBSK9AQoWRmxlZXRVdGlsaXphdGlvblJlcG9ydBIuCgZwZXJpb2QYASABKAsyHi5mbGVldG1lc2gubGVkZ2VyLnYxLkRhdGVSYW5nZRI7CgtncmFudWxhcml0eRgCIAEoDjImLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0R3JhbnVsYXJpdHkSNgoEcm93cxgDIAMoCzIoLmZsZWV0bWVzaC5sZWRnZXIudjEuRmxlZXRVdGlsaXphdGlvblJvdyJIChpSZWNlaXZhYmxlc0FnaW5nUGFyYW1ldGVycxISCgphc19vZl9kYXRlGAEgASgJEhYKDmFzX29mX3Bvc2l0aW9uGAIgASgDIuMCChNSZWNlaXZhYmxlc0FnaW5nUm93EhMKC2N1c3RvbWVyX2lkGAEgASgJEhUKDWN1cnJlbmN5X2NvZGUYAiABKAkSKwoHY3VycmVudBgDIAEoCzIaLmZsZWV0bWVzaC5jb21tb24udjEuTW9uZXkSMAoMZGF5c18xX3RvXzMwGAQgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIxCg1kYXlzXzMxX3RvXzYwGAUgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIxCg1kYXlzXzYxX3RvXzkwGAYgASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leRIwCgxvdmVyXzkwX2RheXMYByABKAsyGi5mbGVldG1lc2guY29tbW9uLnYxLk1vbmV5EikKBXRvdGFsGAggASgLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leSKQAQoWUmVjZWl2YWJsZXNBZ2luZ1JlcG9ydBISCgphc19vZl9kYXRlGAEgASgJEjYKBHJvd3MYAiADKAsyKC5mbGVldG1lc2gubGVkZ2VyLnYxLlJlY2VpdmFibGVzQWdpbmdSb3cSKgoGdG90YWxzGAMgAygLMhouZmxlZXRtZXNoLmNvbW1vbi52MS5Nb25leSqKAgoKUmVwb3J0VHlwZRIbChdSRVBPUlRfVFlQRV9VTlNQRUNJRklFRBAAEh0KGVJFUE9SVF9UWVBFX1RSSUFMX0JBTEFOQ0UQARIgChxSRVBPUlRfVFlQRV9JTkNPTUVfU1RBVEVNRU5UEAISFwoTUkVQT1JUX1RZUEVfUkVWRU5VRRADEiAKHFJFUE9SVF9UWVBFX01BSU5URU5BTkNFX0NPU1QQBBIdChlSRVBPUlRfVFlQRV9CQUxBTkNFX1NIRUVUEAUSIQodUkVQT1JUX1RZUEVfRkxFRVRfVVRJTElaQVRJT04QBhIhCh1SRVBPUlRfVFlQRV9SRUNFSVZBQkxFU19BR0lORxAHKq0BChFSZXBvcnRHcmFudWxhcml0eRIiCh5SRVBPUlRfR1JBTlVMQVJJVFlfVU5TUEVDSUZJRUQQABIdChlSRVBPUlRfR1JBTlVMQVJJVFlfUEVSSU9EEAESGgoWUkVQT1JUX0dSQU5VTEFSSVRZX0RBWRACEhsKF1JFUE9SVF9HUkFOVUxBUklUWV9XRUVLEAMSHAoYUkVQT1JUX0dSQU5VTEFSSVRZX01PTlRIEARiBnByb3RvMw", [file_fleetmesh_common_v1_money, file_fleetmesh_ledger_v1_account, file_google_protobuf_timestamp]);
 
 /**
  * Half-open range of accounting dates [start_date, end_date), both
@@ -62,6 +62,13 @@ export type TrialBalanceParameters = Message<"fleetmesh.ledger.v1.TrialBalancePa
    * @generated from field: google.protobuf.Timestamp cutoff_time = 2;
    */
   cutoffTime?: Timestamp | undefined;
+
+  /**
+   * Optional reproducible knowledge cutoff; see the file comment.
+   *
+   * @generated from field: int64 as_of_position = 3;
+   */
+  asOfPosition: bigint;
 };
 
 /**
@@ -86,6 +93,13 @@ export type IncomeStatementParameters = Message<"fleetmesh.ledger.v1.IncomeState
    * @generated from field: google.protobuf.Timestamp cutoff_time = 2;
    */
   cutoffTime?: Timestamp | undefined;
+
+  /**
+   * Optional reproducible knowledge cutoff; see the file comment.
+   *
+   * @generated from field: int64 as_of_position = 3;
+   */
+  asOfPosition: bigint;
 };
 
 /**
@@ -123,6 +137,13 @@ export type RevenueReportParameters = Message<"fleetmesh.ledger.v1.RevenueReport
    * @generated from field: google.protobuf.Timestamp cutoff_time = 4;
    */
   cutoffTime?: Timestamp | undefined;
+
+  /**
+   * Optional reproducible knowledge cutoff; see the file comment.
+   *
+   * @generated from field: int64 as_of_position = 5;
+   */
+  asOfPosition: bigint;
 };
 
 /**
@@ -159,6 +180,13 @@ export type MaintenanceCostReportParameters = Message<"fleetmesh.ledger.v1.Maint
    * @generated from field: google.protobuf.Timestamp cutoff_time = 4;
    */
   cutoffTime?: Timestamp | undefined;
+
+  /**
+   * Optional reproducible knowledge cutoff; see the file comment.
+   *
+   * @generated from field: int64 as_of_position = 5;
+   */
+  asOfPosition: bigint;
 };
 
 /**
@@ -201,6 +229,24 @@ export type ReportParameters = Message<"fleetmesh.ledger.v1.ReportParameters"> &
      */
     value: MaintenanceCostReportParameters;
     case: "maintenanceCost";
+  } | {
+    /**
+     * @generated from field: fleetmesh.ledger.v1.BalanceSheetParameters balance_sheet = 5;
+     */
+    value: BalanceSheetParameters;
+    case: "balanceSheet";
+  } | {
+    /**
+     * @generated from field: fleetmesh.ledger.v1.FleetUtilizationParameters fleet_utilization = 6;
+     */
+    value: FleetUtilizationParameters;
+    case: "fleetUtilization";
+  } | {
+    /**
+     * @generated from field: fleetmesh.ledger.v1.ReceivablesAgingParameters receivables_aging = 7;
+     */
+    value: ReceivablesAgingParameters;
+    case: "receivablesAging";
   } | { case: undefined; value?: undefined };
 };
 
@@ -249,6 +295,28 @@ export type ReportMetadata = Message<"fleetmesh.ledger.v1.ReportMetadata"> & {
    * @generated from field: string generated_by = 5;
    */
   generatedBy: string;
+
+  /**
+   * The ledger position the result reflects; pass it back as as_of_position.
+   *
+   * @generated from field: int64 ledger_position = 6;
+   */
+  ledgerPosition: bigint;
+
+  /**
+   * Lower-case hex SHA-256 of the result's canonical CSV (the bytes the CSV
+   * export serves): equal inputs give an equal hash.
+   *
+   * @generated from field: string content_sha256 = 7;
+   */
+  contentSha256: string;
+
+  /**
+   * Data rows of the result (the CSV's lines after its header).
+   *
+   * @generated from field: int64 row_count = 8;
+   */
+  rowCount: bigint;
 };
 
 /**
@@ -688,6 +756,24 @@ export type ReportSnapshot = Message<"fleetmesh.ledger.v1.ReportSnapshot"> & {
      */
     value: MaintenanceCostReport;
     case: "maintenanceCost";
+  } | {
+    /**
+     * @generated from field: fleetmesh.ledger.v1.BalanceSheet balance_sheet = 8;
+     */
+    value: BalanceSheet;
+    case: "balanceSheet";
+  } | {
+    /**
+     * @generated from field: fleetmesh.ledger.v1.FleetUtilizationReport fleet_utilization = 9;
+     */
+    value: FleetUtilizationReport;
+    case: "fleetUtilization";
+  } | {
+    /**
+     * @generated from field: fleetmesh.ledger.v1.ReceivablesAgingReport receivables_aging = 10;
+     */
+    value: ReceivablesAgingReport;
+    case: "receivablesAging";
   } | { case: undefined; value?: undefined };
 };
 
@@ -728,6 +814,370 @@ export const ReportSnapshotSummarySchema: GenMessage<ReportSnapshotSummary> = /*
   messageDesc(file_fleetmesh_ledger_v1_report, 18);
 
 /**
+ * @generated from message fleetmesh.ledger.v1.BalanceSheetParameters
+ */
+export type BalanceSheetParameters = Message<"fleetmesh.ledger.v1.BalanceSheetParameters"> & {
+  /**
+   * Required: entries with entry_date on or before this date, "YYYY-MM-DD".
+   *
+   * @generated from field: string as_of_date = 1;
+   */
+  asOfDate: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp cutoff_time = 2;
+   */
+  cutoffTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: int64 as_of_position = 3;
+   */
+  asOfPosition: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.BalanceSheetParameters.
+ * Use `create(BalanceSheetParametersSchema)` to create a new message.
+ */
+export const BalanceSheetParametersSchema: GenMessage<BalanceSheetParameters> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 19);
+
+/**
+ * One account's balance on its normal side.
+ *
+ * @generated from message fleetmesh.ledger.v1.BalanceSheetLine
+ */
+export type BalanceSheetLine = Message<"fleetmesh.ledger.v1.BalanceSheetLine"> & {
+  /**
+   * @generated from field: string account_id = 1;
+   */
+  accountId: string;
+
+  /**
+   * @generated from field: string account_code = 2;
+   */
+  accountCode: string;
+
+  /**
+   * @generated from field: string account_name = 3;
+   */
+  accountName: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money balance = 4;
+   */
+  balance?: Money | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.BalanceSheetLine.
+ * Use `create(BalanceSheetLineSchema)` to create a new message.
+ */
+export const BalanceSheetLineSchema: GenMessage<BalanceSheetLine> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 20);
+
+/**
+ * Balance sheet figures in one currency. Assets equal liabilities plus
+ * equity plus the current earnings (revenue minus expenses not yet closed
+ * into equity).
+ *
+ * @generated from message fleetmesh.ledger.v1.BalanceSheetSection
+ */
+export type BalanceSheetSection = Message<"fleetmesh.ledger.v1.BalanceSheetSection"> & {
+  /**
+   * @generated from field: string currency_code = 1;
+   */
+  currencyCode: string;
+
+  /**
+   * @generated from field: repeated fleetmesh.ledger.v1.BalanceSheetLine assets = 2;
+   */
+  assets: BalanceSheetLine[];
+
+  /**
+   * @generated from field: repeated fleetmesh.ledger.v1.BalanceSheetLine liabilities = 3;
+   */
+  liabilities: BalanceSheetLine[];
+
+  /**
+   * @generated from field: repeated fleetmesh.ledger.v1.BalanceSheetLine equity = 4;
+   */
+  equity: BalanceSheetLine[];
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money total_assets = 5;
+   */
+  totalAssets?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money total_liabilities = 6;
+   */
+  totalLiabilities?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money total_equity = 7;
+   */
+  totalEquity?: Money | undefined;
+
+  /**
+   * Revenue minus expenses up to as_of_date.
+   *
+   * @generated from field: fleetmesh.common.v1.Money current_earnings = 8;
+   */
+  currentEarnings?: Money | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.BalanceSheetSection.
+ * Use `create(BalanceSheetSectionSchema)` to create a new message.
+ */
+export const BalanceSheetSectionSchema: GenMessage<BalanceSheetSection> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 21);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.BalanceSheet
+ */
+export type BalanceSheet = Message<"fleetmesh.ledger.v1.BalanceSheet"> & {
+  /**
+   * @generated from field: string as_of_date = 1;
+   */
+  asOfDate: string;
+
+  /**
+   * One per currency, ordered by currency code.
+   *
+   * @generated from field: repeated fleetmesh.ledger.v1.BalanceSheetSection sections = 2;
+   */
+  sections: BalanceSheetSection[];
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.BalanceSheet.
+ * Use `create(BalanceSheetSchema)` to create a new message.
+ */
+export const BalanceSheetSchema: GenMessage<BalanceSheet> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 22);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.FleetUtilizationParameters
+ */
+export type FleetUtilizationParameters = Message<"fleetmesh.ledger.v1.FleetUtilizationParameters"> & {
+  /**
+   * Required; hours are counted inside it (UTC days of the reporting time zone).
+   *
+   * @generated from field: fleetmesh.ledger.v1.DateRange period = 1;
+   */
+  period?: DateRange | undefined;
+
+  /**
+   * Optional: only these vehicles (at most 500); empty means every vehicle
+   * with a rental or a maintenance fact.
+   *
+   * @generated from field: repeated string vehicle_ids = 2;
+   */
+  vehicleIds: string[];
+
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReportGranularity granularity = 3;
+   */
+  granularity: ReportGranularity;
+
+  /**
+   * @generated from field: int64 as_of_position = 4;
+   */
+  asOfPosition: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.FleetUtilizationParameters.
+ * Use `create(FleetUtilizationParametersSchema)` to create a new message.
+ */
+export const FleetUtilizationParametersSchema: GenMessage<FleetUtilizationParameters> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 23);
+
+/**
+ * Rented time of one vehicle in one bucket, from rental events: a rental
+ * counts from pickup to return (or to the bucket's end while active);
+ * available time is the bucket minus completed maintenance.
+ *
+ * @generated from message fleetmesh.ledger.v1.FleetUtilizationRow
+ */
+export type FleetUtilizationRow = Message<"fleetmesh.ledger.v1.FleetUtilizationRow"> & {
+  /**
+   * @generated from field: string vehicle_id = 1;
+   */
+  vehicleId: string;
+
+  /**
+   * @generated from field: string bucket_start_date = 2;
+   */
+  bucketStartDate: string;
+
+  /**
+   * @generated from field: int64 rented_seconds = 3;
+   */
+  rentedSeconds: bigint;
+
+  /**
+   * @generated from field: int64 available_seconds = 4;
+   */
+  availableSeconds: bigint;
+
+  /**
+   * rented / available in basis points (10000 = 100 %), rounded half-even; 0 when nothing was available.
+   *
+   * @generated from field: int32 utilization_basis_points = 5;
+   */
+  utilizationBasisPoints: number;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.FleetUtilizationRow.
+ * Use `create(FleetUtilizationRowSchema)` to create a new message.
+ */
+export const FleetUtilizationRowSchema: GenMessage<FleetUtilizationRow> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 24);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.FleetUtilizationReport
+ */
+export type FleetUtilizationReport = Message<"fleetmesh.ledger.v1.FleetUtilizationReport"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.DateRange period = 1;
+   */
+  period?: DateRange | undefined;
+
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReportGranularity granularity = 2;
+   */
+  granularity: ReportGranularity;
+
+  /**
+   * Ordered by vehicle id, bucket.
+   *
+   * @generated from field: repeated fleetmesh.ledger.v1.FleetUtilizationRow rows = 3;
+   */
+  rows: FleetUtilizationRow[];
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.FleetUtilizationReport.
+ * Use `create(FleetUtilizationReportSchema)` to create a new message.
+ */
+export const FleetUtilizationReportSchema: GenMessage<FleetUtilizationReport> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 25);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ReceivablesAgingParameters
+ */
+export type ReceivablesAgingParameters = Message<"fleetmesh.ledger.v1.ReceivablesAgingParameters"> & {
+  /**
+   * Required "YYYY-MM-DD": invoices issued on or before it, amounts due then.
+   *
+   * @generated from field: string as_of_date = 1;
+   */
+  asOfDate: string;
+
+  /**
+   * @generated from field: int64 as_of_position = 2;
+   */
+  asOfPosition: bigint;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ReceivablesAgingParameters.
+ * Use `create(ReceivablesAgingParametersSchema)` to create a new message.
+ */
+export const ReceivablesAgingParametersSchema: GenMessage<ReceivablesAgingParameters> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 26);
+
+/**
+ * What one customer owes in one currency, by days past the due date (the
+ * issue date when due on receipt).
+ *
+ * @generated from message fleetmesh.ledger.v1.ReceivablesAgingRow
+ */
+export type ReceivablesAgingRow = Message<"fleetmesh.ledger.v1.ReceivablesAgingRow"> & {
+  /**
+   * @generated from field: string customer_id = 1;
+   */
+  customerId: string;
+
+  /**
+   * @generated from field: string currency_code = 2;
+   */
+  currencyCode: string;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money current = 3;
+   */
+  current?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money days_1_to_30 = 4;
+   */
+  days1To30?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money days_31_to_60 = 5;
+   */
+  days31To60?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money days_61_to_90 = 6;
+   */
+  days61To90?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money over_90_days = 7;
+   */
+  over90Days?: Money | undefined;
+
+  /**
+   * @generated from field: fleetmesh.common.v1.Money total = 8;
+   */
+  total?: Money | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ReceivablesAgingRow.
+ * Use `create(ReceivablesAgingRowSchema)` to create a new message.
+ */
+export const ReceivablesAgingRowSchema: GenMessage<ReceivablesAgingRow> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 27);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ReceivablesAgingReport
+ */
+export type ReceivablesAgingReport = Message<"fleetmesh.ledger.v1.ReceivablesAgingReport"> & {
+  /**
+   * @generated from field: string as_of_date = 1;
+   */
+  asOfDate: string;
+
+  /**
+   * Ordered by customer id, currency.
+   *
+   * @generated from field: repeated fleetmesh.ledger.v1.ReceivablesAgingRow rows = 2;
+   */
+  rows: ReceivablesAgingRow[];
+
+  /**
+   * Grand total per currency.
+   *
+   * @generated from field: repeated fleetmesh.common.v1.Money totals = 3;
+   */
+  totals: Money[];
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ReceivablesAgingReport.
+ * Use `create(ReceivablesAgingReportSchema)` to create a new message.
+ */
+export const ReceivablesAgingReportSchema: GenMessage<ReceivablesAgingReport> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_report, 28);
+
+/**
  * @generated from enum fleetmesh.ledger.v1.ReportType
  */
 export enum ReportType {
@@ -755,6 +1205,21 @@ export enum ReportType {
    * @generated from enum value: REPORT_TYPE_MAINTENANCE_COST = 4;
    */
   MAINTENANCE_COST = 4,
+
+  /**
+   * @generated from enum value: REPORT_TYPE_BALANCE_SHEET = 5;
+   */
+  BALANCE_SHEET = 5,
+
+  /**
+   * @generated from enum value: REPORT_TYPE_FLEET_UTILIZATION = 6;
+   */
+  FLEET_UTILIZATION = 6,
+
+  /**
+   * @generated from enum value: REPORT_TYPE_RECEIVABLES_AGING = 7;
+   */
+  RECEIVABLES_AGING = 7,
 }
 
 /**

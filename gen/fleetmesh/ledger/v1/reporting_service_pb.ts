@@ -7,7 +7,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_fleetmesh_common_v1_options } from "../../common/v1/options_pb.js";
 import type { PageRequest, PageResponse } from "../../common/v1/paging_pb.js";
 import { file_fleetmesh_common_v1_paging } from "../../common/v1/paging_pb.js";
-import type { IncomeStatement, IncomeStatementParameters, MaintenanceCostReport, MaintenanceCostReportParameters, ReportMetadata, ReportParameters, ReportSnapshot, ReportSnapshotSummary, ReportType, RevenueReport, RevenueReportParameters, TrialBalance, TrialBalanceParameters } from "./report_pb.js";
+import type { BalanceSheet, BalanceSheetParameters, FleetUtilizationParameters, FleetUtilizationReport, IncomeStatement, IncomeStatementParameters, MaintenanceCostReport, MaintenanceCostReportParameters, ReceivablesAgingParameters, ReceivablesAgingReport, ReportMetadata, ReportParameters, ReportSnapshot, ReportSnapshotSummary, ReportType, RevenueReport, RevenueReportParameters, TrialBalance, TrialBalanceParameters } from "./report_pb.js";
 import { file_fleetmesh_ledger_v1_report } from "./report_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file fleetmesh/ledger/v1/reporting_service.proto.
  */
 export const file_fleetmesh_ledger_v1_reporting_service: GenFile = /*@__PURE__*/
-  fileDesc("CitmbGVldG1lc2gvbGVkZ2VyL3YxL3JlcG9ydGluZ19zZXJ2aWNlLnByb3RvEhNmbGVldG1lc2gubGVkZ2VyLnYxIlkKFkdldFRyaWFsQmFsYW5jZVJlcXVlc3QSPwoKcGFyYW1ldGVycxgBIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuVHJpYWxCYWxhbmNlUGFyYW1ldGVycyKKAQoXR2V0VHJpYWxCYWxhbmNlUmVzcG9uc2USOAoNdHJpYWxfYmFsYW5jZRgBIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuVHJpYWxCYWxhbmNlEjUKCG1ldGFkYXRhGAIgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRNZXRhZGF0YSJfChlHZXRJbmNvbWVTdGF0ZW1lbnRSZXF1ZXN0EkIKCnBhcmFtZXRlcnMYASABKAsyLi5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudFBhcmFtZXRlcnMikwEKGkdldEluY29tZVN0YXRlbWVudFJlc3BvbnNlEj4KEGluY29tZV9zdGF0ZW1lbnQYASABKAsyJC5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudBI1CghtZXRhZGF0YRgCIAEoCzIjLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0TWV0YWRhdGEiWwoXR2V0UmV2ZW51ZVJlcG9ydFJlcXVlc3QSQAoKcGFyYW1ldGVycxgBIAEoCzIsLmZsZWV0bWVzaC5sZWRnZXIudjEuUmV2ZW51ZVJlcG9ydFBhcmFtZXRlcnMihQEKGEdldFJldmVudWVSZXBvcnRSZXNwb25zZRIyCgZyZXBvcnQYASABKAsyIi5mbGVldG1lc2gubGVkZ2VyLnYxLlJldmVudWVSZXBvcnQSNQoIbWV0YWRhdGEYAiABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhImsKH0dldE1haW50ZW5hbmNlQ29zdFJlcG9ydFJlcXVlc3QSSAoKcGFyYW1ldGVycxgBIAEoCzI0LmZsZWV0bWVzaC5sZWRnZXIudjEuTWFpbnRlbmFuY2VDb3N0UmVwb3J0UGFyYW1ldGVycyKVAQogR2V0TWFpbnRlbmFuY2VDb3N0UmVwb3J0UmVzcG9uc2USOgoGcmVwb3J0GAEgASgLMiouZmxlZXRtZXNoLmxlZGdlci52MS5NYWludGVuYW5jZUNvc3RSZXBvcnQSNQoIbWV0YWRhdGEYAiABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhIloKHUdlbmVyYXRlUmVwb3J0U25hcHNob3RSZXF1ZXN0EjkKCnBhcmFtZXRlcnMYASABKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydFBhcmFtZXRlcnMiVwoeR2VuZXJhdGVSZXBvcnRTbmFwc2hvdFJlc3BvbnNlEjUKCHNuYXBzaG90GAEgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRTbmFwc2hvdCIvChhHZXRSZXBvcnRTbmFwc2hvdFJlcXVlc3QSEwoLc25hcHNob3RfaWQYASABKAkiUgoZR2V0UmVwb3J0U25hcHNob3RSZXNwb25zZRI1CghzbmFwc2hvdBgBIAEoCzIjLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0U25hcHNob3QiggEKGkxpc3RSZXBvcnRTbmFwc2hvdHNSZXF1ZXN0EjQKC3JlcG9ydF90eXBlGAEgASgOMh8uZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRUeXBlEi4KBHBhZ2UYAiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0Io0BChtMaXN0UmVwb3J0U25hcHNob3RzUmVzcG9uc2USPQoJc25hcHNob3RzGAEgAygLMiouZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRTbmFwc2hvdFN1bW1hcnkSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlMosIChBSZXBvcnRpbmdTZXJ2aWNlEoMBCg9HZXRUcmlhbEJhbGFuY2USKy5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFRyaWFsQmFsYW5jZVJlcXVlc3QaLC5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFRyaWFsQmFsYW5jZVJlc3BvbnNlIhWQAgHK8xgOCgxyZXBvcnRzLnJlYWQSjAEKEkdldEluY29tZVN0YXRlbWVudBIuLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0SW5jb21lU3RhdGVtZW50UmVxdWVzdBovLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0SW5jb21lU3RhdGVtZW50UmVzcG9uc2UiFZACAcrzGA4KDHJlcG9ydHMucmVhZBKGAQoQR2V0UmV2ZW51ZVJlcG9ydBIsLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0UmV2ZW51ZVJlcG9ydFJlcXVlc3QaLS5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFJldmVudWVSZXBvcnRSZXNwb25zZSIVkAIByvMYDgoMcmVwb3J0cy5yZWFkEp4BChhHZXRNYWludGVuYW5jZUNvc3RSZXBvcnQSNC5mbGVldG1lc2gubGVkZ2VyLnYxLkdldE1haW50ZW5hbmNlQ29zdFJlcG9ydFJlcXVlc3QaNS5mbGVldG1lc2gubGVkZ2VyLnYxLkdldE1haW50ZW5hbmNlQ29zdFJlcG9ydFJlc3BvbnNlIhWQAgHK8xgOCgxyZXBvcnRzLnJlYWQSmQEKFkdlbmVyYXRlUmVwb3J0U25hcHNob3QSMi5mbGVldG1lc2gubGVkZ2VyLnYxLkdlbmVyYXRlUmVwb3J0U25hcHNob3RSZXF1ZXN0GjMuZmxlZXRtZXNoLmxlZGdlci52MS5HZW5lcmF0ZVJlcG9ydFNuYXBzaG90UmVzcG9uc2UiFsrzGBIKEHJlcG9ydHMuZ2VuZXJhdGUSiQEKEUdldFJlcG9ydFNuYXBzaG90Ei0uZmxlZXRtZXNoLmxlZGdlci52MS5HZXRSZXBvcnRTbmFwc2hvdFJlcXVlc3QaLi5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFJlcG9ydFNuYXBzaG90UmVzcG9uc2UiFZACAcrzGA4KDHJlcG9ydHMucmVhZBKPAQoTTGlzdFJlcG9ydFNuYXBzaG90cxIvLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdFJlcG9ydFNuYXBzaG90c1JlcXVlc3QaMC5mbGVldG1lc2gubGVkZ2VyLnYxLkxpc3RSZXBvcnRTbmFwc2hvdHNSZXNwb25zZSIVkAIByvMYDgoMcmVwb3J0cy5yZWFkYgZwcm90bzM", [file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_paging, file_fleetmesh_ledger_v1_report]);
+  fileDesc("CitmbGVldG1lc2gvbGVkZ2VyL3YxL3JlcG9ydGluZ19zZXJ2aWNlLnByb3RvEhNmbGVldG1lc2gubGVkZ2VyLnYxIlkKFkdldFRyaWFsQmFsYW5jZVJlcXVlc3QSPwoKcGFyYW1ldGVycxgBIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuVHJpYWxCYWxhbmNlUGFyYW1ldGVycyKKAQoXR2V0VHJpYWxCYWxhbmNlUmVzcG9uc2USOAoNdHJpYWxfYmFsYW5jZRgBIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuVHJpYWxCYWxhbmNlEjUKCG1ldGFkYXRhGAIgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRNZXRhZGF0YSJfChlHZXRJbmNvbWVTdGF0ZW1lbnRSZXF1ZXN0EkIKCnBhcmFtZXRlcnMYASABKAsyLi5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudFBhcmFtZXRlcnMikwEKGkdldEluY29tZVN0YXRlbWVudFJlc3BvbnNlEj4KEGluY29tZV9zdGF0ZW1lbnQYASABKAsyJC5mbGVldG1lc2gubGVkZ2VyLnYxLkluY29tZVN0YXRlbWVudBI1CghtZXRhZGF0YRgCIAEoCzIjLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0TWV0YWRhdGEiWwoXR2V0UmV2ZW51ZVJlcG9ydFJlcXVlc3QSQAoKcGFyYW1ldGVycxgBIAEoCzIsLmZsZWV0bWVzaC5sZWRnZXIudjEuUmV2ZW51ZVJlcG9ydFBhcmFtZXRlcnMihQEKGEdldFJldmVudWVSZXBvcnRSZXNwb25zZRIyCgZyZXBvcnQYASABKAsyIi5mbGVldG1lc2gubGVkZ2VyLnYxLlJldmVudWVSZXBvcnQSNQoIbWV0YWRhdGEYAiABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhImsKH0dldE1haW50ZW5hbmNlQ29zdFJlcG9ydFJlcXVlc3QSSAoKcGFyYW1ldGVycxgBIAEoCzI0LmZsZWV0bWVzaC5sZWRnZXIudjEuTWFpbnRlbmFuY2VDb3N0UmVwb3J0UGFyYW1ldGVycyKVAQogR2V0TWFpbnRlbmFuY2VDb3N0UmVwb3J0UmVzcG9uc2USOgoGcmVwb3J0GAEgASgLMiouZmxlZXRtZXNoLmxlZGdlci52MS5NYWludGVuYW5jZUNvc3RSZXBvcnQSNQoIbWV0YWRhdGEYAiABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhIloKHUdlbmVyYXRlUmVwb3J0U25hcHNob3RSZXF1ZXN0EjkKCnBhcmFtZXRlcnMYASABKAsyJS5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydFBhcmFtZXRlcnMiVwoeR2VuZXJhdGVSZXBvcnRTbmFwc2hvdFJlc3BvbnNlEjUKCHNuYXBzaG90GAEgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRTbmFwc2hvdCIvChhHZXRSZXBvcnRTbmFwc2hvdFJlcXVlc3QSEwoLc25hcHNob3RfaWQYASABKAkiUgoZR2V0UmVwb3J0U25hcHNob3RSZXNwb25zZRI1CghzbmFwc2hvdBgBIAEoCzIjLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0U25hcHNob3QiggEKGkxpc3RSZXBvcnRTbmFwc2hvdHNSZXF1ZXN0EjQKC3JlcG9ydF90eXBlGAEgASgOMh8uZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRUeXBlEi4KBHBhZ2UYAiABKAsyIC5mbGVldG1lc2guY29tbW9uLnYxLlBhZ2VSZXF1ZXN0Io0BChtMaXN0UmVwb3J0U25hcHNob3RzUmVzcG9uc2USPQoJc25hcHNob3RzGAEgAygLMiouZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRTbmFwc2hvdFN1bW1hcnkSLwoEcGFnZRgCIAEoCzIhLmZsZWV0bWVzaC5jb21tb24udjEuUGFnZVJlc3BvbnNlIlkKFkdldEJhbGFuY2VTaGVldFJlcXVlc3QSPwoKcGFyYW1ldGVycxgBIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuQmFsYW5jZVNoZWV0UGFyYW1ldGVycyKKAQoXR2V0QmFsYW5jZVNoZWV0UmVzcG9uc2USOAoNYmFsYW5jZV9zaGVldBgBIAEoCzIhLmZsZWV0bWVzaC5sZWRnZXIudjEuQmFsYW5jZVNoZWV0EjUKCG1ldGFkYXRhGAIgASgLMiMuZmxlZXRtZXNoLmxlZGdlci52MS5SZXBvcnRNZXRhZGF0YSJhChpHZXRGbGVldFV0aWxpemF0aW9uUmVxdWVzdBJDCgpwYXJhbWV0ZXJzGAEgASgLMi8uZmxlZXRtZXNoLmxlZGdlci52MS5GbGVldFV0aWxpemF0aW9uUGFyYW1ldGVycyKRAQobR2V0RmxlZXRVdGlsaXphdGlvblJlc3BvbnNlEjsKBnJlcG9ydBgBIAEoCzIrLmZsZWV0bWVzaC5sZWRnZXIudjEuRmxlZXRVdGlsaXphdGlvblJlcG9ydBI1CghtZXRhZGF0YRgCIAEoCzIjLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVwb3J0TWV0YWRhdGEiYQoaR2V0UmVjZWl2YWJsZXNBZ2luZ1JlcXVlc3QSQwoKcGFyYW1ldGVycxgBIAEoCzIvLmZsZWV0bWVzaC5sZWRnZXIudjEuUmVjZWl2YWJsZXNBZ2luZ1BhcmFtZXRlcnMikQEKG0dldFJlY2VpdmFibGVzQWdpbmdSZXNwb25zZRI7CgZyZXBvcnQYASABKAsyKy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlY2VpdmFibGVzQWdpbmdSZXBvcnQSNQoIbWV0YWRhdGEYAiABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhIlwKHkV4cG9ydFJlcG9ydFNuYXBzaG90Q3N2UmVxdWVzdBITCgtzbmFwc2hvdF9pZBgBIAEoCRISCgpwYWdlX3Rva2VuGAIgASgJEhEKCW1heF9ieXRlcxgDIAEoBSJ+Ch9FeHBvcnRSZXBvcnRTbmFwc2hvdENzdlJlc3BvbnNlEgsKA2NzdhgBIAEoDBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkSNQoIbWV0YWRhdGEYAyABKAsyIy5mbGVldG1lc2gubGVkZ2VyLnYxLlJlcG9ydE1ldGFkYXRhMtMMChBSZXBvcnRpbmdTZXJ2aWNlEoMBCg9HZXRUcmlhbEJhbGFuY2USKy5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFRyaWFsQmFsYW5jZVJlcXVlc3QaLC5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFRyaWFsQmFsYW5jZVJlc3BvbnNlIhWQAgHK8xgOCgxyZXBvcnRzLnJlYWQSjAEKEkdldEluY29tZVN0YXRlbWVudBIuLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0SW5jb21lU3RhdGVtZW50UmVxdWVzdBovLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0SW5jb21lU3RhdGVtZW50UmVzcG9uc2UiFZACAcrzGA4KDHJlcG9ydHMucmVhZBKGAQoQR2V0UmV2ZW51ZVJlcG9ydBIsLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0UmV2ZW51ZVJlcG9ydFJlcXVlc3QaLS5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFJldmVudWVSZXBvcnRSZXNwb25zZSIVkAIByvMYDgoMcmVwb3J0cy5yZWFkEp4BChhHZXRNYWludGVuYW5jZUNvc3RSZXBvcnQSNC5mbGVldG1lc2gubGVkZ2VyLnYxLkdldE1haW50ZW5hbmNlQ29zdFJlcG9ydFJlcXVlc3QaNS5mbGVldG1lc2gubGVkZ2VyLnYxLkdldE1haW50ZW5hbmNlQ29zdFJlcG9ydFJlc3BvbnNlIhWQAgHK8xgOCgxyZXBvcnRzLnJlYWQSgwEKD0dldEJhbGFuY2VTaGVldBIrLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0QmFsYW5jZVNoZWV0UmVxdWVzdBosLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0QmFsYW5jZVNoZWV0UmVzcG9uc2UiFZACAcrzGA4KDHJlcG9ydHMucmVhZBKPAQoTR2V0RmxlZXRVdGlsaXphdGlvbhIvLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0RmxlZXRVdGlsaXphdGlvblJlcXVlc3QaMC5mbGVldG1lc2gubGVkZ2VyLnYxLkdldEZsZWV0VXRpbGl6YXRpb25SZXNwb25zZSIVkAIByvMYDgoMcmVwb3J0cy5yZWFkEo8BChNHZXRSZWNlaXZhYmxlc0FnaW5nEi8uZmxlZXRtZXNoLmxlZGdlci52MS5HZXRSZWNlaXZhYmxlc0FnaW5nUmVxdWVzdBowLmZsZWV0bWVzaC5sZWRnZXIudjEuR2V0UmVjZWl2YWJsZXNBZ2luZ1Jlc3BvbnNlIhWQAgHK8xgOCgxyZXBvcnRzLnJlYWQSmQEKFkdlbmVyYXRlUmVwb3J0U25hcHNob3QSMi5mbGVldG1lc2gubGVkZ2VyLnYxLkdlbmVyYXRlUmVwb3J0U25hcHNob3RSZXF1ZXN0GjMuZmxlZXRtZXNoLmxlZGdlci52MS5HZW5lcmF0ZVJlcG9ydFNuYXBzaG90UmVzcG9uc2UiFsrzGBIKEHJlcG9ydHMuZ2VuZXJhdGUSiQEKEUdldFJlcG9ydFNuYXBzaG90Ei0uZmxlZXRtZXNoLmxlZGdlci52MS5HZXRSZXBvcnRTbmFwc2hvdFJlcXVlc3QaLi5mbGVldG1lc2gubGVkZ2VyLnYxLkdldFJlcG9ydFNuYXBzaG90UmVzcG9uc2UiFZACAcrzGA4KDHJlcG9ydHMucmVhZBKbAQoXRXhwb3J0UmVwb3J0U25hcHNob3RDc3YSMy5mbGVldG1lc2gubGVkZ2VyLnYxLkV4cG9ydFJlcG9ydFNuYXBzaG90Q3N2UmVxdWVzdBo0LmZsZWV0bWVzaC5sZWRnZXIudjEuRXhwb3J0UmVwb3J0U25hcHNob3RDc3ZSZXNwb25zZSIVkAIByvMYDgoMcmVwb3J0cy5yZWFkEo8BChNMaXN0UmVwb3J0U25hcHNob3RzEi8uZmxlZXRtZXNoLmxlZGdlci52MS5MaXN0UmVwb3J0U25hcHNob3RzUmVxdWVzdBowLmZsZWV0bWVzaC5sZWRnZXIudjEuTGlzdFJlcG9ydFNuYXBzaG90c1Jlc3BvbnNlIhWQAgHK8xgOCgxyZXBvcnRzLnJlYWRiBnByb3RvMw", [file_fleetmesh_common_v1_options, file_fleetmesh_common_v1_paging, file_fleetmesh_ledger_v1_report]);
 
 /**
  * @generated from message fleetmesh.ledger.v1.GetTrialBalanceRequest
@@ -291,6 +291,187 @@ export const ListReportSnapshotsResponseSchema: GenMessage<ListReportSnapshotsRe
   messageDesc(file_fleetmesh_ledger_v1_reporting_service, 13);
 
 /**
+ * @generated from message fleetmesh.ledger.v1.GetBalanceSheetRequest
+ */
+export type GetBalanceSheetRequest = Message<"fleetmesh.ledger.v1.GetBalanceSheetRequest"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.BalanceSheetParameters parameters = 1;
+   */
+  parameters?: BalanceSheetParameters | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetBalanceSheetRequest.
+ * Use `create(GetBalanceSheetRequestSchema)` to create a new message.
+ */
+export const GetBalanceSheetRequestSchema: GenMessage<GetBalanceSheetRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 14);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetBalanceSheetResponse
+ */
+export type GetBalanceSheetResponse = Message<"fleetmesh.ledger.v1.GetBalanceSheetResponse"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.BalanceSheet balance_sheet = 1;
+   */
+  balanceSheet?: BalanceSheet | undefined;
+
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReportMetadata metadata = 2;
+   */
+  metadata?: ReportMetadata | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetBalanceSheetResponse.
+ * Use `create(GetBalanceSheetResponseSchema)` to create a new message.
+ */
+export const GetBalanceSheetResponseSchema: GenMessage<GetBalanceSheetResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 15);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetFleetUtilizationRequest
+ */
+export type GetFleetUtilizationRequest = Message<"fleetmesh.ledger.v1.GetFleetUtilizationRequest"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.FleetUtilizationParameters parameters = 1;
+   */
+  parameters?: FleetUtilizationParameters | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetFleetUtilizationRequest.
+ * Use `create(GetFleetUtilizationRequestSchema)` to create a new message.
+ */
+export const GetFleetUtilizationRequestSchema: GenMessage<GetFleetUtilizationRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 16);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetFleetUtilizationResponse
+ */
+export type GetFleetUtilizationResponse = Message<"fleetmesh.ledger.v1.GetFleetUtilizationResponse"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.FleetUtilizationReport report = 1;
+   */
+  report?: FleetUtilizationReport | undefined;
+
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReportMetadata metadata = 2;
+   */
+  metadata?: ReportMetadata | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetFleetUtilizationResponse.
+ * Use `create(GetFleetUtilizationResponseSchema)` to create a new message.
+ */
+export const GetFleetUtilizationResponseSchema: GenMessage<GetFleetUtilizationResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 17);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetReceivablesAgingRequest
+ */
+export type GetReceivablesAgingRequest = Message<"fleetmesh.ledger.v1.GetReceivablesAgingRequest"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReceivablesAgingParameters parameters = 1;
+   */
+  parameters?: ReceivablesAgingParameters | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetReceivablesAgingRequest.
+ * Use `create(GetReceivablesAgingRequestSchema)` to create a new message.
+ */
+export const GetReceivablesAgingRequestSchema: GenMessage<GetReceivablesAgingRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 18);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.GetReceivablesAgingResponse
+ */
+export type GetReceivablesAgingResponse = Message<"fleetmesh.ledger.v1.GetReceivablesAgingResponse"> & {
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReceivablesAgingReport report = 1;
+   */
+  report?: ReceivablesAgingReport | undefined;
+
+  /**
+   * @generated from field: fleetmesh.ledger.v1.ReportMetadata metadata = 2;
+   */
+  metadata?: ReportMetadata | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.GetReceivablesAgingResponse.
+ * Use `create(GetReceivablesAgingResponseSchema)` to create a new message.
+ */
+export const GetReceivablesAgingResponseSchema: GenMessage<GetReceivablesAgingResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 19);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ExportReportSnapshotCsvRequest
+ */
+export type ExportReportSnapshotCsvRequest = Message<"fleetmesh.ledger.v1.ExportReportSnapshotCsvRequest"> & {
+  /**
+   * @generated from field: string snapshot_id = 1;
+   */
+  snapshotId: string;
+
+  /**
+   * Empty for the first page.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+
+  /**
+   * At most this many bytes per page; 0 means 1 MiB, at most 3 MiB.
+   *
+   * @generated from field: int32 max_bytes = 3;
+   */
+  maxBytes: number;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ExportReportSnapshotCsvRequest.
+ * Use `create(ExportReportSnapshotCsvRequestSchema)` to create a new message.
+ */
+export const ExportReportSnapshotCsvRequestSchema: GenMessage<ExportReportSnapshotCsvRequest> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 20);
+
+/**
+ * @generated from message fleetmesh.ledger.v1.ExportReportSnapshotCsvResponse
+ */
+export type ExportReportSnapshotCsvResponse = Message<"fleetmesh.ledger.v1.ExportReportSnapshotCsvResponse"> & {
+  /**
+   * UTF-8 CSV lines (RFC 4180, CRLF line ends); the first page starts with the header.
+   *
+   * @generated from field: bytes csv = 1;
+   */
+  csv: Uint8Array;
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+
+  /**
+   * The snapshot's metadata (content_sha256 is the hash of all pages joined).
+   *
+   * @generated from field: fleetmesh.ledger.v1.ReportMetadata metadata = 3;
+   */
+  metadata?: ReportMetadata | undefined;
+};
+
+/**
+ * Describes the message fleetmesh.ledger.v1.ExportReportSnapshotCsvResponse.
+ * Use `create(ExportReportSnapshotCsvResponseSchema)` to create a new message.
+ */
+export const ExportReportSnapshotCsvResponseSchema: GenMessage<ExportReportSnapshotCsvResponse> = /*@__PURE__*/
+  messageDesc(file_fleetmesh_ledger_v1_reporting_service, 21);
+
+/**
  * Reproducible financial and operational reports, derived from immutable
  * facts (see report.proto). Served by the ledger deployment.
  *
@@ -343,6 +524,36 @@ export const ReportingService: GenService<{
     output: typeof GetMaintenanceCostReportResponseSchema;
   },
   /**
+   * Assets, liabilities and equity per currency as of a date.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.ReportingService.GetBalanceSheet
+   */
+  getBalanceSheet: {
+    methodKind: "unary";
+    input: typeof GetBalanceSheetRequestSchema;
+    output: typeof GetBalanceSheetResponseSchema;
+  },
+  /**
+   * Rented hours against available hours per vehicle, from rental events.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.ReportingService.GetFleetUtilization
+   */
+  getFleetUtilization: {
+    methodKind: "unary";
+    input: typeof GetFleetUtilizationRequestSchema;
+    output: typeof GetFleetUtilizationResponseSchema;
+  },
+  /**
+   * Open receivables per customer by age.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.ReportingService.GetReceivablesAging
+   */
+  getReceivablesAging: {
+    methodKind: "unary";
+    input: typeof GetReceivablesAgingRequestSchema;
+    output: typeof GetReceivablesAgingResponseSchema;
+  },
+  /**
    * Computes a report and stores the result as a new, immutable snapshot.
    *
    * @generated from rpc fleetmesh.ledger.v1.ReportingService.GenerateReportSnapshot
@@ -361,6 +572,18 @@ export const ReportingService: GenService<{
     methodKind: "unary";
     input: typeof GetReportSnapshotRequestSchema;
     output: typeof GetReportSnapshotResponseSchema;
+  },
+  /**
+   * One page of a snapshot's canonical CSV (header first). Pages are cut at
+   * line ends and hold at most max_bytes; the gateway's
+   * GET /v1/reports/snapshots/{id}.csv streams all of them as one download.
+   *
+   * @generated from rpc fleetmesh.ledger.v1.ReportingService.ExportReportSnapshotCsv
+   */
+  exportReportSnapshotCsv: {
+    methodKind: "unary";
+    input: typeof ExportReportSnapshotCsvRequestSchema;
+    output: typeof ExportReportSnapshotCsvResponseSchema;
   },
   /**
    * Snapshots without results, newest first, optionally by report type.

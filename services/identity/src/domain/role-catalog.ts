@@ -5,13 +5,16 @@
 
 /** Every permission declared with `(fleetmesh.common.v1.authorization)` in proto/. */
 export const PERMISSIONS = [
+  "invoices.credit",
   "invoices.issue",
   "invoices.read",
   "invoices.read_own",
   "invoices.void",
+  "ledger.close_period",
   "ledger.manage_accounts",
   "ledger.post",
   "ledger.read",
+  "ledger.reopen_period",
   "locations.manage",
   "locations.read",
   "maintenance.assign",
@@ -160,8 +163,8 @@ export const ROLE_CATALOG: readonly RoleDefinition[] = [
       "maintenance costs to reconcile charges and expenses.",
     permissions: [
       ...STAFF_SELF,
-      "ledger.read", "ledger.post", "ledger.manage_accounts",
-      "invoices.issue", "invoices.read", "invoices.void",
+      "ledger.read", "ledger.post", "ledger.manage_accounts", "ledger.close_period", "ledger.reopen_period",
+      "invoices.issue", "invoices.read", "invoices.void", "invoices.credit",
       "payments.capture", "payments.read", "payments.refund",
       "reports.read", "reports.generate",
       "rentals.read",
