@@ -88,6 +88,9 @@ CREATE TABLE journal_lines (
   amount_minor bigint NOT NULL CONSTRAINT journal_lines_amount_positive CHECK (amount_minor > 0),
   currency char(3) NOT NULL CHECK (currency ~ '^[A-Z]{3}$'),
   vehicle_id uuid,
+  -- Analytic dimension: the invoice a receivable, revenue or credit line
+  -- belongs to (receivables aging, rentals per revenue bucket).
+  invoice_id uuid,
   memo text NOT NULL DEFAULT '',
   CONSTRAINT journal_lines_entry_fkey FOREIGN KEY (entry_id, position, entry_date)
     REFERENCES journal_entries (id, position, entry_date),
@@ -96,6 +99,7 @@ CREATE TABLE journal_lines (
 CREATE INDEX journal_lines_account_idx ON journal_lines (account_id, currency, entry_date, position) INCLUDE (direction, amount_minor);
 CREATE INDEX journal_lines_position_idx ON journal_lines (position);
 CREATE INDEX journal_lines_vehicle_idx ON journal_lines (vehicle_id, entry_date) WHERE vehicle_id IS NOT NULL;
+CREATE INDEX journal_lines_invoice_idx ON journal_lines (invoice_id) WHERE invoice_id IS NOT NULL;
 
 -- Nothing written to the journal (or another append-only table) changes.
 -- The app role also lacks the privileges (privileges.yaml); this trigger
