@@ -11,6 +11,8 @@ export type { Knex };
 
 // int8 columns (money, row versions, counts) become bigint, never a lossy number.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => BigInt(v));
+// date columns (accounting dates) stay "YYYY-MM-DD": a JS Date would put them at local midnight.
+pg.types.setTypeParser(pg.types.builtins.DATE, (v: string) => v);
 
 /** Repository root: migrations and config paths are relative to it. */
 export const repoRoot = resolve(import.meta.dirname, "../../..").replace(/\/dist$/, "");
