@@ -1,0 +1,3 @@
+// Invoices' and payments' events (InvoiceIssued, InvoiceVoided,
+// PaymentCaptured, PaymentRefunded).
+export type BillingEvent = never;
