@@ -13,7 +13,7 @@
 //   4. the entry and its lines go in with one statement.
 import type { Database, Knex } from "../../../../platform/src/db.js";
 import { money } from "../../../../platform/src/money.js";
-import { decodePageToken, toPage } from "../../../../platform/src/paging.js";
+import { decodePageToken, pageSize, toPage } from "../../../../platform/src/paging.js";
 import { entryAlreadyPosted, periodClosed } from "../../domain/errors.js";
 import { entryContentHash } from "../../domain/journal.js";
 import { monthStartAfter, periodOfDate } from "../../domain/calendar.js";
@@ -206,10 +206,10 @@ export function createJournal(db: Database): Journal {
       const rows = await rowsOf(q(), 
         `SELECT ${ENTRY_COLUMNS} FROM journal_entries e WHERE ${where.join(" AND ")}
           ORDER BY e.entry_date DESC, e.post_time DESC, e.id DESC LIMIT ?`,
-        [...bindings, page.pageSize + 1],
+        [...bindings, pageSize(page.pageSize) + 1],
       );
       const entries = await withLines(rows);
-      return toPage(entries, page.pageSize, query, (e) => [e.entryDate, e.postTime.toISOString(), e.id]);
+      return toPage(entries, pageSize(page.pageSize), query, (e) => [e.entryDate, e.postTime.toISOString(), e.id]);
     },
 
     async balances(query, type) {
@@ -252,9 +252,9 @@ export function createAccounts(db: Database): Accounts {
       const after = decodePageToken(page.pageToken, query, 1);
       const rows = await rowsOf(q(), 
         `SELECT * FROM accounts WHERE (?::text IS NULL OR type = ?) AND (?::text IS NULL OR code > ?) ORDER BY code LIMIT ?`,
-        [type, type, after?.[0] ?? null, after?.[0] ?? null, page.pageSize + 1],
+        [type, type, after?.[0] ?? null, after?.[0] ?? null, pageSize(page.pageSize) + 1],
       );
-      return toPage(rows.map(toAccount), page.pageSize, query, (a) => [a.code]);
+      return toPage(rows.map(toAccount), pageSize(page.pageSize), query, (a) => [a.code]);
     },
   };
 }
@@ -302,10 +302,10 @@ export function createPeriods(db: Database): Periods {
       const after = decodePageToken(page.pageToken, "periods", 1);
       const rows = await rowsOf(q(), 
         "SELECT period_start FROM accounting_periods WHERE (?::date IS NULL OR period_start < ?::date) ORDER BY period_start DESC LIMIT ?",
-        [after?.[0] ?? null, after?.[0] ?? null, page.pageSize + 1],
+        [after?.[0] ?? null, after?.[0] ?? null, pageSize(page.pageSize) + 1],
       );
       const periods = await load(rows.map((r) => str(r["period_start"])));
-      return toPage(periods, page.pageSize, "periods", (p) => [p.startDate]);
+      return toPage(periods, pageSize(page.pageSize), "periods", (p) => [p.startDate]);
     },
   };
 }
