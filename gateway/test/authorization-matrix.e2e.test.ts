@@ -93,6 +93,7 @@ test("every RPC answers anonymous, expired and each role exactly as the role tab
   // A service added to the registry must be added to the test mesh too: it fails here until it is.
   const addressOf: Record<string, string> = {
     fleet: mesh.fleetAddress, identity: mesh.identityAddress, rental: mesh.rentalAddress, maintenance: mesh.maintenanceAddress,
+    ledger: mesh.ledgerAddress,
   };
   t.deepEqual(SERVICES.filter(({ name }) => addressOf[name] === undefined).map(({ name }) => name), [], "registered services missing from the test mesh");
   for (const { name, service } of SERVICES) {

@@ -1,4 +1,4 @@
-// A whole mesh for end-to-end tests: fleet, identity, rental and maintenance on fresh
+// A whole mesh for end-to-end tests: fleet, identity, rental, maintenance and ledger on fresh
 // databases, a gateway in front, all on port 0 and all trusting the same keys.
 // Rental calls identity and fleet as itself, with a mesh_service client.
 import { createHash, randomUUID } from "node:crypto";
@@ -17,6 +17,8 @@ import { build as buildRental, type RentalRunning } from "../../services/rental/
 import { rentalConfigSchema } from "../../services/rental/src/config.js";
 import { build as buildMaintenance, type MaintenanceRunning } from "../../services/maintenance/src/main.js";
 import { maintenanceConfigSchema } from "../../services/maintenance/src/config.js";
+import { build as buildLedger, type LedgerRunning } from "../../services/ledger/src/main.js";
+import { ledgerConfigSchema } from "../../services/ledger/src/config.js";
 import { gatewayConfigSchema } from "../src/config.js";
 import { build as buildGateway, type RunningGateway } from "../src/main.js";
 import { testRedisUrl } from "../../services/platform/src/testing/infra.js";
@@ -33,6 +35,9 @@ export interface Mesh {
   readonly maintenance: MaintenanceRunning;
   readonly maintenanceAddress: string;
   readonly maintenanceDb: TestDatabase;
+  readonly ledger: LedgerRunning;
+  readonly ledgerAddress: string;
+  readonly ledgerDb: TestDatabase;
   readonly gateway: RunningGateway;
   readonly baseUrl: string;
   readonly fleetAddress: string;
@@ -70,6 +75,10 @@ export interface MeshOptions {
   readonly maintenanceKafka?: Record<string, unknown>;
   /** Overrides of maintenance's own settings (the `maintenance` section). */
   readonly maintenanceSettings?: Record<string, unknown>;
+  /** The ledger's `kafka` section (without it the ledger runs with Kafka disabled). */
+  readonly ledgerKafka?: Record<string, unknown>;
+  /** Overrides of the ledger's own settings (the `ledger` section). */
+  readonly ledgerSettings?: Record<string, unknown>;
 }
 
 export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
@@ -86,6 +95,8 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
   databases.push(rentalDb);
   const maintenanceDb = await createTestDatabase("maintenance", "migrations/maintenance");
   databases.push(maintenanceDb);
+  const ledgerDb = await createTestDatabase("ledger", "migrations/ledger");
+  databases.push(ledgerDb);
 
   const common = { log: { level: "silent" }, shutdown: { graceMs: 1_000 } };
   const identityConfig = (auth: AuthConfig) => identityConfigSchema.parse({
@@ -163,6 +174,20 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     ...common,
   }), { log: process.env["FLEET_DEBUG_MAINTENANCE"] ? pino({ level: "warn" }) : silent });
   const maintenanceAddress = `127.0.0.1:${maintenance.grpcPort}`;
+  const ledgerClient = await identity.useCases.clients.createServiceClient(system, { name: "ledger", description: "", roles: ["mesh_service"] });
+  const ledger = await buildLedger(ledgerConfigSchema.parse({
+    service: { name: "ledger" },
+    grpc: { host: "127.0.0.1", port: 0 },
+    ops: { host: "127.0.0.1", port: 0 },
+    database: ledgerDb.config,
+    auth,
+    peers: { identity: { address: identityAddress, deadlineMs: 5_000 } },
+    serviceCredential: { clientId: ledgerClient.client.clientId, clientSecret: ledgerClient.secret },
+    ...(options.ledgerKafka ? { kafka: options.ledgerKafka } : {}),
+    ...(options.ledgerSettings ? { ledger: options.ledgerSettings } : {}),
+    ...common,
+  }), { log: process.env["FLEET_DEBUG_LEDGER"] ? pino({ level: "warn" }) : silent });
+  const ledgerAddress = `127.0.0.1:${ledger.grpcPort}`;
   const gateway = await buildGateway(gatewayConfigSchema.parse({
     service: { name: "gateway" },
     http: { host: "127.0.0.1", port: 0 },
@@ -174,6 +199,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
       identity: { address: identityAddress, deadlineMs: 5_000 },
       rental: { address: rentalAddress, deadlineMs: 5_000 },
       maintenance: { address: maintenanceAddress, deadlineMs: 5_000 },
+      ledger: { address: ledgerAddress, deadlineMs: 5_000 },
     },
     ...(options.upstreamProbe ? { upstreamProbe: options.upstreamProbe } : {}),
     ...common,
@@ -191,6 +217,9 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     maintenance,
     maintenanceAddress,
     maintenanceDb,
+    ledger,
+    ledgerAddress,
+    ledgerDb,
     gateway,
     baseUrl: `http://127.0.0.1:${gateway.port}`,
     fleetAddress,
@@ -207,6 +236,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     },
     async stop() {
       await gateway.stop();
+      await ledger.stop();
       await maintenance.stop();
       await rental.stop();
       await fleet?.stop();
