@@ -90,13 +90,15 @@ cat <<MSG
   Rental service (gRPC, reflection):  127.0.0.1:50062
   Maintenance service (gRPC, reflection): 127.0.0.1:50063
   Identity service (gRPC, reflection): 127.0.0.1:50064
+  Ledger service (gRPC, reflection):  127.0.0.1:50065
   OAuth token endpoint:               http://127.0.0.1:8080/oauth/token
   JWKS:                               http://127.0.0.1:8080/.well-known/jwks.json
   Ops (healthz, readyz, metrics):     http://127.0.0.1:9460 (gateway), http://127.0.0.1:9461 (fleet),
                                       http://127.0.0.1:9462 (rental), http://127.0.0.1:9463 (maintenance),
-                                      http://127.0.0.1:9464 (identity, also /.well-known/jwks.json)
+                                      http://127.0.0.1:9464 (identity, also /.well-known/jwks.json),
+                                      http://127.0.0.1:9465 (ledger)
   Service clients (rental calls identity and fleet as itself; maintenance rental, identity
-  and fleet): $dev/<service>-client.json
+  and fleet; ledger identity): $dev/<service>-client.json
 
   First administrator (once; the password comes from the environment, never a default):
     FLEET_BOOTSTRAP_ADMIN_PASSWORD='choose-a-long-passphrase' npm run bootstrap-admin -- --email admin@example.com
