@@ -76,7 +76,7 @@ export function createJournal(db: Database): Journal {
 
   const withLines = async (entries: Row[]): Promise<JournalEntry[]> => {
     if (entries.length === 0) return [];
-    const rows = await rowsOf(q(), 
+    const rows = await rowsOf(q(),
       `SELECT l.entry_id, l.id, l.account_id, a.code, l.direction, l.amount_minor, l.currency, l.vehicle_id, l.invoice_id, l.memo
          FROM journal_lines l JOIN accounts a ON a.id = l.account_id
         WHERE l.entry_id = ANY(?::uuid[]) ORDER BY l.entry_id, l.line_no`,
@@ -110,16 +110,12 @@ export function createJournal(db: Database): Journal {
     return { entry: entry!, alreadyPosted: true };
   };
 
-  /** The first day of the first open month on or after `date`'s month, or `date` itself when its month is open. */
-  const openDateFor = async (date: string): Promise<string> => {
-    const rows = await rowsOf(q(), 
-      "SELECT period_start FROM accounting_periods WHERE status = 'CLOSED' AND period_start >= date_trunc('month', ?::date)::date ORDER BY period_start",
-      [date],
-    );
+  /** The first day of the first open month on or after `date`'s month (`closed`: closed month starts from it on, sorted), or `date` itself. */
+  const openDateFor = (date: string, closed: readonly string[]): string => {
     let month = `${periodOfDate(date)}-01`;
     let resolved = date;
-    for (const r of rows) {
-      if (str(r["period_start"]) !== month) break;
+    for (const start of closed) {
+      if (start !== month) break;
       month = monthStartAfter(month);
       resolved = month;
     }
@@ -142,18 +138,23 @@ export function createJournal(db: Database): Journal {
       if (before) return existing(before, draft, hash);
       const names = await accountCodes(draft.lines.map((l) => l.accountId));
       const position = await takePosition();
-      const raced = await byRef(draft.externalRef.type, draft.externalRef.id);
-      if (raced) {
+      // Under the lock, one round trip: a concurrent post of the reference (committed by now) and the closed months.
+      const [state] = await rowsOf(q(),
+        `SELECT EXISTS (SELECT 1 FROM journal_entries WHERE external_ref_type = ? AND external_ref_id = ?) AS raced,
+                ARRAY(SELECT period_start::text FROM accounting_periods
+                       WHERE status = 'CLOSED' AND period_start >= date_trunc('month', ?::date)::date ORDER BY period_start) AS closed`,
+        [draft.externalRef.type, draft.externalRef.id, draft.entryDate]);
+      if (state!["raced"] === true) {
         // Still holding the lock: hand the number back, so positions stay gapless.
         await rowsOf(q(), "UPDATE ledger_head SET position = position - 1");
-        return existing(raced, draft, hash);
+        return existing((await byRef(draft.externalRef.type, draft.externalRef.id))!, draft, hash);
       }
-      const entryDate = await openDateFor(draft.entryDate);
+      const entryDate = openDateFor(draft.entryDate, state!["closed"] as string[]);
       if (entryDate !== draft.entryDate && policy === "refuse") throw periodClosed(periodOfDate(draft.entryDate));
       const factDate = entryDate === draft.entryDate ? null : draft.entryDate;
       const id = ids.newId();
       const lineIds = draft.lines.map(() => ids.newId());
-      const rows = await rowsOf(q(), 
+      const rows = await rowsOf(q(),
         `WITH entry AS (
            INSERT INTO journal_entries (id, position, external_ref_type, external_ref_id, content_hash, entry_date, fact_date, description, posted_by, reverses_entry_id)
            VALUES (?, ?, ?, ?, ?, ?::date, ?::date, ?, ?, ?) RETURNING id, post_time)
@@ -203,7 +204,7 @@ export function createJournal(db: Database): Journal {
       if (filter.externalRefId) { where.push("e.external_ref_id = ?"); bindings.push(filter.externalRefId); }
       if (filter.datedWithin) { where.push("e.entry_date >= ?::date AND e.entry_date < ?::date"); bindings.push(filter.datedWithin.startDate, filter.datedWithin.endDate); }
       if (after) { where.push("(e.entry_date, e.post_time, e.id) < (?::date, ?::timestamptz, ?::uuid)"); bindings.push(...after); }
-      const rows = await rowsOf(q(), 
+      const rows = await rowsOf(q(),
         `SELECT ${ENTRY_COLUMNS} FROM journal_entries e WHERE ${where.join(" AND ")}
           ORDER BY e.entry_date DESC, e.post_time DESC, e.id DESC LIMIT ?`,
         [...bindings, pageSize(page.pageSize) + 1],
@@ -213,7 +214,7 @@ export function createJournal(db: Database): Journal {
     },
 
     async balances(query, type) {
-      const rows = await rowsOf(q(), 
+      const rows = await rowsOf(q(),
         `SELECT l.currency, coalesce(sum(l.amount_minor) FILTER (WHERE l.direction = 'D'), 0)::bigint AS debit,
                 coalesce(sum(l.amount_minor) FILTER (WHERE l.direction = 'C'), 0)::bigint AS credit
            FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
@@ -237,7 +238,7 @@ export function createAccounts(db: Database): Accounts {
   const q = (): Knex | Knex.Transaction => db.executor();
   return {
     async create(a) {
-      const rows = await rowsOf(q(), 
+      const rows = await rowsOf(q(),
         `INSERT INTO accounts (id, code, name, type, description, created_by, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
         [a.id, a.code, a.name, a.type, a.description, a.createdBy, a.updatedBy],
       );
@@ -250,7 +251,7 @@ export function createAccounts(db: Database): Accounts {
     async list(type, page) {
       const query = JSON.stringify({ type });
       const after = decodePageToken(page.pageToken, query, 1);
-      const rows = await rowsOf(q(), 
+      const rows = await rowsOf(q(),
         `SELECT * FROM accounts WHERE (?::text IS NULL OR type = ?) AND (?::text IS NULL OR code > ?) ORDER BY code LIMIT ?`,
         [type, type, after?.[0] ?? null, after?.[0] ?? null, pageSize(page.pageSize) + 1],
       );
@@ -263,7 +264,7 @@ export function createPeriods(db: Database): Periods {
   const q = (): Knex | Knex.Transaction => db.executor();
   const load = async (starts: readonly string[]): Promise<AccountingPeriod[]> => {
     if (starts.length === 0) return [];
-    const rows = await rowsOf(q(), 
+    const rows = await rowsOf(q(),
       `SELECT p.period_start, p.status, c.status AS change_status, c.changed_by, c.reason, c.change_time
          FROM accounting_periods p LEFT JOIN period_status_changes c ON c.period_start = p.period_start
         WHERE p.period_start = ANY(?::date[]) ORDER BY p.period_start DESC, c.change_time, c.id`,
@@ -286,7 +287,7 @@ export function createPeriods(db: Database): Periods {
     async setStatus(period, status, change) {
       // The position lock: postings insert under it, so none dated in the month slips past the close.
       await rowsOf(q(), "SELECT position FROM ledger_head FOR UPDATE");
-      await rowsOf(q(), 
+      await rowsOf(q(),
         `INSERT INTO accounting_periods (period_start, status) VALUES (?::date, ?)
            ON CONFLICT (period_start) DO UPDATE SET status = EXCLUDED.status, row_version = accounting_periods.row_version + 1`,
         [period.startDate, status],
@@ -300,7 +301,7 @@ export function createPeriods(db: Database): Periods {
     },
     async list(page) {
       const after = decodePageToken(page.pageToken, "periods", 1);
-      const rows = await rowsOf(q(), 
+      const rows = await rowsOf(q(),
         "SELECT period_start FROM accounting_periods WHERE (?::date IS NULL OR period_start < ?::date) ORDER BY period_start DESC LIMIT ?",
         [after?.[0] ?? null, after?.[0] ?? null, pageSize(page.pageSize) + 1],
       );
