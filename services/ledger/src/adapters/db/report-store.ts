@@ -181,8 +181,8 @@ function readerOf(trx: Knex.Transaction): ReportReader {
           JOIN journal_entries e ON e.id = l.entry_id AND (?::timestamptz IS NULL OR e.post_time <= ?::timestamptz)
           LEFT JOIN invoices i ON i.id = l.invoice_id
           WHERE l.position <= ? AND l.entry_date >= ?::date AND l.entry_date < ?::date${where}
-          GROUP BY 1, 2, 3
-          ORDER BY 1 COLLATE "C", 2 COLLATE "C", 3 COLLATE "C"`;
+          GROUP BY l.vehicle_id, 2, l.currency
+          ORDER BY l.vehicle_id NULLS FIRST, 2, l.currency COLLATE "C"`;
       type Row = { vehicle_id: string; bucket: string; currency: string; revenue: string; rentals: unknown };
       for await (const batch of cursorBatches<Row>(trx, sql, bindings)) {
         yield batch.map((r): RevenueRow => ({
@@ -209,8 +209,8 @@ function readerOf(trx: Knex.Transaction): ReportReader {
           FROM maintenance_facts f
           WHERE f.position <= ? AND (?::timestamptz IS NULL OR f.record_time <= ?::timestamptz)
             AND f.complete_date >= ?::date AND f.complete_date < ?::date${where}
-          GROUP BY 1, 2, 3
-          ORDER BY 1 COLLATE "C", 2 COLLATE "C", 3 COLLATE "C"`;
+          GROUP BY f.vehicle_id, 2, f.currency
+          ORDER BY f.vehicle_id, 2, f.currency COLLATE "C"`;
       type Row = { vehicle_id: string; bucket: string; currency: string; labor: string; parts: string; total: string; jobs: unknown };
       for await (const batch of cursorBatches<Row>(trx, sql, bindings)) {
         yield batch.map((r): MaintenanceCostRow => ({
@@ -228,13 +228,13 @@ function readerOf(trx: Knex.Transaction): ReportReader {
     async utilizationVehicles(vehicleIds, from, to, position) {
       if (vehicleIds.length > 0) return [...new Set(vehicleIds.map((v) => v.toLowerCase()))].sort();
       const res = await rawOf(trx)<{ rows: Array<{ vehicle_id: string }> }>(
-        `SELECT vehicle_id::text AS vehicle_id FROM (
+        `SELECT v.vehicle_id::text AS vehicle_id FROM (
            SELECT vehicle_id FROM rental_usage_facts
             WHERE position <= ? AND pickup_time < to_timestamp(?) AND return_time > to_timestamp(?)
            UNION
            SELECT vehicle_id FROM maintenance_facts
             WHERE position <= ? AND start_time IS NOT NULL AND start_time < to_timestamp(?) AND complete_time > to_timestamp(?)
-         ) v ORDER BY 1 COLLATE "C"`,
+         ) v ORDER BY v.vehicle_id`,
         [position, Number(to), Number(from), position, Number(to), Number(from)],
       );
       return res.rows.map((r) => r.vehicle_id);
@@ -277,7 +277,7 @@ function readerOf(trx: Knex.Transaction): ReportReader {
           WHERE l.position <= ? AND l.entry_date <= ?::date AND i.issue_date <= ?::date
           GROUP BY l.invoice_id, i.customer_id, l.currency, coalesce(i.due_date, i.issue_date)
          HAVING sum(CASE WHEN l.direction = 'D' THEN l.amount_minor::numeric ELSE -l.amount_minor::numeric END) <> 0
-          ORDER BY 1 COLLATE "C", 2 COLLATE "C", l.invoice_id`,
+          ORDER BY i.customer_id, l.currency COLLATE "C", l.invoice_id`,
         [position, asOfDate, asOfDate],
       );
       return res.rows.map((r): OpenReceivable => ({ customerId: r.customer_id, currency: r.currency, dueDate: r.due, balance: toBig(r.balance) }));
