@@ -166,3 +166,39 @@ export const CUSTOMER_1 = "c1000000-0000-4000-8000-0000000000c1";
 export const CUSTOMER_2 = "c2000000-0000-4000-8000-0000000000c2";
 /** 2^53 + 1: not representable as a JS number. */
 export const HUGE = 9_007_199_254_740_993n;
+
+/**
+ * Bulk revenue as the superuser, triggers off (balanced by construction):
+ * one invoice-less entry per (vehicle, day) pair, `vehicles` vehicles over
+ * `days` days from 2025-01-01; AR debit, REVENUE_RENTAL credit with the
+ * vehicle dimension. Positions continue the ledger head.
+ */
+export async function bulkRevenue(admin: import("pg").Client, vehicles: number, days: number, currency = "EUR"): Promise<void> {
+  await admin.query("BEGIN");
+  try {
+    await admin.query("SET LOCAL session_replication_role = replica");
+    const head = await admin.query<{ position: string }>("SELECT position::text FROM ledger_head FOR UPDATE");
+    const p0 = BigInt(head.rows[0]!.position);
+    const n = vehicles * days;
+    await admin.query(
+      `INSERT INTO journal_entries (id, position, external_ref_type, external_ref_id, content_hash, entry_date, description)
+       SELECT gen_random_uuid(), $1::bigint + i, 'bulk', 'bulk-' || ($1::bigint + i), 'x', date '2025-01-01' + ((i - 1) / $2)::int, 'bulk'
+         FROM generate_series(1, $3::int) i`,
+      [p0.toString(), vehicles, n],
+    );
+    await admin.query(
+      `INSERT INTO journal_lines (id, entry_id, line_no, position, entry_date, account_id, direction, amount_minor, currency, vehicle_id)
+       SELECT gen_random_uuid(), e.id, k.line_no, e.position, e.entry_date, k.account_id::uuid, k.direction, 100 + (e.position % 997), $2,
+              CASE WHEN k.line_no = 2 THEN ('00000000-0000-4000-8000-' || lpad(to_hex(((e.position - $1::bigint - 1) % $3)::int), 12, '0'))::uuid END
+         FROM journal_entries e
+        CROSS JOIN (VALUES (1, '00000000-0000-4000-8000-000000001100', 'D'), (2, '00000000-0000-4000-8000-000000004000', 'C')) k(line_no, account_id, direction)
+        WHERE e.position > $1::bigint`,
+      [p0.toString(), currency, vehicles],
+    );
+    await admin.query("UPDATE ledger_head SET position = position + $1", [n]);
+    await admin.query("COMMIT");
+  } catch (err) {
+    await admin.query("ROLLBACK");
+    throw err;
+  }
+}
