@@ -23,6 +23,8 @@ import { coresAndModel } from "./lib/machine.js";
 import { fmt, markdownTable, median } from "./lib/stats.js";
 
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 7);
+/** Rows of the large snapshot phase (revenue by vehicle by DAY over 2027); 0 skips it. */
+const snapshotRows = Number(process.env["BENCH_SNAPSHOT_ROWS"] ?? 1_000_000);
 const maxLines = Number(process.env["BENCH_MAX_LINES"] ?? 1_000_000);
 const SIZES = [10_000, 100_000, 1_000_000].filter((n) => n <= maxLines);
 const CHECKPOINT_EVERY = 50_000;
@@ -40,6 +42,14 @@ const ACCOUNTS = [
 
 async function main(): Promise<void> {
   const testDb = await createTestDatabase("ledger", "migrations/ledger");
+  try {
+    await measure(testDb);
+  } finally {
+    await testDb.drop();
+  }
+}
+
+async function measure(testDb: Awaited<ReturnType<typeof createTestDatabase>>): Promise<void> {
   const db = createDatabase({ ...testDb.config, statementTimeoutMs: 60_000 }, "bench-ledger-reports");
   const useCases = createReportingUseCases({ db, clock: { now: () => new Date() }, ids: { newId: randomUUID }, reportingTimeZone: "UTC" });
   const store = createReportStore(db);
@@ -95,7 +105,8 @@ async function main(): Promise<void> {
     }
     await load(TAIL_LINES / 2);
     loaded += TAIL_LINES;
-    await admin.query("ANALYZE journal_lines; ANALYZE report_checkpoint_balances; ANALYZE journal_entries");
+    // A steady-state ledger has been vacuumed (visibility map set, statistics fresh): so has the baseline.
+    for (const table of ["journal_lines", "journal_entries", "report_checkpoint_balances"]) await admin.query(`VACUUM ANALYZE ${table}`);
     const lines = await lineCount();
     const cps = (await admin.query<{ n: string; s: string }>("SELECT (SELECT count(*) FROM report_checkpoints)::text AS n, (SELECT count(*) FROM report_checkpoint_balances)::text AS s")).rows[0]!;
     const lastDate = (await admin.query<{ d: string }>("SELECT max(entry_date)::text AS d FROM journal_lines")).rows[0]!.d;
@@ -128,8 +139,77 @@ async function main(): Promise<void> {
   }
   console.log(`## Trial balance: checkpoints vs raw SUM (${coresAndModel()}, ${rounds} rounds, medians)\n`);
   console.log(markdownTable(["journal lines", "as of", "checkpoints", "summary rows", "use case (ms)", "raw SUM GROUP BY (ms)", "raw / use case"], rows));
+  if (snapshotRows > 0) await largeSnapshot(admin, useCases);
   await db.close();
-  await testDb.drop();
+}
+
+/**
+ * A revenue-by-vehicle-by-DAY snapshot of `snapshotRows` rows (one entry per
+ * vehicle and day of 2027), generated and exported through the use cases
+ * while the heap is sampled: the CSV streams through, it is never held whole.
+ */
+async function largeSnapshot(admin: import("pg").Client, useCases: ReturnType<typeof createReportingUseCases>): Promise<void> {
+  const days = 365;
+  const vehicles = Math.ceil(snapshotRows / days);
+  const entries = vehicles * days;
+  await admin.query("BEGIN");
+  await admin.query("SET LOCAL session_replication_role = replica");
+  const p0 = Number((await admin.query<{ p: string }>("SELECT position::text AS p FROM ledger_head FOR UPDATE")).rows[0]!.p);
+  await admin.query(
+    `INSERT INTO journal_entries (id, position, external_ref_type, external_ref_id, content_hash, entry_date, description)
+     SELECT gen_random_uuid(), $1::bigint + i, 'bench', 'bench-' || ($1::bigint + i), 'x', date '2027-01-01' + ((i - 1) / $2)::int, 'bench'
+       FROM generate_series(1, $3::int) i`,
+    [p0, vehicles, entries],
+  );
+  await admin.query(
+    `INSERT INTO journal_lines (id, entry_id, line_no, position, entry_date, account_id, direction, amount_minor, currency, vehicle_id)
+     SELECT gen_random_uuid(), e.id, k.no, e.position, e.entry_date, k.account_id::uuid, k.dir, 100 + (e.position % 997), 'EUR',
+            CASE WHEN k.no = 2 THEN ('00000000-0000-4000-8000-' || lpad(to_hex(((e.position - $1::bigint - 1) % $2)::int), 12, '0'))::uuid END
+       FROM journal_entries e
+      CROSS JOIN (VALUES (1::smallint, '00000000-0000-4000-8000-000000001100', 'D'), (2::smallint, '00000000-0000-4000-8000-000000004000', 'C')) k(no, account_id, dir)
+      WHERE e.position > $1`,
+    [p0, vehicles],
+  );
+  await admin.query("UPDATE ledger_head SET position = position + $1", [entries]);
+  await admin.query("COMMIT");
+  for (const table of ["journal_lines", "journal_entries"]) await admin.query(`VACUUM ANALYZE ${table}`);
+  global.gc?.();
+  const baseHeap = process.memoryUsage().heapUsed;
+  let peakHeap = baseHeap;
+  const sampler = setInterval(() => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }, 50);
+  const mb = (b: number) => fmt(b / 1024 / 1024);
+  try {
+    const t0 = performance.now();
+    const snap = await useCases.generateSnapshot({
+      type: "REVENUE", period: { start: "2027-01-01", end: "2028-01-01" }, vehicleIds: [], granularity: "DAY", cutoffTime: null, asOfPosition: null,
+    }, "bench");
+    const generateMs = performance.now() - t0;
+    const generatePeak = peakHeap;
+    peakHeap = process.memoryUsage().heapUsed;
+    const t1 = performance.now();
+    const hash = (await import("node:crypto")).createHash("sha256");
+    let token = "";
+    let pages = 0;
+    let bytes = 0;
+    do {
+      const page = await useCases.exportCsv({ snapshotId: snap.id, pageToken: token, maxBytes: 0 });
+      hash.update(page.csv);
+      bytes += page.csv.length;
+      pages += 1;
+      token = page.nextPageToken;
+    } while (token !== "");
+    const exportMs = performance.now() - t1;
+    const ok = hash.digest("hex") === snap.metadata.contentSha256;
+    console.log(`\n## Large snapshot: revenue by vehicle by DAY (${vehicles} vehicles x ${days} days)\n`);
+    console.log(markdownTable(["step", "rows", "CSV MiB", "time (s)", "peak heap above start (MiB)"], [
+      ["GenerateReportSnapshot", String(snap.metadata.rowCount), mb(snap.byteCount), fmt(generateMs / 1000), mb(generatePeak - baseHeap)],
+      [`export, ${pages} pages of 1 MiB${ok ? ", hash matches" : ", HASH MISMATCH"}`, String(snap.metadata.rowCount), mb(bytes), fmt(exportMs / 1000), mb(peakHeap - baseHeap)],
+    ]));
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 main().catch((err: unknown) => {

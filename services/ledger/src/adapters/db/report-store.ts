@@ -74,8 +74,10 @@ function rawLinesSql(q: BalanceQuery, after: bigint): { sql: string; bindings: u
       count(*) AS lines
     FROM journal_lines l`;
   if (q.cutoff !== null) {
-    sql += " JOIN journal_entries e ON e.id = l.entry_id AND e.post_time <= ?";
-    bindings.unshift(q.cutoff);
+    // The entries' own position range lets the planner read only the tail's
+    // entries (by journal_entries_position_key), never the whole table.
+    sql += " JOIN journal_entries e ON e.id = l.entry_id AND e.position > ? AND e.position <= ? AND e.post_time <= ?";
+    bindings.unshift(after, q.position, q.cutoff);
   }
   sql += " WHERE l.position > ? AND l.position <= ? AND l.entry_date < ?::date";
   if (q.fromDate !== null) {
@@ -166,7 +168,7 @@ function readerOf(trx: Knex.Transaction): ReportReader {
 
     async *revenueRows(q) {
       const bucket = bucketSql(q.granularity, "l.entry_date");
-      const bindings: unknown[] = [...bucketBindings(q), q.cutoff, q.cutoff, q.position, q.period.start, q.period.end];
+      const bindings: unknown[] = [...bucketBindings(q), q.position, q.cutoff, q.cutoff, q.position, q.period.start, q.period.end];
       let where = "";
       if (q.vehicleIds.length > 0) {
         where = " AND l.vehicle_id = ANY(?::uuid[])";
@@ -178,7 +180,7 @@ function readerOf(trx: Knex.Transaction): ReportReader {
             count(DISTINCT i.rental_id) AS rentals
           FROM journal_lines l
           JOIN accounts a ON a.id = l.account_id AND a.type = 'REVENUE'
-          JOIN journal_entries e ON e.id = l.entry_id AND (?::timestamptz IS NULL OR e.post_time <= ?::timestamptz)
+          JOIN journal_entries e ON e.id = l.entry_id AND e.position <= ? AND (?::timestamptz IS NULL OR e.post_time <= ?::timestamptz)
           LEFT JOIN invoices i ON i.id = l.invoice_id
           WHERE l.position <= ? AND l.entry_date >= ?::date AND l.entry_date < ?::date${where}
           GROUP BY l.vehicle_id, 2, l.currency
