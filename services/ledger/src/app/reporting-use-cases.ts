@@ -6,7 +6,11 @@
 // snapshot), then reads only facts with position <= P. Positions are
 // commit-ordered and gapless, so (parameters, P) determine the result; the
 // canonical CSV and its SHA-256 are built from the very rows the typed
-// result is built from, in the same order.
+// result is built from, in the same order. (Joined to an outer transaction,
+// e.g. the idempotency layer's around a keyed GenerateReportSnapshot, the
+// isolation is the outer one's: the result is still exact, because every
+// read is bounded by position <= P and the facts up to P are committed and
+// immutable; REPEATABLE READ only keeps the reads of one snapshot cheap.)
 import type { Database } from "../../../platform/src/db.js";
 import { DomainError } from "../../../platform/src/errors.js";
 import { decodeTimeIdToken, pageSize as pageSizeOf, toTimeIdPage, type Page } from "../../../platform/src/paging.js";

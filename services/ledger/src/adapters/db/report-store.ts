@@ -40,8 +40,9 @@ export const toBig = (v: unknown): bigint => (typeof v === "bigint" ? v : BigInt
 
 /** Rows fetched per round trip when streaming a report. */
 export const FETCH_BATCH = 5_000;
-/** Statement timeout inside report transactions: a large snapshot is one long read. */
-const REPORT_STATEMENT_TIMEOUT = "600s";
+/** Statement timeouts inside report transactions: a large snapshot is one long read; a live report is bounded. */
+const SNAPSHOT_STATEMENT_TIMEOUT = "600s";
+const LIVE_STATEMENT_TIMEOUT = "60s";
 
 
 interface BalanceRow {
@@ -373,7 +374,7 @@ export function createReportStore(db: Database): ReportStore {
       return runInTransaction(
         db,
         async (trx) => {
-          await rawOf(trx)(`SET LOCAL statement_timeout = '${REPORT_STATEMENT_TIMEOUT}'`);
+          await rawOf(trx)(`SET LOCAL statement_timeout = '${options.write ? SNAPSHOT_STATEMENT_TIMEOUT : LIVE_STATEMENT_TIMEOUT}'`);
           return work(readerOf(trx), writerOf(trx));
         },
         { isolation: "repeatable read", readOnly: !options.write, maxAttempts: 3 },
