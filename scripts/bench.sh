@@ -13,6 +13,9 @@
 #                                 parts; ScheduleMaintenance next to rental's
 #                                 BlockVehicle (PostgreSQL + Redis; bench/maintenance.ts,
 #                                 docs/maintenance.md "Benchmark")
+#   npm run bench -- ledger-reports  trial balance from checkpoints next to a raw
+#                                 SUM GROUP BY at 10k/100k/1M journal lines (PostgreSQL;
+#                                 bench/ledger-trial-balance.ts, docs/ledger-reports.md)
 #   npm run bench -- soak         memory and latency under a paced load over time
 #                                 (20 min by default, not part of all; bench/soak.ts)
 #   npm run bench -- all
@@ -23,11 +26,12 @@ build
 which="${1:-gateway}"
 case "$which" in
   gateway | soak) components=postgres ;;
+  ledger-reports) components=postgres ;;
   rental | maintenance) components="postgres redis" ;;
   outbox) components="postgres kafka" ;;
   all) components="postgres redis kafka" ;;
   jwt) components="" ;;
-  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|soak|all]" >&2; exit 2 ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|ledger-reports|soak|all]" >&2; exit 2 ;;
 esac
 if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
@@ -40,6 +44,7 @@ case "$which" in
   jwt) run jwt-verify ;;
   rental) run rental-reserve ;;
   maintenance) run maintenance ;;
+  ledger-reports) run ledger-trial-balance ;;
   soak) run soak ;;
   all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve; run maintenance ;;
 esac

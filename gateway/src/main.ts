@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import type { DescService } from "@bufbuild/protobuf";
 import { IdentityService } from "../../gen/fleetmesh/identity/v1/identity_service_pb.js";
+import { ReportingService } from "../../gen/fleetmesh/ledger/v1/reporting_service_pb.js";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { createTokenVerifier, type TokenVerifier } from "../../services/platform/src/auth.js";
 import { serviceDescriptor } from "../../services/platform/src/grpc/catalog.js";
@@ -21,6 +22,7 @@ import { createJwksEndpoint, createTokenEndpoint, JWKS_PATH, TOKEN_PATH } from "
 import { createOperatorHandler } from "./operator.js";
 import { proxyService } from "./proxy.js";
 import { createRawLane } from "./raw-lane.js";
+import { createReportCsvEndpoint } from "./report-csv.js";
 import { createEdgeServer } from "./server.js";
 import { startUpstreamProbe } from "./upstreams.js";
 
@@ -81,6 +83,11 @@ export async function build(
   }));
   const identity = routed.find((r) => r.service.typeName === IdentityService.typeName)?.client as ServiceClient<typeof IdentityService> | undefined;
   const tokenEndpoint = identity ? createTokenEndpoint(identity, log) : undefined;
+  // GET /v1/reports/snapshots/{id}.csv, streamed from the ledger's ReportingService.
+  const reportCsv = createReportCsvEndpoint(
+    routed.find((r) => r.service.typeName === ReportingService.typeName)?.client as ServiceClient<typeof ReportingService> | undefined,
+    log,
+  );
   // The key set the gateway verifies with, which is what identity publishes
   // (its JWKS endpoint, or in development the file written from the same key),
   // re-served with public members only.
@@ -129,6 +136,7 @@ export async function build(
       void tokenEndpoint(req, res, typeof incoming === "string" && /^[A-Za-z0-9._:-]{1,128}$/.test(incoming) ? incoming : randomUUID());
       return;
     }
+    if (reportCsv(req, res)) return;
     if (path === JWKS_PATH && req.method === "GET") {
       void jwksEndpoint(req, res);
       return;
