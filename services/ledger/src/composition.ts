@@ -5,6 +5,9 @@ import { DomainError } from "../../platform/src/errors.js";
 import type { ServiceComposition, ServiceDependencies } from "../../platform/src/service-runtime.js";
 import { createJournalUseCases, type JournalUseCases } from "./app/journal-use-cases.js";
 import { createMaintenanceFacts } from "./app/maintenance-facts.js";
+import { createReportingUseCases, type ReportingUseCases } from "./app/reporting-use-cases.js";
+import { reportingServiceBinding } from "./adapters/grpc/reporting-handlers.js";
+import { reportJobs } from "./adapters/jobs/report-jobs.js";
 import { createEventOutbox } from "./adapters/db/event-outbox.js";
 import { createMaintenanceFactStore } from "./adapters/db/fact-store.js";
 import { createAccounts, createJournal, createPeriods } from "./adapters/db/journal-store.js";
@@ -15,6 +18,7 @@ import type { LedgerConfig } from "./config.js";
 /** What tests and tools reach on a running ledger. */
 export interface LedgerExposed {
   readonly journal: JournalUseCases;
+  readonly reporting: ReportingUseCases;
 }
 
 const billingPending = (): never => {
@@ -23,7 +27,7 @@ const billingPending = (): never => {
 
 /** The ledger's adapters wired to its use cases: one set serves gRPC, the consumers and the jobs. */
 export function composeLedger(deps: ServiceDependencies): ServiceComposition<LedgerExposed> {
-  const { db, log } = deps;
+  const { db, log, scheduler } = deps;
   const settings = (deps.config as LedgerConfig).ledger;
   const clock = { now: () => new Date() };
   const ids = { newId: randomUUID };
@@ -32,6 +36,8 @@ export function composeLedger(deps: ServiceDependencies): ServiceComposition<Led
     db, journal: createJournal(db), accounts: createAccounts(db), periods: createPeriods(db), outbox, clock, ids,
     reportingTimeZone: settings.reportingTimeZone,
   });
+  const reporting = createReportingUseCases({ db, clock, ids, reportingTimeZone: settings.reportingTimeZone });
+  for (const job of reportJobs(reporting)) scheduler.define(job);
   const maintenanceFacts = createMaintenanceFacts({ db, posting: journal.posting, facts: createMaintenanceFactStore(db) });
   const handlers: ServiceHandlers<typeof LedgerService> = {
     ...journalHandlers(journal),
@@ -41,8 +47,8 @@ export function composeLedger(deps: ServiceDependencies): ServiceComposition<Led
     getCustomerCredit: billingPending,
   };
   return {
-    bindings: [bindService(LedgerService, handlers)],
+    bindings: [bindService(LedgerService, handlers), reportingServiceBinding(reporting)],
     eventHandlers: [...maintenanceEventHandlers(maintenanceFacts, log.child({ component: "maintenance-events" }))],
-    expose: { journal },
+    expose: { journal, reporting },
   };
 }

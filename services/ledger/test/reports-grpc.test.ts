@@ -91,7 +91,7 @@ test("errors: not found, position ahead, invalid arguments, no token", async (t)
   await rejectsWith(t, client.getReportSnapshot({ snapshotId: "00000000-0000-4000-8000-00000000dead" }, as(keys, ["reports.read"])),
     GrpcStatus.NOT_FOUND, "REPORT_SNAPSHOT_NOT_FOUND");
   await rejectsWith(t, client.getBalanceSheet({ parameters: { asOfDate: "2025-01-31", asOfPosition: 99n } }, as(keys, ["reports.read"])),
-    GrpcStatus.FAILED_PRECONDITION, "LEDGER_POSITION_AHEAD");
+    GrpcStatus.OUT_OF_RANGE, "LEDGER_POSITION_AHEAD");
   const bad = await rejectsWith(t, client.getRevenueReport({ parameters: { period: { startDate: "2025-01-01", endDate: "2024-01-01" }, vehicleIds: ["x"] } },
     as(keys, ["reports.read"])), GrpcStatus.INVALID_ARGUMENT, "INVALID_ARGUMENT");
   t.deepEqual(violatedFields(bad), ["parameters.period.end_date", "parameters.vehicle_ids[0]"]);

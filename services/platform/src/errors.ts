@@ -16,6 +16,7 @@ export type ErrorKind =
   | "unauthenticated"
   | "permission_denied"
   | "resource_exhausted"
+  | "out_of_range"
   | "unavailable"
   | "deadline_exceeded"
   | "internal";

@@ -440,7 +440,7 @@ export enum ErrorReason {
   PAYMENT_OWNED_BY_RENTAL = 516,
 
   /**
-   * as_of_position beyond the position readable now
+   * OUT_OF_RANGE: as_of_position beyond the position readable now
    *
    * @generated from enum value: ERROR_REASON_LEDGER_POSITION_AHEAD = 517;
    */

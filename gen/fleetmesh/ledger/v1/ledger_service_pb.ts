@@ -191,7 +191,8 @@ export type GetAccountBalanceRequest = Message<"fleetmesh.ledger.v1.GetAccountBa
 
   /**
    * Optional ledger position (GetLedgerPosition): only facts at or below
-   * it; 0 means the position readable now. Beyond it: OUT_OF_RANGE.
+   * it; 0 means the position readable now. Beyond it: OUT_OF_RANGE,
+   * reason LEDGER_POSITION_AHEAD (it may be readable later).
    *
    * @generated from field: int64 as_of_position = 4;
    */
@@ -1103,7 +1104,8 @@ export type ListJournalEntriesRequest = Message<"fleetmesh.ledger.v1.ListJournal
 
   /**
    * Optional ledger position (GetLedgerPosition): only facts at or below
-   * it; 0 means the position readable now. Beyond it: OUT_OF_RANGE.
+   * it; 0 means the position readable now. Beyond it: OUT_OF_RANGE,
+   * reason LEDGER_POSITION_AHEAD (it may be readable later).
    *
    * @generated from field: int64 as_of_position = 7;
    */

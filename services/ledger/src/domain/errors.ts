@@ -38,9 +38,8 @@ export const periodNotClosed = (period: string): DomainError =>
   failedPrecondition("PERIOD_NOT_CLOSED", `accounting period ${period} is open`, { period });
 
 export const positionAhead = (asked: bigint, readable: bigint): DomainError =>
-  new DomainError("invalid_argument", "LEDGER_POSITION_AHEAD", `ledger position ${asked} is beyond the readable position ${readable}`, {
-    fieldViolations: [{ field: "as_of_position", description: `must be at most ${readable}`, reason: "OUT_OF_RANGE" }],
-    metadata: { as_of_position: String(asked), ledger_position: String(readable) },
+  new DomainError("out_of_range", "LEDGER_POSITION_AHEAD", `ledger position ${asked} is beyond the readable position ${readable}; it may be readable later`, {
+    metadata: { as_of_position: String(asked), readable_position: String(readable) },
   });
 
 export const fieldError = (field: string, description: string, reason: string): DomainError =>

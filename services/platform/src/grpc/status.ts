@@ -20,6 +20,7 @@ export const grpcCodeOfKind: Readonly<Record<ErrorKind, GrpcStatus>> = {
   unauthenticated: GrpcStatus.UNAUTHENTICATED,
   permission_denied: GrpcStatus.PERMISSION_DENIED,
   resource_exhausted: GrpcStatus.RESOURCE_EXHAUSTED,
+  out_of_range: GrpcStatus.OUT_OF_RANGE,
   unavailable: GrpcStatus.UNAVAILABLE,
   deadline_exceeded: GrpcStatus.DEADLINE_EXCEEDED,
   internal: GrpcStatus.INTERNAL,
