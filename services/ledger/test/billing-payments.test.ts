@@ -14,6 +14,7 @@ import {
   GetInvoiceRequestSchema,
   GetPaymentRequestSchema,
   IssueInvoiceRequestSchema,
+  ListCreditNotesRequestSchema,
   ListPaymentsRequestSchema,
   RefundPaymentRequestSchema,
   VoidInvoiceRequestSchema,
@@ -124,6 +125,8 @@ test("RefundPayment: partial then the rest; the invoice moves back; limits", asy
   t.is(rest.invoice.status, InvoiceStatus.ISSUED);
   t.is(rest.invoice.amountDue.amountMinor, 8_000n);
   await rejects(t, w.call("refundPayment", RefundPaymentRequestSchema, { paymentId: payment.id, reason: "again" }), "failed_precondition", "REFUND_EXCEEDS_PAYMENT");
+  await rejects(t, w.call("getPayment", GetPaymentRequestSchema, { paymentId: randomUUID() }), "not_found", "PAYMENT_NOT_FOUND");
+  await rejects(t, w.call("listCreditNotes", ListCreditNotesRequestSchema, { invoiceId: randomUUID() }), "not_found", "INVOICE_NOT_FOUND");
   const got = await w.call("getPayment", GetPaymentRequestSchema, { paymentId: payment.id });
   t.is(got.payment.refunds.length, 2);
   t.true(got.ledgerPosition > 0n);

@@ -48,8 +48,8 @@ export interface BillingStore {
 
   findInvoice(id: string, forUpdate: boolean): Promise<Invoice | null>;
   findInvoiceByRef(type: string, id: string): Promise<Invoice | null>;
-  /** The rental's invoices that are not VOID, oldest first, locked in id order when asked. */
-  openRentalInvoices(rentalId: string, forUpdate: boolean): Promise<Invoice[]>;
+  /** The customer's invoices of the rental that are not VOID, oldest first, locked in id order when asked. */
+  openRentalInvoices(rentalId: string, customerId: string, forUpdate: boolean): Promise<Invoice[]>;
   insertInvoice(invoice: Invoice): Promise<void>;
   /** Saves status, amounts, void fields; row_version + 1 (the caller passes the new values). */
   updateInvoice(invoice: Invoice): Promise<void>;
@@ -58,8 +58,8 @@ export interface BillingStore {
 
   findPayment(id: string, forUpdate: boolean): Promise<Payment | null>;
   findPaymentByRentalPayment(rentalPaymentId: string, forUpdate: boolean): Promise<Payment | null>;
-  /** The rental's payments with money held on CUSTOMER_DEPOSITS, oldest first, locked. */
-  heldRentalPayments(rentalId: string): Promise<Payment[]>;
+  /** The customer's payments for the rental with money held on CUSTOMER_DEPOSITS, oldest first, locked. */
+  heldRentalPayments(rentalId: string, customerId: string): Promise<Payment[]>;
   /** Payments applied to the invoice, oldest first, with their refunds. */
   invoicePayments(invoiceId: string): Promise<Payment[]>;
   insertPayment(payment: Payment): Promise<void>;

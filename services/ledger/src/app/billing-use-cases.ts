@@ -289,7 +289,8 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
     await checkRevenueAccounts(command.lines);
     const issueDate = command.issueDate ?? posting.today();
     // Locks in order: (customer above), the rental's held payments, the number series; then the postings.
-    const held = command.rentalId === null ? [] : await store.heldRentalPayments(command.rentalId);
+    const held = command.rentalId === null ? [] : (await store.heldRentalPayments(command.rentalId, command.customerId))
+      .sort((a, b) => a.captureTime.getTime() - b.captureTime.getTime() || a.id.localeCompare(b.id));
     const year = yearOf(issueDate);
     const number = documentNumber("INV", year, await store.nextNumber("INV", year));
     const id = ids.newId();
@@ -549,7 +550,7 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
       if (!["CAPTURED", "REFUNDED", "SETTLED"].includes(fact.status)) return; // pending, held, failed, released: no money moved
       await tx(async () => {
         await store.lockCustomer(fact.customerId);
-        const invoices = await store.openRentalInvoices(fact.rentalId, true);
+        const invoices = await store.openRentalInvoices(fact.rentalId, fact.customerId, true);
         let p = await store.findPaymentByRentalPayment(fact.rentalPaymentId, true);
         const policy: ClosedPeriodPolicy = "first_open_period";
         const currency = fact.amount.currency;

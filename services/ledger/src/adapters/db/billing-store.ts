@@ -122,9 +122,9 @@ export function createBillingStore(db: Database): BillingStore {
     findInvoice: (id, forUpdate) => oneInvoice("id = ?", [id], forUpdate),
     findInvoiceByRef: (type, id) => oneInvoice("external_ref_type = ? AND external_ref_id = ?", [type, id], false),
 
-    async openRentalInvoices(rentalId, forUpdate) {
+    async openRentalInvoices(rentalId, customerId, forUpdate) {
       const locked = await rows(
-        `SELECT * FROM invoices WHERE rental_id = ? AND status <> 'VOID' ORDER BY id${forUpdate ? " FOR UPDATE" : ""}`, [rentalId]);
+        `SELECT * FROM invoices WHERE rental_id = ? AND customer_id = ? AND status <> 'VOID' ORDER BY id${forUpdate ? " FOR UPDATE" : ""}`, [rentalId, customerId]);
       const invoices = await withLines(locked);
       return invoices.sort((a, b) => a.createTime.getTime() - b.createTime.getTime() || a.number.localeCompare(b.number));
     },
@@ -179,10 +179,10 @@ export function createBillingStore(db: Database): BillingStore {
     findPayment: (id, forUpdate) => onePayment("id = ?", [id], forUpdate),
     findPaymentByRentalPayment: (id, forUpdate) => onePayment("rental_payment_id = ?", [id], forUpdate),
 
-    async heldRentalPayments(rentalId) {
+    async heldRentalPayments(rentalId, customerId) {
       return withRefunds(await rows(
-        `SELECT * FROM payments WHERE rental_id = ? AND amount_minor - applied_minor - credit_minor - refunded_minor > 0
-          ORDER BY capture_time, id FOR UPDATE`, [rentalId]));
+        `SELECT * FROM payments WHERE rental_id = ? AND customer_id = ? AND amount_minor - applied_minor - credit_minor - refunded_minor > 0
+          ORDER BY id FOR UPDATE`, [rentalId, customerId]));
     },
 
     async invoicePayments(invoiceId) {
