@@ -228,6 +228,10 @@ test("amounts beyond 2^53 survive issue, read and credit (bigint end to end)", a
   t.is(got.invoice.amountCredited.amountMinor, big);
   const { rows } = await w.testDb.admin.query("SELECT total_minor::text AS t FROM invoices WHERE id = $1", [invoice.id]);
   t.is(rows[0].t, (big * 2n).toString());
+  const overflow = await rejects(t, w.call("issueInvoice", IssueInvoiceRequestSchema, {
+    customerId: customer, currencyCode: "EUR", lines: [{ description: "Too much", quantity: 2, unitPrice: eur(2n ** 62n) }],
+  }), "invalid_argument", "INVALID_ARGUMENT");
+  t.is(overflow.fieldViolations[0]?.reason, "OUT_OF_RANGE");
   const credit = await w.call("getCustomerCredit", GetCustomerCreditRequestSchema, { customerId: customer });
   t.deepEqual(credit.available, []);
 });

@@ -272,18 +272,26 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
    * reference, else a new number, its posting, the rental's held payments
    * and the customer's credit applied. `created` false when it existed.
    */
-  const issue = async (command: IssueInvoiceCommand, postedBy: string, policy: ClosedPeriodPolicy): Promise<{ invoice: Invoice; created: boolean }> => {
+  const issue = async (
+    command: IssueInvoiceCommand, postedBy: string, policy: ClosedPeriodPolicy, sameFactByRef = false,
+  ): Promise<{ invoice: Invoice; created: boolean }> => {
     await store.lockCustomer(command.customerId);
     const hash = invoiceContentHash(command);
     if (command.externalRef !== null) {
       const existing = await store.findInvoiceByRef(command.externalRef.type, command.externalRef.id);
       if (existing !== null) {
-        if (existing.contentHash !== hash) throw invoiceAlreadyIssued(command.externalRef.type, command.externalRef.id, existing.id);
+        // A rental's fact is its reference: replayed under another configuration (due days), it is still the invoice issued.
+        if (existing.contentHash !== hash && !sameFactByRef) throw invoiceAlreadyIssued(command.externalRef.type, command.externalRef.id, existing.id);
         return { invoice: existing, created: false };
       }
     }
     const lines = invoiceLinesOf(command.lines, command.currency, ids.newId);
     const total = invoiceTotal(lines);
+    const INT64_MAX = 2n ** 63n - 1n;
+    const tooLarge = lines.findIndex((l) => l.amount.amountMinor > INT64_MAX || -l.amount.amountMinor > INT64_MAX);
+    if (tooLarge >= 0 || total > INT64_MAX) {
+      throw invalidArgument([{ field: tooLarge >= 0 ? `lines[${tooLarge}]` : "lines", description: "amounts must fit in a signed 64-bit integer of minor units", reason: "OUT_OF_RANGE" }]);
+    }
     if (total < 0n) throw invalidArgument([{ field: "lines", description: "the invoice total must not be negative", reason: "NEGATIVE_TOTAL" }]);
     if (!postsSomething(lines)) throw invalidArgument([{ field: "lines", description: "every revenue account nets to zero: the invoice would post nothing", reason: "NOTHING_TO_POST" }]);
     await checkRevenueAccounts(command.lines);
@@ -538,7 +546,7 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
             issueDate, dueDate: addDays(issueDate, invoiceDueDays), notes: "", externalRef: { type: fact.source, id: fact.rentalId },
           };
           const lines = invoiceLinesOf(command.lines, command.currency, ids.newId);
-          if (postsSomething(lines) && invoiceTotal(lines) >= 0n) invoice = (await issue(command, "", "first_open_period")).invoice;
+          if (postsSomething(lines) && invoiceTotal(lines) >= 0n) invoice = (await issue(command, "", "first_open_period", true)).invoice;
           else if (invoiceTotal(lines) < 0n) throw invalidArgument([{ field: "charges", description: "the charges total is negative", reason: "NEGATIVE_TOTAL" }]);
         }
         if (fact.usage !== null) await store.recordRentalUsage(fact.usage, () => posting.takePosition());
