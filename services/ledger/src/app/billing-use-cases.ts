@@ -296,6 +296,7 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
     if (!postsSomething(lines)) throw invalidArgument([{ field: "lines", description: "every revenue account nets to zero: the invoice would post nothing", reason: "NOTHING_TO_POST" }]);
     await checkRevenueAccounts(command.lines);
     const issueDate = command.issueDate ?? posting.today();
+    if (command.dueDate !== null && command.dueDate < issueDate) throw fieldError("due_date", `must not be before the issue date ${issueDate}`, "INVALID_PERIOD");
     // Locks in order: (customer above), the rental's held payments, the number series; then the postings.
     const held = command.rentalId === null ? [] : (await store.heldRentalPayments(command.rentalId, command.customerId))
       .sort((a, b) => a.captureTime.getTime() - b.captureTime.getTime() || a.id.localeCompare(b.id));
