@@ -311,3 +311,34 @@ test.serial("replaying every rental event again changes no balance", async (t) =
 });
 
 const db = (w: BillingWorld) => w.db;
+
+test.serial("completions and captures of the same rentals racing each other: every invoice ends PAID, no deadlock", async (t) => {
+  const w = t.context.world;
+  const rentals = Array.from({ length: 12 }, () => ({ rentalId: randomUUID(), customerId: randomUUID(), paymentId: randomUUID() }));
+  await Promise.all(rentals.flatMap((r) => [
+    deliver(t, RentalCompletedSchema, completedEvent({ ...r, vehicleId: randomUUID(), returnTime: "2026-11-27T10:00:00Z", charges: [charge(r.rentalId, RentalChargeType.BASE, 6_000n)] })),
+    deliver(t, RentalPaymentRecordedSchema, { customerId: r.customerId, payment: payment({ id: r.paymentId, rentalId: r.rentalId, amount: 6_000n, status: RentalPaymentStatus.CAPTURED }) }),
+  ]));
+  for (const r of rentals) t.is((await invoiceOfRental(w, r.rentalId))!.invoice.status, InvoiceStatus.PAID, r.rentalId);
+});
+
+test.serial("the books agree with the documents: receivable per invoice, deposits held, customer credit", async (t) => {
+  const { admin } = t.context.world.testDb;
+  const ar = await admin.query(
+    `SELECT i.number FROM invoices i LEFT JOIN (
+       SELECT invoice_id, sum(CASE direction WHEN 'D' THEN amount_minor ELSE -amount_minor END) AS net FROM journal_lines
+        WHERE account_id = '00000000-0000-4000-8000-000000001100' GROUP BY invoice_id) l ON l.invoice_id = i.id
+      WHERE coalesce(l.net, 0) <> CASE WHEN i.status = 'VOID' THEN 0 ELSE i.total_minor - i.paid_minor - i.credited_minor END`);
+  t.deepEqual(ar.rows, [], "AR of every invoice equals its amount due");
+  const held = await admin.query(
+    `SELECT (SELECT coalesce(sum(CASE direction WHEN 'C' THEN amount_minor ELSE -amount_minor END), 0) FROM journal_lines WHERE account_id = '00000000-0000-4000-8000-000000002100')::text AS books,
+            (SELECT coalesce(sum(amount_minor - applied_minor - credit_minor - refunded_minor), 0) FROM payments)::text AS documents`);
+  t.is(held.rows[0].books, held.rows[0].documents, "CUSTOMER_DEPOSITS holds what payments hold");
+  const credit = await admin.query(
+    `SELECT (SELECT coalesce(sum(CASE direction WHEN 'C' THEN amount_minor ELSE -amount_minor END), 0) FROM journal_lines WHERE account_id = '00000000-0000-4000-8000-000000002200')::text AS books,
+            (SELECT coalesce(sum(amount_minor), 0) FROM customer_credit_movements)::text AS documents`);
+  t.is(credit.rows[0].books, credit.rows[0].documents, "CUSTOMER_CREDIT equals the movements");
+  const paid = await admin.query(
+    `SELECT i.number FROM invoices i WHERE i.paid_minor <> i.credit_applied_minor + coalesce((SELECT sum(applied_minor) FROM payments p WHERE p.invoice_id = i.id), 0)`);
+  t.deepEqual(paid.rows, [], "paid = credit applied + payments applied");
+});
