@@ -36,8 +36,8 @@ export interface BillingWorld {
   readonly handlers: EventHandler[];
   /** Users identity knows. */
   readonly customers: Set<string>;
-  /** The time the use cases see. */
-  now: Date;
+  /** The time the use cases see; null: the real time. */
+  now: Date | null;
   newCustomer(): string;
   /** Calls a billing RPC handler as `caller` (default: an admin with every billing permission). */
   call<D extends DescMessage>(method: string, schema: D, init: MessageInitShape<D>, caller?: Caller): Promise<any>;
@@ -55,7 +55,7 @@ export async function startBillingWorld(options: { invoiceDueDays?: number; pool
   const db = createDatabase({ ...testDb.config, poolMax: options.poolMax ?? 10 }, "ledger-billing-test");
   const customers = new Set<string>();
   let counter = 0;
-  const clock = { now: () => world.now };
+  const clock = { now: () => world.now ?? new Date() };
   const ids = { newId: () => randomUUID() };
   const outbox = createEventOutbox(db);
   const journal = createJournalUseCases({
@@ -70,7 +70,7 @@ export async function startBillingWorld(options: { invoiceDueDays?: number; pool
   const handlers = rentalEventHandlers(billing, log);
   const inbox = createInbox(db, { groupId: "ledger-test", retentionDays: 7, log });
   const world: BillingWorld = {
-    testDb, db, billing, journal, binding, handlers, customers, now: new Date(),
+    testDb, db, billing, journal, binding, handlers, customers, now: null,
     newCustomer() {
       const id = randomUUID();
       customers.add(id);
@@ -81,7 +81,7 @@ export async function startBillingWorld(options: { invoiceDueDays?: number; pool
       const handler = handlers.find((h) => h.schema.typeName === schema.typeName);
       if (!handler) throw new Error(`no handler for ${schema.typeName}`);
       const event: ConsumedEvent = {
-        messageId, eventType: schema.typeName, aggregateId: undefined, occurredAt: world.now, requestId: undefined,
+        messageId, eventType: schema.typeName, aggregateId: undefined, occurredAt: clock.now(), requestId: undefined,
         topic: "rental.rental.v1", partition: 0, offset: String(++counter),
       };
       return inbox.apply(handler, create(schema, init) as never, event, false);
