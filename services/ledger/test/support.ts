@@ -43,7 +43,8 @@ export async function startLedger(options: StartLedgerOptions = {}): Promise<Led
     extra: {
       ...(options.kafka ? { kafka: options.kafka } : {}),
       ...(options.ledger ? { ledger: options.ledger } : {}),
-      ...(options.peers ? { peers: options.peers } : {}),
+      // No identity in these tests: IssueInvoice (the one caller of it) gets UNAVAILABLE.
+      peers: options.peers ?? { identity: { address: "127.0.0.1:9", deadlineMs: 1_000 } },
     },
   }));
   const service = await build(config, {
