@@ -79,6 +79,8 @@ export interface MeshOptions {
   readonly ledgerKafka?: Record<string, unknown>;
   /** Overrides of the ledger's own settings (the `ledger` section). */
   readonly ledgerSettings?: Record<string, unknown>;
+  /** Services running but left out of the gateway's upstreams (tests of unrouted services). */
+  readonly unroutedAtGateway?: readonly string[];
 }
 
 export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
@@ -194,13 +196,13 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     ops: { host: "127.0.0.1", port: 0 },
     auth,
     cors: { allowedOrigins: [] },
-    upstreams: {
+    upstreams: Object.fromEntries(Object.entries({
       fleet: { address: fleetAddress, deadlineMs: 5_000 },
       identity: { address: identityAddress, deadlineMs: 5_000 },
       rental: { address: rentalAddress, deadlineMs: 5_000 },
       maintenance: { address: maintenanceAddress, deadlineMs: 5_000 },
       ledger: { address: ledgerAddress, deadlineMs: 5_000 },
-    },
+    }).filter(([name]) => !options.unroutedAtGateway?.includes(name))),
     ...(options.upstreamProbe ? { upstreamProbe: options.upstreamProbe } : {}),
     ...common,
   }), { log: options.gatewayLog ?? silent });
