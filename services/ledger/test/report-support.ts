@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createDatabase, type Database, type Knex } from "../../platform/src/db.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/src/testing/harness.js";
 import { createReportingUseCases, type ReportingUseCases } from "../src/app/reporting-use-cases.js";
+import { ACCOUNTS } from "../src/domain/model.js";
 
 export interface ReportWorld {
   readonly testDb: TestDatabase;
@@ -33,20 +34,8 @@ export async function startReportWorld(timeZone = "UTC"): Promise<ReportWorld> {
   };
 }
 
-export const ACCOUNT_IDS: Readonly<Record<string, string>> = {
-  CASH: "00000000-0000-4000-8000-000000001000",
-  BANK: "00000000-0000-4000-8000-000000001010",
-  ACCOUNTS_RECEIVABLE: "00000000-0000-4000-8000-000000001100",
-  PARTS_INVENTORY: "00000000-0000-4000-8000-000000001200",
-  ACCOUNTS_PAYABLE: "00000000-0000-4000-8000-000000002000",
-  CUSTOMER_DEPOSITS: "00000000-0000-4000-8000-000000002100",
-  OWNER_EQUITY: "00000000-0000-4000-8000-000000003000",
-  REVENUE_RENTAL: "00000000-0000-4000-8000-000000004000",
-  REVENUE_LATE_FEES: "00000000-0000-4000-8000-000000004100",
-  EXP_MAINTENANCE_PARTS: "00000000-0000-4000-8000-000000005000",
-  EXP_MAINTENANCE_LABOR: "00000000-0000-4000-8000-000000005010",
-  EXP_STAFF: "00000000-0000-4000-8000-000000005100",
-};
+/** The seeded accounts' ids (migrations/ledger/0001_ledger.sql). */
+export const ACCOUNT_IDS: Readonly<Record<string, string>> = ACCOUNTS;
 
 export interface TestLine {
   readonly account: keyof typeof ACCOUNT_IDS | string;
