@@ -13,6 +13,10 @@
 #                                 parts; ScheduleMaintenance next to rental's
 #                                 BlockVehicle (PostgreSQL + Redis; bench/maintenance.ts,
 #                                 docs/maintenance.md "Benchmark")
+#   npm run bench -- ledger-posting  ledger postings through the consumer path (Kafka ->
+#                                 inbox -> Posting.post) next to pgbench running the same
+#                                 SQL (PostgreSQL + Kafka; bench/ledger-posting.ts,
+#                                 docs/ledger-bench-posting.md)
 #   npm run bench -- soak         memory and latency under a paced load over time
 #                                 (20 min by default, not part of all; bench/soak.ts)
 #   npm run bench -- all
@@ -25,9 +29,10 @@ case "$which" in
   gateway | soak) components=postgres ;;
   rental | maintenance) components="postgres redis" ;;
   outbox) components="postgres kafka" ;;
+  ledger-posting) components="postgres kafka" ;;
   all) components="postgres redis kafka" ;;
   jwt) components="" ;;
-  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|soak|all]" >&2; exit 2 ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|ledger-posting|soak|all]" >&2; exit 2 ;;
 esac
 if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
@@ -40,6 +45,7 @@ case "$which" in
   jwt) run jwt-verify ;;
   rental) run rental-reserve ;;
   maintenance) run maintenance ;;
+  ledger-posting) run ledger-posting ;;
   soak) run soak ;;
   all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve; run maintenance ;;
 esac
