@@ -15,7 +15,11 @@
 #                                 docs/maintenance.md "Benchmark")
 #   npm run bench -- ledger-reports  trial balance from checkpoints next to a raw
 #                                 SUM GROUP BY at 10k/100k/1M journal lines (PostgreSQL;
-#                                 bench/ledger-trial-balance.ts, docs/ledger-reports.md)
+#                                 bench/ledger-trial-balance.ts, docs/ledger.md "Benchmark")
+#   npm run bench -- ledger-posting  ledger postings through the consumer path (Kafka ->
+#                                 inbox -> Posting.post) next to pgbench running the same
+#                                 SQL (PostgreSQL + Kafka; bench/ledger-posting.ts,
+#                                 docs/ledger.md "Benchmark")
 #   npm run bench -- soak         memory and latency under a paced load over time
 #                                 (20 min by default, not part of all; bench/soak.ts)
 #   npm run bench -- all
@@ -29,9 +33,10 @@ case "$which" in
   ledger-reports) components=postgres ;;
   rental | maintenance) components="postgres redis" ;;
   outbox) components="postgres kafka" ;;
+  ledger-posting) components="postgres kafka" ;;
   all) components="postgres redis kafka" ;;
   jwt) components="" ;;
-  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|ledger-reports|soak|all]" >&2; exit 2 ;;
+  *) echo "usage: npm run bench -- [gateway|outbox|jwt|rental|maintenance|ledger-posting|ledger-reports|soak|all]" >&2; exit 2 ;;
 esac
 if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
@@ -45,6 +50,7 @@ case "$which" in
   rental) run rental-reserve ;;
   maintenance) run maintenance ;;
   ledger-reports) run ledger-trial-balance ;;
+  ledger-posting) run ledger-posting ;;
   soak) run soak ;;
-  all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve; run maintenance ;;
+  all) run gateway-vs-direct; run outbox; run jwt-verify; run rental-reserve; run maintenance; run ledger-posting; run ledger-trial-balance ;;
 esac
