@@ -8,6 +8,8 @@
 //   - receivables equal invoiced minus paid minus credited;
 //   - revenue per vehicle equals the rental charges invoiced;
 //   - the trial balance from checkpoints equals the one from raw lines;
+//   - invoices and payments derived from the journal at the head equal
+//     their rows (what "as of a position" reads);
 //   - a replay changes no balance, no position and no report hash.
 import { randomUUID } from "node:crypto";
 import { create, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
@@ -280,6 +282,18 @@ async function trialBalances(c: Ctx): Promise<{ report: string[]; raw: string[];
   return { report: rows.sort(), raw: raw.sort(), sha256: report.metadata.contentSha256, position: report.metadata.ledgerPosition };
 }
 
+/** Invoices and payments derived from the journal at the readable position, next to their rows: they must agree. */
+async function asOfAgreesWithRows(c: Ctx): Promise<{ invoices: [unknown[], unknown[]]; payments: [unknown[], unknown[]] }> {
+  const q = async (sql: string) => (await c.world.testDb.admin.query(sql)).rows;
+  const head = "(SELECT position FROM ledger_head)";
+  const invoiceCols = "id, status, paid_minor::text, credited_minor::text, credit_applied_minor::text, void_reason";
+  const paymentCols = "id, status, refunded_minor::text";
+  return {
+    invoices: [await q(`SELECT ${invoiceCols} FROM invoices ORDER BY id`), await q(`SELECT ${invoiceCols} FROM invoices_as_of(${head}) ORDER BY id`)],
+    payments: [await q(`SELECT ${paymentCols} FROM payments ORDER BY id`), await q(`SELECT ${paymentCols} FROM payments_as_of(${head}) ORDER BY id`)],
+  };
+}
+
 function assertInvariants(t: { deepEqual: (a: unknown, b: unknown, m?: string) => void; is: (a: unknown, b: unknown, m?: string) => void }, c: Ctx, b: Books): void {
   t.is(b.unbalancedEntries, 0, "every entry balances per currency");
   for (const [cur, net] of Object.entries(b.netPerCurrency)) t.is(net, "0", `the journal balances in ${cur}`);
@@ -302,6 +316,9 @@ test("random histories keep the books whole, and a replay of every event changes
     assertInvariants(t, c, b);
     const tb = await trialBalances(c);
     t.deepEqual(tb.report, tb.raw, "the trial balance from checkpoints equals the one from raw lines");
+    const asOf = await asOfAgreesWithRows(c);
+    t.deepEqual(asOf.invoices[1], asOf.invoices[0], "invoices derived from the journal at the head equal their rows");
+    t.deepEqual(asOf.payments[1], asOf.payments[0], "payments derived from the journal at the head equal their rows");
     return b.unbalancedEntries === 0;
   }), { numRuns: 25, seed: Number(process.env["FLEET_PROPERTY_SEED"] ?? Date.now() % 2 ** 31), endOnFailure: true });
 

@@ -40,7 +40,12 @@ export interface RentalUsageFact {
 }
 
 /** Every method joins the current transaction (db.executor()). */
+/** The reads that can be asked for a ledger position (the state then, derived from the journal). */
+export type BillingReads = Pick<BillingStore, "findInvoice" | "listInvoices" | "invoicePayments" | "findPayment" | "listPayments" | "creditNotes">;
+
 export interface BillingStore {
+  /** Invoices, payments, refunds and credit notes as they stood at `position` (reads only). */
+  asOf(position: bigint): BillingReads;
   /** Serializes billing writes of one customer until the transaction ends (the first lock of every billing write). */
   lockCustomer(customerId: string): Promise<void>;
   /** The next number of a gapless series, in the current transaction (a rollback returns it). */

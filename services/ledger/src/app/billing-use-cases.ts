@@ -15,7 +15,7 @@ import { owns } from "../../../platform/src/ownership.js";
 import { pageSize, type Page } from "../../../platform/src/paging.js";
 import { runInTransaction, type ConstraintErrors } from "../../../platform/src/transactions.js";
 import { addDays } from "../domain/calendar.js";
-import { accountNotFound, fieldError } from "../domain/errors.js";
+import { accountNotFound, fieldError, positionAhead } from "../domain/errors.js";
 import type {
   CreditNote,
   Invoice,
@@ -62,7 +62,7 @@ import {
   withAmounts,
 } from "../domain/billing.js";
 import { ACCOUNTS, type ExternalRef } from "../domain/model.js";
-import type { BillingStore, CustomerDirectory, InvoiceFilter, PaymentFilter, RentalUsageFact } from "./billing-ports.js";
+import type { BillingReads, BillingStore, CustomerDirectory, InvoiceFilter, PaymentFilter, RentalUsageFact } from "./billing-ports.js";
 import type { Posting } from "./journal-use-cases.js";
 import type { ClosedPeriodPolicy, PageQuery } from "./ports.js";
 import type { Outbox } from "./ports-outbox.js";
@@ -153,15 +153,17 @@ export interface RentalPaymentFact {
 
 export interface BillingUseCases {
   issueInvoice(command: IssueInvoiceCommand, caller: Caller): Promise<Prepared<Invoice>>;
-  getInvoice(id: string): Promise<InvoiceView>;
-  listInvoices(filter: InvoiceFilter, page: PageQuery): Promise<{ readonly page: Page<Invoice>; readonly position: bigint }>;
-  getOwnInvoice(id: string, caller: Caller): Promise<InvoiceView>;
-  listOwnInvoices(statuses: readonly InvoiceStatus[], page: PageQuery, caller: Caller): Promise<{ readonly page: Page<Invoice>; readonly position: bigint }>;
+  // Reads take `asOf`: null for now, or a ledger position (the state then, derived from the journal; beyond the
+  // readable position: OUT_OF_RANGE LEDGER_POSITION_AHEAD). Each answer says the position it reflects.
+  getInvoice(id: string, asOf?: bigint | null): Promise<InvoiceView>;
+  listInvoices(filter: InvoiceFilter, page: PageQuery, asOf?: bigint | null): Promise<{ readonly page: Page<Invoice>; readonly position: bigint }>;
+  getOwnInvoice(id: string, caller: Caller, asOf?: bigint | null): Promise<InvoiceView>;
+  listOwnInvoices(statuses: readonly InvoiceStatus[], page: PageQuery, caller: Caller, asOf?: bigint | null): Promise<{ readonly page: Page<Invoice>; readonly position: bigint }>;
   voidInvoice(command: { readonly invoiceId: string; readonly expectedRowVersion: bigint; readonly reason: string; readonly entryDate: string | null }, caller: Caller): Promise<Invoice>;
   capturePayment(command: CapturePaymentCommand, caller: Caller): Promise<{ readonly payment: Payment; readonly invoice: Invoice }>;
   refundPayment(command: RefundPaymentCommand, caller: Caller): Promise<{ readonly payment: Payment; readonly refund: Refund; readonly invoice: Invoice | null }>;
-  getPayment(id: string): Promise<{ readonly payment: Payment; readonly position: bigint }>;
-  listPayments(filter: PaymentFilter, page: PageQuery): Promise<{ readonly page: Page<Payment>; readonly position: bigint }>;
+  getPayment(id: string, asOf?: bigint | null): Promise<{ readonly payment: Payment; readonly position: bigint }>;
+  listPayments(filter: PaymentFilter, page: PageQuery, asOf?: bigint | null): Promise<{ readonly page: Page<Payment>; readonly position: bigint }>;
   issueCreditNote(command: IssueCreditNoteCommand, caller: Caller): Promise<{ readonly creditNote: CreditNote; readonly invoice: Invoice }>;
   listCreditNotes(invoiceId: string): Promise<CreditNote[]>;
   customerCredit(customerId: string): Promise<{ readonly available: readonly Money[]; readonly position: bigint }>;
@@ -371,11 +373,19 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
     return same.find((i) => amountDue(i) > 0n) ?? same[0] ?? null;
   };
 
-  const invoiceView = async (invoice: Invoice): Promise<InvoiceView> => ({
+  /** The reads at `asOf` (the tables when null) and the position they reflect; inside a read transaction. */
+  const readsAt = async (asOf: bigint | null | undefined): Promise<{ reads: BillingReads; position: bigint }> => {
+    const readable = await store.readablePosition();
+    if (asOf === null || asOf === undefined || asOf === 0n) return { reads: store, position: readable };
+    if (asOf > readable) throw positionAhead(asOf, readable);
+    return { reads: store.asOf(asOf), position: asOf };
+  };
+
+  const invoiceView = async (invoice: Invoice, at: { reads: BillingReads; position: bigint }): Promise<InvoiceView> => ({
     invoice,
-    payments: await store.invoicePayments(invoice.id),
-    creditNotes: await store.creditNotes(invoice.id),
-    position: await store.readablePosition(),
+    payments: await at.reads.invoicePayments(invoice.id),
+    creditNotes: await at.reads.creditNotes(invoice.id),
+    position: at.position,
   });
 
   return {
@@ -385,26 +395,35 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
       return { run: () => tx(async () => (await issue(command, by(caller), "refuse")).invoice) };
     },
 
-    getInvoice: (id) => read(async () => invoiceView(await requireInvoice(id))),
-
-    listInvoices: (filter, page) => read(async () => ({
-      page: await store.listInvoices(filter, { pageSize: pageSize(page.pageSize), pageToken: page.pageToken }),
-      position: await store.readablePosition(),
-    })),
-
-    getOwnInvoice: (id, caller) => read(async () => {
-      const invoice = await store.findInvoice(id, false);
-      if (invoice === null || !owns(caller, { userId: invoice.customerId, customerId: invoice.customerId })) throw invoiceNotFound(id);
-      return invoiceView(invoice);
+    getInvoice: (id, asOf) => read(async () => {
+      const at = await readsAt(asOf);
+      const invoice = await at.reads.findInvoice(id, false);
+      if (invoice === null) throw invoiceNotFound(id);
+      return invoiceView(invoice, at);
     }),
 
-    listOwnInvoices: (statuses, page, caller) => read(async () => ({
-      page: await store.listInvoices(
-        { customerId: caller.anonymous ? "00000000-0000-0000-0000-000000000000" : caller.subject, rentalId: null, statuses, issuedWithin: null, number: null },
-        { pageSize: pageSize(page.pageSize), pageToken: page.pageToken },
-      ),
-      position: await store.readablePosition(),
-    })),
+    listInvoices: (filter, page, asOf) => read(async () => {
+      const at = await readsAt(asOf);
+      return { page: await at.reads.listInvoices(filter, { pageSize: pageSize(page.pageSize), pageToken: page.pageToken }), position: at.position };
+    }),
+
+    getOwnInvoice: (id, caller, asOf) => read(async () => {
+      const at = await readsAt(asOf);
+      const invoice = await at.reads.findInvoice(id, false);
+      if (invoice === null || !owns(caller, { userId: invoice.customerId, customerId: invoice.customerId })) throw invoiceNotFound(id);
+      return invoiceView(invoice, at);
+    }),
+
+    listOwnInvoices: (statuses, page, caller, asOf) => read(async () => {
+      const at = await readsAt(asOf);
+      return {
+        page: await at.reads.listInvoices(
+          { customerId: caller.anonymous ? "00000000-0000-0000-0000-000000000000" : caller.subject, rentalId: null, statuses, issuedWithin: null, number: null },
+          { pageSize: pageSize(page.pageSize), pageToken: page.pageToken },
+        ),
+        position: at.position,
+      };
+    }),
 
     async voidInvoice(command, caller) {
       return tx(async () => {
@@ -471,15 +490,15 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
       });
     },
 
-    getPayment: (id) => read(async () => ({
-      payment: (await store.findPayment(id, false)) ?? (() => { throw paymentNotFound(id); })(),
-      position: await store.readablePosition(),
-    })),
+    getPayment: (id, asOf) => read(async () => {
+      const at = await readsAt(asOf);
+      return { payment: (await at.reads.findPayment(id, false)) ?? (() => { throw paymentNotFound(id); })(), position: at.position };
+    }),
 
-    listPayments: (filter, page) => read(async () => ({
-      page: await store.listPayments(filter, { pageSize: pageSize(page.pageSize), pageToken: page.pageToken }),
-      position: await store.readablePosition(),
-    })),
+    listPayments: (filter, page, asOf) => read(async () => {
+      const at = await readsAt(asOf);
+      return { page: await at.reads.listPayments(filter, { pageSize: pageSize(page.pageSize), pageToken: page.pageToken }), position: at.position };
+    }),
 
     async issueCreditNote(command, caller) {
       return tx(async () => {

@@ -60,7 +60,27 @@ const toCreditNote = (r: Row): CreditNote => ({
   contentHash: str(r["content_hash"]), createTime: r["create_time"] as Date, createdBy: str(r["created_by"]),
 });
 
-export function createBillingStore(db: Database): BillingStore {
+/** Where reads find invoices, payments, refunds and credit notes: the tables (now), or their state at a ledger position. */
+interface Sources {
+  readonly invoices: string;
+  readonly payments: string;
+  readonly refunds: string;
+  readonly creditNotes: string;
+}
+
+const CURRENT: Sources = { invoices: "invoices", payments: "payments", refunds: "refunds", creditNotes: "credit_notes" };
+
+/** The SQL functions of migrations/ledger/0004_billing_as_of.sql; a bigint prints as digits only. */
+const sourcesAt = (position: bigint): Sources => ({
+  invoices: `invoices_as_of(${position.toString()}::bigint) AS invoices`,
+  payments: `payments_as_of(${position.toString()}::bigint) AS payments`,
+  refunds: `refunds_as_of(${position.toString()}::bigint) AS refunds`,
+  creditNotes: `credit_notes_as_of(${position.toString()}::bigint) AS credit_notes`,
+});
+
+export const createBillingStore = (db: Database): BillingStore => billingStoreOn(db, CURRENT);
+
+function billingStoreOn(db: Database, src: Sources): BillingStore {
   const q = (): Knex | Knex.Transaction => db.executor();
   const rows = (text: string, values: readonly unknown[] = []): Promise<Row[]> => rowsOf(q(), text, values);
 
@@ -88,7 +108,7 @@ export function createBillingStore(db: Database): BillingStore {
 
   const withRefunds = async (paymentRows: Row[]): Promise<Payment[]> => {
     if (paymentRows.length === 0) return [];
-    const refundRows = await rows(`SELECT * FROM refunds WHERE payment_id = ANY(?::uuid[]) ORDER BY refund_time, id`, [paymentRows.map((r) => r["id"])]);
+    const refundRows = await rows(`SELECT * FROM ${src.refunds} WHERE payment_id = ANY(?::uuid[]) ORDER BY refund_time, id`, [paymentRows.map((r) => r["id"])]);
     const byPayment = new Map<string, Refund[]>();
     for (const r of refundRows) {
       const list = byPayment.get(str(r["payment_id"])) ?? [];
@@ -99,12 +119,14 @@ export function createBillingStore(db: Database): BillingStore {
   };
 
   const oneInvoice = async (where: string, values: unknown[], forUpdate: boolean): Promise<Invoice | null> =>
-    (await withLines(await rows(`SELECT * FROM invoices WHERE ${where}${forUpdate ? " FOR UPDATE" : ""}`, values)))[0] ?? null;
+    (await withLines(await rows(`SELECT * FROM ${src.invoices} WHERE ${where}${forUpdate ? " FOR UPDATE" : ""}`, values)))[0] ?? null;
 
   const onePayment = async (where: string, values: unknown[], forUpdate: boolean): Promise<Payment | null> =>
-    (await withRefunds(await rows(`SELECT * FROM payments WHERE ${where}${forUpdate ? " FOR UPDATE" : ""}`, values)))[0] ?? null;
+    (await withRefunds(await rows(`SELECT * FROM ${src.payments} WHERE ${where}${forUpdate ? " FOR UPDATE" : ""}`, values)))[0] ?? null;
 
   return {
+    asOf: (position) => billingStoreOn(db, sourcesAt(position)),
+
     async lockCustomer(customerId) {
       await rows("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [`ledger.customer:${customerId}`]);
     },
@@ -170,7 +192,7 @@ export function createBillingStore(db: Database): BillingStore {
       if (filter.number) { where.push("number = ?"); values.push(filter.number); }
       if (after) { where.push("(issue_date, create_time, id) < (?::date, ?::timestamptz, ?::uuid)"); values.push(...after); }
       const found = await withLines(await rows(
-        `SELECT * FROM invoices WHERE ${where.join(" AND ")} ORDER BY issue_date DESC, create_time DESC, id DESC LIMIT ?`,
+        `SELECT * FROM ${src.invoices} WHERE ${where.join(" AND ")} ORDER BY issue_date DESC, create_time DESC, id DESC LIMIT ?`,
         [...values, page.pageSize + 1],
       ));
       return toPage(found, page.pageSize, query, (i) => [i.issueDate, i.createTime.toISOString(), i.id]);
@@ -186,7 +208,7 @@ export function createBillingStore(db: Database): BillingStore {
     },
 
     async invoicePayments(invoiceId) {
-      return withRefunds(await rows("SELECT * FROM payments WHERE invoice_id = ? ORDER BY capture_time, id", [invoiceId]));
+      return withRefunds(await rows(`SELECT * FROM ${src.payments} WHERE invoice_id = ? ORDER BY capture_time, id`, [invoiceId]));
     },
 
     async insertPayment(p) {
@@ -229,7 +251,7 @@ export function createBillingStore(db: Database): BillingStore {
       if (filter.capturedWithin) { where.push("capture_time >= ? AND capture_time < ?"); values.push(filter.capturedWithin.start, filter.capturedWithin.end); }
       if (after) { where.push("(capture_time, id) < (?::timestamptz, ?::uuid)"); values.push(...after); }
       const found = await withRefunds(await rows(
-        `SELECT * FROM payments WHERE ${where.join(" AND ")} ORDER BY capture_time DESC, id DESC LIMIT ?`, [...values, page.pageSize + 1]));
+        `SELECT * FROM ${src.payments} WHERE ${where.join(" AND ")} ORDER BY capture_time DESC, id DESC LIMIT ?`, [...values, page.pageSize + 1]));
       return toPage(found, page.pageSize, query, (p) => [p.captureTime.toISOString(), p.id]);
     },
 
@@ -249,7 +271,7 @@ export function createBillingStore(db: Database): BillingStore {
     },
 
     async creditNotes(invoiceId) {
-      return (await rows("SELECT * FROM credit_notes WHERE invoice_id = ? ORDER BY create_time, number", [invoiceId])).map(toCreditNote);
+      return (await rows(`SELECT * FROM ${src.creditNotes} WHERE invoice_id = ? ORDER BY create_time, number`, [invoiceId])).map(toCreditNote);
     },
 
     async insertCreditMovement(m) {

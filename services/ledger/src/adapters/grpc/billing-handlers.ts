@@ -22,6 +22,7 @@ import { moneyToProto } from "../../../../platform/src/proto-common.js";
 import { Violations } from "../../../../platform/src/validation.js";
 import type { BillingUseCases } from "../../app/billing-use-cases.js";
 import { creditNoteToProto, invoiceToProto, paymentToProto, refundToProto } from "../proto/billing-proto.js";
+import { positionOf } from "./journal-requests.js";
 import {
   check,
   expectedRowVersion,
@@ -80,8 +81,10 @@ export function billingHandlers(useCases: BillingUseCases): BillingHandlers {
     }, async (_req, _ctx, prepared) => create(IssueInvoiceResponseSchema, { invoice: invoiceToProto(await prepared.run()) })),
 
     async getInvoice(req) {
-      check(new Violations().uuid("invoice_id", req.invoiceId));
-      const view = await useCases.getInvoice(req.invoiceId);
+      const v = new Violations().uuid("invoice_id", req.invoiceId);
+      const asOf = positionOf(v, "as_of_position", req.asOfPosition);
+      check(v);
+      const view = await useCases.getInvoice(req.invoiceId, asOf);
       return create(GetInvoiceResponseSchema, {
         invoice: invoiceToProto(view.invoice), payments: view.payments.map(paymentToProto),
         creditNotes: view.creditNotes.map(creditNoteToProto), ledgerPosition: view.position,
@@ -96,16 +99,19 @@ export function billingHandlers(useCases: BillingUseCases): BillingHandlers {
       const issuedWithin = optionalDateRange(v, "issued_within", req.issuedWithin);
       const number = optionalText(v, "number", req.number, 50);
       const page = pageOf(v, req.page);
+      const asOf = positionOf(v, "as_of_position", req.asOfPosition);
       check(v);
-      const result = await useCases.listInvoices({ customerId, rentalId, statuses, issuedWithin, number: number === "" ? null : number }, page);
+      const result = await useCases.listInvoices({ customerId, rentalId, statuses, issuedWithin, number: number === "" ? null : number }, page, asOf);
       return create(ListInvoicesResponseSchema, {
         invoices: result.page.items.map(invoiceToProto), page: pageResponse(result.page.nextPageToken), ledgerPosition: result.position,
       });
     },
 
     async getOwnInvoice(req, ctx) {
-      check(new Violations().uuid("invoice_id", req.invoiceId));
-      const view = await useCases.getOwnInvoice(req.invoiceId, ctx.caller);
+      const v = new Violations().uuid("invoice_id", req.invoiceId);
+      const asOf = positionOf(v, "as_of_position", req.asOfPosition);
+      check(v);
+      const view = await useCases.getOwnInvoice(req.invoiceId, ctx.caller, asOf);
       return create(GetOwnInvoiceResponseSchema, {
         invoice: invoiceToProto(view.invoice), payments: view.payments.map(paymentToProto), ledgerPosition: view.position,
       });
@@ -115,8 +121,9 @@ export function billingHandlers(useCases: BillingUseCases): BillingHandlers {
       const v = new Violations();
       const statuses = invoiceStatusesOf(v, "statuses", req.statuses);
       const page = pageOf(v, req.page);
+      const asOf = positionOf(v, "as_of_position", req.asOfPosition);
       check(v);
-      const result = await useCases.listOwnInvoices(statuses, page, ctx.caller);
+      const result = await useCases.listOwnInvoices(statuses, page, ctx.caller, asOf);
       return create(ListOwnInvoicesResponseSchema, {
         invoices: result.page.items.map(invoiceToProto), page: pageResponse(result.page.nextPageToken), ledgerPosition: result.position,
       });
@@ -157,8 +164,10 @@ export function billingHandlers(useCases: BillingUseCases): BillingHandlers {
     },
 
     async getPayment(req) {
-      check(new Violations().uuid("payment_id", req.paymentId));
-      const result = await useCases.getPayment(req.paymentId);
+      const v = new Violations().uuid("payment_id", req.paymentId);
+      const asOf = positionOf(v, "as_of_position", req.asOfPosition);
+      check(v);
+      const result = await useCases.getPayment(req.paymentId, asOf);
       return create(GetPaymentResponseSchema, { payment: paymentToProto(result.payment), ledgerPosition: result.position });
     },
 
@@ -170,8 +179,9 @@ export function billingHandlers(useCases: BillingUseCases): BillingHandlers {
       const statuses = paymentStatusesOf(v, "statuses", req.statuses);
       const capturedWithin = optionalPeriodFromProto(v, "captured_within", req.capturedWithin);
       const page = pageOf(v, req.page);
+      const asOf = positionOf(v, "as_of_position", req.asOfPosition);
       check(v);
-      const result = await useCases.listPayments({ invoiceId, customerId, rentalId, statuses, capturedWithin }, page);
+      const result = await useCases.listPayments({ invoiceId, customerId, rentalId, statuses, capturedWithin }, page, asOf);
       return create(ListPaymentsResponseSchema, {
         payments: result.page.items.map(paymentToProto), page: pageResponse(result.page.nextPageToken), ledgerPosition: result.position,
       });
