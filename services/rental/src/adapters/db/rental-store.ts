@@ -498,7 +498,9 @@ const RENTAL_INSERT_COLUMNS = [
  * The reservation's write as one statement. The claims select FROM the
  * queued locks (vehicle first, then staff in id order), so each lock is
  * held before its claim is inserted; the foreign keys to the rental are
- * checked at the end of the statement, when the rental row is there.
+ * checked at the end of the statement, when the rental row is there. The
+ * outbox row (the kit's outboxInsert) is one more member: it commits with
+ * the rental or not at all.
  */
 function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCharge[], outbox: OutboxInsert | null): Knex.Raw {
   const row = rentalRow(knex, rental);
@@ -534,8 +536,6 @@ function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCh
     }
   }
   if (outbox !== null) {
-    // The event announcing the reservation, in the statement that inserts it:
-    // it commits with the rental or not at all, as appendToOutbox's would.
     sql += `,\n  ob AS (${outbox.sql})`;
     bindings.push(...outbox.bindings);
   }
