@@ -13,8 +13,8 @@
 // tables report medians over rounds):
 //   pgbench  the reservation's write transaction, statement for statement as
 //            rental sends it (idempotency key; the rental, its claim queued
-//            on the vehicle's advisory lock and its charges in one statement;
-//            outbox event; stored response), on a
+//            on the vehicle's advisory lock, its charges and its outbox event
+//            in one statement; stored response), on a
 //            scratch copy of rental's schema; each transaction books a fresh
 //            slot (pgbench 15 aborts a client on an error).
 //   direct   ReserveRental over gRPC with an idempotency-key, fresh slots on
@@ -107,6 +107,8 @@ interface PhaseResult {
   readonly p99: number;
   readonly count: number;
   readonly outcomes: ReadonlyMap<string, number>;
+  /** p99 ms of the answers that reserved ("ok") and of the refusals. */
+  readonly p99By: { readonly ok: number; readonly refused: number };
   /** CPU milliseconds per request of the mesh host and the gateway process. */
   readonly cpu: { readonly host: number; readonly gateway: number };
 }
@@ -115,14 +117,21 @@ interface PhaseResult {
 async function runPhase(clients: number, call: (worker: number) => Promise<string>, pids: { host: number; gateway: number }): Promise<PhaseResult> {
   const outcomes = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+  const okLatencies: number[] = [];
+  const refusedLatencies: number[] = [];
   const hostBefore = cpuSecondsOf(pids.host);
   const gatewayBefore = cpuSecondsOf(pids.gateway);
   const { latencies, elapsed } = await closedLoop(clients, seconds, async (n) => {
-    count(await call(n));
+    const start = performance.now();
+    const outcome = await call(n);
+    (outcome === "ok" ? okLatencies : outcome.startsWith("refused") ? refusedLatencies : []).push(performance.now() - start);
+    count(outcome);
   }, (err) => count(`error ${(err as Error).message.slice(0, 120)}`));
   const per = (s: number) => (s * 1000) / Math.max(1, latencies.length);
+  const p99Of = (xs: number[]) => percentile(xs.sort((a, b) => a - b), 0.99);
   return {
     rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length, outcomes,
+    p99By: { ok: p99Of(okLatencies), refused: p99Of(refusedLatencies) },
     cpu: { host: per(cpuSecondsOf(pids.host) - hostBefore), gateway: per(cpuSecondsOf(pids.gateway) - gatewayBefore) },
   };
 }
@@ -207,12 +216,12 @@ WITH r AS (INSERT INTO rentals (id, vehicle_id, customer_id, driver_id, conducto
   queued AS (SELECT count(pg_advisory_xact_lock(hashtextextended('vehicle' || chr(58) || ${vid}::text, 0))) AS n),
   vc AS (INSERT INTO vehicle_claims (vehicle_id, period, rental_id) SELECT ${vid}, ${period}, r.id FROM r, queued),
   ch AS (INSERT INTO rental_charges (id, rental_id, type, description, quantity, unit_price_minor, amount_minor, currency, created_at, created_by) VALUES
-  ${charges})
-SELECT 1;
-INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, topic, schema_version, payload, payload_bin, traceparent, request_id, occurred_at)
+  ${charges}),
+  ob AS (INSERT INTO outbox_events (id, aggregate_type, aggregate_id, event_type, topic, schema_version, payload, payload_bin, traceparent, request_id, occurred_at)
   VALUES (md5('o-' || :run::text || '-' || :g::text)::uuid, ${lit(sample.outbox["aggregate_type"])}, ${rid}, ${lit(sample.outbox["event_type"])},
-  ${lit(sample.outbox["topic"])}, ${sample.outbox["schema_version"]}, :payload, :payload_bin, ${lit(sample.outbox["traceparent"])},
-  ${lit(sample.outbox["request_id"])}, now());
+  ${lit(sample.outbox["topic"])}, ${sample.outbox["schema_version"]}, :payload::jsonb, :payload_bin, ${lit(sample.outbox["traceparent"])},
+  ${lit(sample.outbox["request_id"])}, now()))
+SELECT 1;
 UPDATE idempotency_keys SET response = :response WHERE scope = :scope AND key = ${key};
 COMMIT;
 `;
@@ -259,7 +268,7 @@ async function runPgbench(run: PgbenchRun, round: number, clients: number): Prom
   latencies.sort((a, b) => a - b);
   return {
     rate: Number(tps[1]), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length,
-    outcomes: new Map([["ok", latencies.length]]), cpu: { host: 0, gateway: 0 },
+    outcomes: new Map([["ok", latencies.length]]), p99By: { ok: percentile(latencies, 0.99), refused: NaN }, cpu: { host: 0, gateway: 0 },
   };
 }
 
@@ -409,7 +418,7 @@ async function main(): Promise<void> {
         const call = hotCall(via);
         const r = await runPhase(hotClients, call, pids);
         hot.get(name)!.push(r);
-        console.log(`  hot, ${name}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
+        console.log(`  hot, ${name}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (reserved ${r.p99By.ok.toFixed(1)}, refused ${r.p99By.refused.toFixed(1)}), ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
         await assertNoOverlaps(serviceDb, `hot, ${name}`);
       }
     }
@@ -435,9 +444,11 @@ async function main(): Promise<void> {
       const p99 = median(rs.map((r) => r.p99));
       hotP99.set(name, p99);
       return [name, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(p99), String(sum((k) => k === "ok")),
-        String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs))];
+        String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs)), fmt(median(rs.map((r) => r.p99By.ok))),
+        fmt(median(rs.map((r) => r.p99By.refused))), fmt(median(rs.map((r) => r.cpu.host)), 2)];
     });
-    console.log(markdownTable(["path", "answers/s", "p50 ms", "p99 ms", "reserved", "refused (VEHICLE_NOT_AVAILABLE)", "errors"], hotRows));
+    console.log(markdownTable(["path", "answers/s", "p50 ms", "p99 ms", "reserved", "refused (VEHICLE_NOT_AVAILABLE)", "errors",
+      "p99 ms reserved", "p99 ms refused", "CPU ms/answer mesh host"], hotRows));
     const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
     const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
     const d = summary.get("direct gRPC")!.ratio;

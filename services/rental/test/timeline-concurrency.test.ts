@@ -201,6 +201,13 @@ async function assertTimelineConsistent(t: import("ava").ExecutionContext, world
     t.is(await q(`SELECT count(*) AS n FROM rentals a JOIN rentals b ON a.vehicle_id = b.vehicle_id AND a.id < b.id AND a.period && b.period
                    WHERE a.status IN ('reserved', 'active') AND b.status IN ('reserved', 'active') AND NOT a.at_risk AND NOT b.at_risk`), 0,
       "no two rentals of a vehicle overlap unless one was displaced and marked at risk");
+    // The RentalReserved row is written by the booking statement itself: it commits with the rental or not at all.
+    t.is(await q(`SELECT count(*) AS n FROM rentals r WHERE (SELECT count(*) FROM outbox_events o
+                   WHERE o.aggregate_id = r.id AND o.event_type = 'fleetmesh.rental.v1.RentalReserved') <> 1`), 0,
+      "every rental has exactly one RentalReserved event");
+    t.is(await q(`SELECT count(*) AS n FROM outbox_events o WHERE o.event_type = 'fleetmesh.rental.v1.RentalReserved'
+                   AND NOT EXISTS (SELECT 1 FROM rentals r WHERE r.id = o.aggregate_id)`), 0,
+      "no RentalReserved event of a reservation that rolled back");
   } finally {
     await db.end();
   }

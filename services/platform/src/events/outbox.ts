@@ -219,3 +219,41 @@ export async function appendToOutbox(executor: Knex | Knex.Transaction, events: 
   signalAfterCommit(executor);
   return rows.map((r) => r.id);
 }
+
+/** An outbox INSERT handed to a caller that sends it inside a statement of its own. */
+export interface OutboxInsert {
+  /** `INSERT INTO outbox_events (...) VALUES (...)` with `?` placeholders: a CTE member or a statement of its own. */
+  readonly sql: string;
+  readonly bindings: Knex.RawBinding[];
+  /** The event ids, in order. */
+  readonly ids: string[];
+}
+
+/**
+ * The INSERT appendToOutbox would send, for a caller that folds it into a
+ * statement of its own (e.g. one member of a CTE that also writes the
+ * aggregate): one round trip fewer. The same rules as appendToOutbox: only
+ * inside the transaction of the state change, after the aggregate's row is
+ * locked or in the same statement that inserts it. Like appendToOutbox it
+ * arranges the relay's wake-up after the commit (nothing is signalled if the
+ * transaction rolls back), so the caller must send the SQL in that
+ * transaction.
+ */
+export function outboxInsert(executor: Knex | Knex.Transaction, events: OutboxMessage | readonly OutboxMessage[]): OutboxInsert {
+  if (!isTransaction(executor)) throw new Error("outboxInsert must run inside the transaction of the state change");
+  const list = Array.isArray(events) ? (events as readonly OutboxMessage[]) : [events as OutboxMessage];
+  if (list.length === 0) throw new Error("outboxInsert needs at least one event");
+  let traceparent: string | null = null;
+  injectContext((key, value) => {
+    if (key === "traceparent") traceparent = value;
+  });
+  const context = { traceparent, requestId: currentCorrelation()?.requestId ?? null };
+  const rows = list.map((e) => toOutboxRow(e, context));
+  const bindings: Knex.RawBinding[] = [];
+  for (const r of rows) {
+    bindings.push(r.id, r.aggregate_type, r.aggregate_id, r.event_type, r.topic, r.schema_version, JSON.stringify(r.payload),
+      r.payload_bin, r.traceparent, r.request_id, r.occurred_at);
+  }
+  signalAfterCommit(executor);
+  return { sql: rows.length === 1 ? INSERT_ONE : insertSql(rows.length), bindings, ids: rows.map((r) => r.id) };
+}

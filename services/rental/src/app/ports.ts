@@ -15,6 +15,7 @@ import type {
   VehicleBlock,
   VehicleView,
 } from "../domain/model.js";
+import type { RentalEvent } from "../domain/events.js";
 import type { AvailableVehiclesQuery, FleetVehicleFact, ListRentalsFilter, VehicleAtLocation } from "./use-case-api.js";
 
 export type { Actor } from "../../../platform/src/actor.js";
@@ -43,6 +44,8 @@ export interface CatalogRepository {
 
 export interface VehicleProjection {
   find(vehicleId: string): Promise<VehicleView | null>;
+  /** The vehicle and whether any claim (rental or block) overlaps `period`, in one read; null when the projection has no such vehicle. */
+  findForPeriod(vehicleId: string, period: Period): Promise<{ readonly vehicle: VehicleView; readonly claimed: boolean } | null>;
   /** Writes the fact unless the stored fleet row version is newer; true when written. */
   upsert(fact: FleetVehicleFact, at: Date): Promise<boolean>;
   updateStatus(vehicleId: string, status: VehicleView["status"], fleetRowVersion: bigint, at: Date): Promise<boolean>;
@@ -93,9 +96,11 @@ export interface RentalRepository {
 export interface Timeline {
   /**
    * A new reservation in one write: the rental, its vehicle claim, its
-   * driver's and conductor's claims and its charges (one round trip).
+   * driver's and conductor's claims, its charges and the outbox row of
+   * `event` (the RentalReserved announcing it), one round trip. Inside the
+   * unit of work only, like Outbox.append.
    */
-  bookNewRental(rental: Rental, charges: readonly RentalCharge[]): Promise<void>;
+  bookNewRental(rental: Rental, charges: readonly RentalCharge[], event: RentalEvent | null): Promise<void>;
   claimVehicleForRental(vehicleId: string, rentalId: string, period: Period): Promise<void>;
   claimVehicleForBlock(vehicleId: string, reference: string, period: Period): Promise<void>;
   moveRentalClaim(rentalId: string, period: Period): Promise<void>;

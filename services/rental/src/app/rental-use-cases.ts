@@ -163,6 +163,20 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
     return vehicle;
   };
 
+  /**
+   * requireVehicle and whether a claim overlaps `period`, in one read when
+   * the projection has the vehicle (always but for one registered a moment ago).
+   */
+  const requireVehicleFor = async (vehicleId: string, period: Period): Promise<{ readonly vehicle: VehicleView; readonly claimed: boolean }> => {
+    const found = await vehicles.findForPeriod(vehicleId, period);
+    if (found === null) {
+      const vehicle = await requireVehicle(vehicleId);
+      return { vehicle, claimed: (await timeline.overlapping(vehicleId, period)).length > 0 };
+    }
+    if (found.vehicle.status === "decommissioned") throw vehicleDecommissioned(vehicleId);
+    return found;
+  };
+
   const requireCustomer = async (customerId: string): Promise<void> => {
     const user = await people.user(customerId);
     if (user === null || !user.active) throw userNotFound(customerId);
@@ -245,9 +259,11 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
     readonly driver: StaffRate | null;
     readonly conductor: StaffRate | null;
     readonly quote: Quote | null;
+    /** A claim overlapped the period when the vehicle was read (advisory: refused before any transaction). */
+    readonly claimed: boolean;
   }
 
-  const priceFromTerms = async (terms: RentalTerms): Promise<{ priced: ReturnType<typeof priceTerms>; plan: PricingPlan; origin: Location; driver: StaffRate | null; conductor: StaffRate | null }> => {
+  const priceFromTerms = async (terms: RentalTerms): Promise<{ priced: ReturnType<typeof priceTerms>; plan: PricingPlan; origin: Location; driver: StaffRate | null; conductor: StaffRate | null; claimed: boolean }> => {
     if (terms.driverId !== null && terms.driverId === terms.conductorId) {
       throw fieldError("terms.conductor_id", "must differ from the driver", "SAME_AS_DRIVER");
     }
@@ -255,10 +271,10 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
     const [plan, origin] = await Promise.all([planForPricing(terms.pricingPlanId), locationForPricing(terms.originLocationId)]);
     await locationForPricing(terms.destinationLocationId);
     checkRentalLength(terms.period, origin.attributes.timeZone, "terms.period.end_time");
-    await requireVehicle(terms.vehicleId);
+    const { claimed } = await requireVehicleFor(terms.vehicleId, terms.period);
     const [driver, conductor] = await Promise.all([requireStaff(terms.driverId, "driver"), requireStaff(terms.conductorId, "conductor")]);
     const context = pricingContext(plan, origin.attributes.timeZone, driver, conductor);
-    return { priced: priceTerms(context, terms.period, terms.estimatedDistanceKm), plan, origin, driver, conductor };
+    return { priced: priceTerms(context, terms.period, terms.estimatedDistanceKm), plan, origin, driver, conductor, claimed };
   };
 
   const customerOf = (requested: string | null, caller: Caller): string => {
@@ -267,11 +283,6 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
       throw new DomainError("permission_denied", "PERMISSION_DENIED", "you can only ask for quotes and rentals for yourself");
     }
     return requested;
-  };
-
-  const availabilityProblem = async (vehicleId: string, period: Period): Promise<DomainError | null> => {
-    const overlapping = await timeline.overlapping(vehicleId, period);
-    return overlapping.length === 0 ? null : vehicleNotAvailable(vehicleId);
   };
 
   const reservationSource = async (command: Parameters<RentalUseCases["reserve"]>[0], customerId: string, mode: "staff" | "own"): Promise<PricedReservation> => {
@@ -284,14 +295,14 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
         if (given !== null && given !== quoted) throw fieldError(field, "must be empty or the quote's own (staff are priced in the quote)", "QUOTE_MISMATCH");
       }
       const [plan, origin] = await Promise.all([planForPricing(quote.terms.pricingPlanId), locationForPricing(quote.terms.originLocationId)]);
-      await requireVehicle(quote.terms.vehicleId);
+      const { claimed } = await requireVehicleFor(quote.terms.vehicleId, quote.terms.period);
       const [driver, conductor] = await Promise.all([
         requireStaff(quote.terms.driverId, "driver"),
         requireStaff(quote.terms.conductorId, "conductor"),
       ]);
       // The quote's price is kept: its lines, not today's rates.
       return {
-        terms: quote.terms, plan, origin, quote, driver, conductor, deposit: quote.deposit,
+        terms: quote.terms, plan, origin, quote, driver, conductor, deposit: quote.deposit, claimed,
         drafts: quote.lines.filter((l) => !l.estimated).map(({ estimated: _estimated, ...line }) => line),
       };
     }
@@ -300,8 +311,8 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
       driverId: command.source.terms.driverId ?? command.driverId,
       conductorId: command.source.terms.conductorId ?? command.conductorId,
     };
-    const { priced, plan, origin, driver, conductor } = await priceFromTerms(terms);
-    return { terms, plan, origin, quote: null, driver, conductor, deposit: priced.deposit, drafts: reservationCharges(priced) };
+    const { priced, plan, origin, driver, conductor, claimed } = await priceFromTerms(terms);
+    return { terms, plan, origin, quote: null, driver, conductor, deposit: priced.deposit, drafts: reservationCharges(priced), claimed };
   };
 
   // ---- payments --------------------------------------------------------------
@@ -412,9 +423,8 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
     async quote(terms, requestedCustomer, caller) {
       const customerId = customerOf(requestedCustomer, caller);
       if (customerId !== caller.subject) await requireCustomer(customerId);
-      const { priced } = await priceFromTerms(terms);
-      const unavailable = await availabilityProblem(terms.vehicleId, terms.period);
-      if (unavailable) throw unavailable;
+      const { priced, claimed } = await priceFromTerms(terms);
+      if (claimed) throw vehicleNotAvailable(terms.vehicleId);
       return prepared(async () => {
         const now = clock.now();
         const quote: Quote = {
@@ -432,10 +442,10 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
       if (customerId === null || customerId === "") throw fieldError("customer_id", "is required", "REQUIRED");
       if (mode === "staff") await requireCustomer(customerId);
       const source = await reservationSource(command, customerId, mode);
-      // Advisory, like a quote: a slot taken already is refused without a
-      // transaction. What another request takes meanwhile, the constraint refuses.
-      const unavailable = await availabilityProblem(source.terms.vehicleId, source.terms.period);
-      if (unavailable) throw unavailable;
+      // Advisory, like a quote: a slot taken already (seen when the vehicle
+      // was read) is refused without a transaction. What another request
+      // takes meanwhile, the constraint refuses.
+      if (source.claimed) throw vehicleNotAvailable(source.terms.vehicleId);
       return prepared(async () => uow.run(async () => {
         const now = clock.now();
         const { terms, plan, origin } = source;
@@ -453,9 +463,9 @@ export function createRentalUseCases(deps: RentalDependencies): RentalUseCases {
           driverDailyRate: source.driver?.dailyRate ?? null, conductorDailyRate: source.conductor?.dailyRate ?? null,
           rowVersion: 1n, createdAt: now, updatedAt: now, createdBy: by(caller), updatedBy: by(caller),
         };
-        await timeline.bookNewRental(rental, charges);
+        // The rental, its claims, its charges and the RentalReserved outbox row in one statement.
+        await timeline.bookNewRental(rental, charges, { type: "RentalReserved", rental, charges });
         if (source.quote !== null && !(await quotes.markUsed(source.quote.id, rental.id))) throw quoteExpired(source.quote.id);
-        await emit({ type: "RentalReserved", rental, charges });
         return { rental, charges };
       }));
     },

@@ -60,6 +60,45 @@ function checkedMillis(instant: Date, field: string): number {
 const zoned = (instant: Date, timeZone: string, field = "time"): Temporal.ZonedDateTime =>
   Temporal.Instant.fromEpochMilliseconds(checkedMillis(instant, field)).toZonedDateTimeISO(checkedZone(timeZone));
 
+// ---- the steady-offset fast path ----
+//
+// Between two offset transitions of a zone (DST changes, rule changes) a
+// local day is exactly 24 h and every wall-clock time occurs once, so
+// "n local days later" is n x 24 h later. Temporal (the polyfill, on JSBI
+// big integers) costs tens of microseconds per step, a measurable share of
+// a reservation; the spans between transitions are asked of it once per
+// zone and reused. A step whose range (with a day of margin on each side)
+// is not inside one span goes to Temporal as before.
+
+/** [from, until): no offset transition of the zone at any instant in it but possibly at `from` itself. */
+interface SteadySpan {
+  readonly from: number;
+  readonly until: number;
+}
+
+const steadySpans = new Map<string, SteadySpan[]>();
+const MAX_SPANS_PER_ZONE = 256;
+
+/** The span from `ms` (or a cached one holding it) to the zone's next transition; `timeZone` checked already. */
+function steadySpanAt(timeZone: string, ms: number): SteadySpan {
+  let spans = steadySpans.get(timeZone);
+  if (spans === undefined) steadySpans.set(timeZone, (spans = []));
+  for (const span of spans) if (span.from <= ms && ms < span.until) return span;
+  const next = Temporal.Instant.fromEpochMilliseconds(ms).toZonedDateTimeISO(timeZone).getTimeZoneTransition("next");
+  const span = { from: ms, until: next === null ? Infinity : next.epochMilliseconds };
+  if (spans.length >= MAX_SPANS_PER_ZONE) spans.length = 0;
+  spans.push(span);
+  return span;
+}
+
+/** True when [lo, hi] is free of offset transitions of the zone, with a day of margin on each side. */
+function steadyBetween(timeZone: string, lo: number, hi: number): boolean {
+  const from = lo - MS_PER_DAY;
+  const until = hi + MS_PER_DAY;
+  if (!Number.isSafeInteger(from) || !Number.isSafeInteger(until)) return false;
+  return until < steadySpanAt(timeZone, from).until;
+}
+
 /**
  * The instant with the same local wall-clock time `days` local calendar days
  * later (earlier when negative) in `timeZone`: a local day lasts 23, 24 or 25
@@ -69,6 +108,10 @@ const zoned = (instant: Date, timeZone: string, field = "time"): Temporal.ZonedD
  */
 export function addLocalDays(instant: Date, days: number, timeZone: string): Date {
   if (!Number.isSafeInteger(days)) throw new RangeError(`addLocalDays needs a whole number of days, got ${days}`);
+  const ms = checkedMillis(instant, "time");
+  const zone = checkedZone(timeZone);
+  const target = ms + days * MS_PER_DAY;
+  if (steadyBetween(zone, Math.min(ms, target), Math.max(ms, target))) return new Date(target);
   const start = zoned(instant, timeZone);
   return new Date(start.add({ days }).epochMilliseconds);
 }
@@ -79,8 +122,13 @@ export function addLocalDays(instant: Date, days: number, timeZone: string): Dat
  * or reversed counts as one day.
  */
 export function rentalDays(period: Period, timeZone: string): number {
-  const start = zoned(period.start, timeZone, "period.start_time");
+  const startMs = checkedMillis(period.start, "period.start_time");
+  const zone = checkedZone(timeZone);
   const endMs = checkedMillis(period.end, "period.end_time");
+  // Steady offset over the days counted: each local day is 24 h.
+  const days = Math.max(1, Math.ceil((endMs - startMs) / MS_PER_DAY));
+  if (steadyBetween(zone, startMs, startMs + days * MS_PER_DAY)) return days;
+  const start = zoned(period.start, timeZone, "period.start_time");
   const at = (n: number): number => start.add({ days: n }).epochMilliseconds;
   // A local day is 24 h give or take a DST shift (at most a day in history:
   // Samoa skipped 2011-12-30), so the elapsed-time guess is within a step or two.

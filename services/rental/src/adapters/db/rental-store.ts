@@ -4,6 +4,7 @@
 import type { Database, Knex } from "../../../../platform/src/db.js";
 import { money, type Money } from "../../../../platform/src/money.js";
 import type { TimeIdCursor } from "../../../../platform/src/paging.js";
+import { outboxInsert, type OutboxInsert } from "../../../../platform/src/events/outbox.js";
 import { runInTransaction } from "../../../../platform/src/transactions.js";
 import { staffNotAvailable, vehicleNotAvailable } from "../../domain/errors.js";
 import type {
@@ -27,6 +28,7 @@ import type {
 } from "../../domain/model.js";
 import type { CatalogRepository, QuoteRepository, RentalRepository, Timeline, UnitOfWork, VehicleProjection } from "../../app/ports.js";
 import type { VehicleAtLocation } from "../../app/use-case-api.js";
+import { toEventMessage } from "./event-outbox.js";
 
 type Row = Record<string, unknown>;
 
@@ -274,12 +276,24 @@ const LOCATION_AT = `COALESCE((
      ORDER BY COALESCE(r.return_time, upper(r.period)) DESC LIMIT 1
   ), v.home_location_id)`;
 
+const VEHICLE_COLUMNS = "vehicle_id, plate_number, make, model, variant, passenger_capacity, load_limit_kg, status, fleet_row_version, home_location_id";
+const FIND_VEHICLE = `SELECT ${VEHICLE_COLUMNS} FROM vehicles WHERE vehicle_id = ?`;
+/** The vehicle and whether any claim (rental or block) overlaps the period: one round trip before a reservation. */
+const FIND_VEHICLE_FOR_PERIOD = `SELECT ${VEHICLE_COLUMNS.split(", ").map((c) => `v.${c}`).join(", ")},
+       EXISTS (SELECT 1 FROM vehicle_claims c WHERE c.vehicle_id = v.vehicle_id AND c.period && tstzrange(?, ?, '[)')) AS claimed
+  FROM vehicles v WHERE v.vehicle_id = ?`;
+
 export function createVehicleProjection(db: Database): VehicleProjection {
   const q = () => db.executor();
   return {
     async find(vehicleId) {
-      const row = await q()("vehicles").where({ vehicle_id: vehicleId }).first<Row | undefined>();
-      return row ? toVehicle(row) : null;
+      const { rows } = await q().raw<{ rows: Row[] }>(FIND_VEHICLE, [vehicleId]);
+      return rows[0] ? toVehicle(rows[0]) : null;
+    },
+    async findForPeriod(vehicleId, period) {
+      const { rows } = await q().raw<{ rows: Row[] }>(FIND_VEHICLE_FOR_PERIOD, [period.start, period.end, vehicleId]);
+      const row = rows[0];
+      return row ? { vehicle: toVehicle(row), claimed: row["claimed"] as boolean } : null;
     },
     async upsert(f, at) {
       const result = await q().raw<{ rowCount: number }>(
@@ -484,9 +498,11 @@ const RENTAL_INSERT_COLUMNS = [
  * The reservation's write as one statement. The claims select FROM the
  * queued locks (vehicle first, then staff in id order), so each lock is
  * held before its claim is inserted; the foreign keys to the rental are
- * checked at the end of the statement, when the rental row is there.
+ * checked at the end of the statement, when the rental row is there. The
+ * outbox row (the kit's outboxInsert) is one more member: it commits with
+ * the rental or not at all.
  */
-function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCharge[]): Knex.Raw {
+function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCharge[], outbox: OutboxInsert | null): Knex.Raw {
   const row = rentalRow(knex, rental);
   const values: Knex.RawBinding[] = [];
   const placeholders = RENTAL_INSERT_COLUMNS.map((column) => {
@@ -519,6 +535,10 @@ function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCh
         c.amount.currency, c.createdAt, c.createdBy);
     }
   }
+  if (outbox !== null) {
+    sql += `,\n  ob AS (${outbox.sql})`;
+    bindings.push(...outbox.bindings);
+  }
   sql += "\nSELECT 1";
   return knex.raw(sql, bindings);
 }
@@ -526,8 +546,9 @@ function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCh
 export function createTimeline(db: Database): Timeline {
   const q = () => db.executor();
   return {
-    async bookNewRental(rental, charges) {
-      await bookingStatement(q(), rental, charges);
+    async bookNewRental(rental, charges, event) {
+      const executor = q();
+      await bookingStatement(executor, rental, charges, event === null ? null : outboxInsert(executor, toEventMessage(event)));
     },
     async claimVehicleForRental(vehicleId, rentalId, period) {
       await claimVehicle(q(), vehicleId, period, rentalId, null);
