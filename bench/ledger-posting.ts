@@ -333,16 +333,8 @@ const ENTRY_COLUMNS = `e.id, e.position, e.external_ref_type, e.external_ref_id,
   e.description, e.post_time, e.posted_by, e.reverses_entry_id,
   (SELECT r.id FROM journal_entries r WHERE r.reverses_entry_id = e.id) AS reversed_by_entry_id`;
 
-/**
- * The statements of one consumed PartStockReceived, as the consumer sends
- * them (inbox.ts, journal-store.ts post(), outbox.ts appendToOutbox), values
- * bound as parameters. Client c's n-th transaction is number g = n * clients + c
- * of the run, which makes its message id, movement id (external reference),
- * entry, line and outbox ids.
- */
-function pgbenchScript(): string {
-  const id = (what: string) => `md5('${what}-' || :run::text || '-' || :g::text)::uuid`;
-  const ref = `'bench-' || :run::text || '-' || :g::text`;
+/** Both scripts' opening: a transaction, the inbox row of the consumed event, the pre-check by external reference. */
+function consumedEventOpening(id: (what: string) => string, ref: string): string {
   return `\\set n :n + 1
 \\set g :n * :clients + :client_id
 BEGIN;
@@ -354,7 +346,20 @@ INSERT INTO inbox_processed_messages
          topic = EXCLUDED.topic, "partition" = EXCLUDED."partition", "offset" = EXCLUDED."offset", error_reason = NULL
      WHERE inbox_processed_messages.outcome = 'dead_lettered' AND :replay::boolean
    RETURNING message_id;
-SELECT ${ENTRY_COLUMNS} FROM journal_entries e WHERE e.external_ref_type = :ref_type AND e.external_ref_id = ${ref};
+SELECT ${ENTRY_COLUMNS} FROM journal_entries e WHERE e.external_ref_type = :ref_type AND e.external_ref_id = ${ref};`;
+}
+
+/**
+ * The statements of one consumed PartStockReceived, as the consumer sends
+ * them (inbox.ts, journal-store.ts post(), outbox.ts appendToOutbox), values
+ * bound as parameters. Client c's n-th transaction is number g = n * clients + c
+ * of the run, which makes its message id, movement id (external reference),
+ * entry, line and outbox ids.
+ */
+function pgbenchScript(): string {
+  const id = (what: string) => `md5('${what}-' || :run::text || '-' || :g::text)::uuid`;
+  const ref = `'bench-' || :run::text || '-' || :g::text`;
+  return `${consumedEventOpening(id, ref)}
 UPDATE ledger_head SET position = position + 1 RETURNING position \\gset
 SELECT EXISTS (SELECT 1 FROM journal_entries WHERE external_ref_type = :ref_type AND external_ref_id = ${ref}) AS raced,
                 ARRAY(SELECT period_start::text FROM accounting_periods
@@ -387,18 +392,7 @@ COMMIT;
 function pgbenchFusedScript(): string {
   const id = (what: string) => `md5('${what}-' || :run::text || '-' || :g::text)::uuid`;
   const ref = `'bench-' || :run::text || '-' || :g::text`;
-  return `\\set n :n + 1
-\\set g :n * :clients + :client_id
-BEGIN;
-INSERT INTO inbox_processed_messages
-     (message_id, processed_at, outcome, consumer_group, topic, "partition", "offset", event_type, error_reason)
-   VALUES (${id("m")}::text, now(), 'applied', :group, :topic, :client_id, :n, :event_type, NULL)
-   ON CONFLICT (message_id) DO UPDATE
-     SET outcome = 'applied', processed_at = now(), consumer_group = EXCLUDED.consumer_group,
-         topic = EXCLUDED.topic, "partition" = EXCLUDED."partition", "offset" = EXCLUDED."offset", error_reason = NULL
-     WHERE inbox_processed_messages.outcome = 'dead_lettered' AND :replay::boolean
-   RETURNING message_id;
-SELECT ${ENTRY_COLUMNS} FROM journal_entries e WHERE e.external_ref_type = :ref_type AND e.external_ref_id = ${ref};
+  return `${consumedEventOpening(id, ref)}
 SELECT period_start FROM accounting_periods WHERE status = 'CLOSED' AND period_start >= date_trunc('month', :entry_date::date)::date ORDER BY period_start;
 WITH head AS (UPDATE ledger_head SET position = position + 1 RETURNING position)
          , entry AS (

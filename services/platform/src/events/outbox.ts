@@ -200,24 +200,10 @@ const INSERT_ONE = insertSql(1);
  */
 export async function appendToOutbox(executor: Knex | Knex.Transaction, events: OutboxMessage | readonly OutboxMessage[]): Promise<string[]> {
   if (!isTransaction(executor)) throw new Error("appendToOutbox must run inside the transaction of the state change");
-  const list = Array.isArray(events) ? (events as readonly OutboxMessage[]) : [events as OutboxMessage];
-  if (list.length === 0) return [];
-  let traceparent: string | null = null;
-  injectContext((key, value) => {
-    if (key === "traceparent") traceparent = value;
-  });
-  const context = { traceparent, requestId: currentCorrelation()?.requestId ?? null };
-  const rows = list.map((e) => toOutboxRow(e, context));
-  // Plain SQL rather than the query builder: this runs in every write
-  // transaction, and building the statement is a measurable share of it.
-  const bindings: Knex.RawBinding[] = [];
-  for (const r of rows) {
-    bindings.push(r.id, r.aggregate_type, r.aggregate_id, r.event_type, r.topic, r.schema_version, JSON.stringify(r.payload),
-      r.payload_bin, r.traceparent, r.request_id, r.occurred_at);
-  }
-  await executor.raw(rows.length === 1 ? INSERT_ONE : insertSql(rows.length), bindings);
-  signalAfterCommit(executor);
-  return rows.map((r) => r.id);
+  if (Array.isArray(events) && events.length === 0) return [];
+  const insert = outboxInsert(executor, events);
+  await executor.raw(insert.sql, insert.bindings);
+  return insert.ids;
 }
 
 /** An outbox INSERT handed to a caller that sends it inside a statement of its own. */
@@ -249,6 +235,8 @@ export function outboxInsert(executor: Knex | Knex.Transaction, events: OutboxMe
   });
   const context = { traceparent, requestId: currentCorrelation()?.requestId ?? null };
   const rows = list.map((e) => toOutboxRow(e, context));
+  // Plain SQL rather than the query builder: this runs in every write
+  // transaction, and building the statement is a measurable share of it.
   const bindings: Knex.RawBinding[] = [];
   for (const r of rows) {
     bindings.push(r.id, r.aggregate_type, r.aggregate_id, r.event_type, r.topic, r.schema_version, JSON.stringify(r.payload),
