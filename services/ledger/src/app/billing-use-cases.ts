@@ -15,7 +15,8 @@ import { owns } from "../../../platform/src/ownership.js";
 import { pageSize, type Page } from "../../../platform/src/paging.js";
 import { runInTransaction, type ConstraintErrors } from "../../../platform/src/transactions.js";
 import { addDays } from "../domain/calendar.js";
-import { accountNotFound, fieldError, positionAhead } from "../domain/errors.js";
+import { accountNotFound, fieldError } from "../domain/errors.js";
+import { positionToRead } from "../domain/position.js";
 import type {
   CreditNote,
   Invoice,
@@ -376,9 +377,8 @@ export function createBillingUseCases(deps: BillingDeps): BillingUseCases {
   /** The reads at `asOf` (the tables when null) and the position they reflect; inside a read transaction. */
   const readsAt = async (asOf: bigint | null | undefined): Promise<{ reads: BillingReads; position: bigint }> => {
     const readable = await store.readablePosition();
-    if (asOf === null || asOf === undefined || asOf === 0n) return { reads: store, position: readable };
-    if (asOf > readable) throw positionAhead(asOf, readable);
-    return { reads: store.asOf(asOf), position: asOf };
+    const position = positionToRead(asOf, readable);
+    return { reads: position === readable ? store : store.asOf(position), position };
   };
 
   const invoiceView = async (invoice: Invoice, at: { reads: BillingReads; position: bigint }): Promise<InvoiceView> => ({

@@ -14,10 +14,10 @@ import {
   journalEntryNotFound,
   periodClosed,
   periodNotClosed,
-  positionAhead,
   reversalNotReversible,
 } from "../domain/errors.js";
 import { assertPostable, reversalOf } from "../domain/journal.js";
+import { positionToRead } from "../domain/position.js";
 import type {
   Account,
   AccountingPeriod,
@@ -111,12 +111,7 @@ export function createJournalUseCases(deps: JournalDeps): JournalUseCases {
     dateOf: (instant) => accountingDateOf(instant, reportingTimeZone),
   };
 
-  const resolvePosition = async (asked: bigint | null): Promise<bigint> => {
-    const readable = await journal.readablePosition();
-    if (asked === null || asked === 0n) return readable;
-    if (asked > readable) throw positionAhead(asked, readable);
-    return asked;
-  };
+  const resolvePosition = async (asked: bigint | null): Promise<bigint> => positionToRead(asked, await journal.readablePosition());
 
   const requireAccount = async (id: string): Promise<Account> => {
     const account = await accounts.get(id);

@@ -20,7 +20,8 @@ import { agingBucketOf } from "../domain/reports/aging.js";
 import { balanceSheetOf, incomeStatementOf, trialBalanceOf } from "../domain/reports/balances.js";
 import { CsvAccumulator, cutAtLineEnd } from "../domain/reports/csv.js";
 import { addDays, bucketsOf, dayStartSeconds, daysBetween } from "../domain/reports/dates.js";
-import { positionAhead, reportTooLarge, snapshotNotFound } from "../domain/reports/errors.js";
+import { positionToRead } from "../domain/position.js";
+import { reportTooLarge, snapshotNotFound } from "../domain/reports/errors.js";
 import {
   agingRowLine,
   agingTotalLine,
@@ -157,11 +158,9 @@ export function reportingUseCasesOf(deps: {
   };
 
   async function resolve(reader: ReportReader, params: ReportParams, now: Date): Promise<ResolvedParams> {
-    const readable = await reader.readablePosition();
-    if (params.asOfPosition !== null && params.asOfPosition > readable) throw positionAhead(params.asOfPosition, readable);
     return {
       ...params,
-      asOfPosition: params.asOfPosition ?? readable,
+      asOfPosition: positionToRead(params.asOfPosition, await reader.readablePosition()),
       cutoffTime: hasCutoff(params.type) ? params.cutoffTime ?? now : null,
     } as ResolvedParams;
   }

@@ -17,7 +17,7 @@ import type {
   PaymentStatus,
   Refund,
 } from "../../domain/billing-model.js";
-import { rowsOf } from "./journal-store.js";
+import { readablePositionOf, rowsOf } from "./journal-store.js";
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => v as string;
@@ -315,8 +315,6 @@ function billingStoreOn(db: Database, src: Sources): BillingStore {
       return true;
     },
 
-    async readablePosition() {
-      return big((await rows("SELECT position FROM ledger_head"))[0]!["position"]);
-    },
+    readablePosition: () => readablePositionOf(q()),
   };
 }

@@ -61,6 +61,10 @@ const ENTRY_COLUMNS = `e.id, e.position, e.external_ref_type, e.external_ref_id,
   e.description, e.post_time, e.posted_by, e.reverses_entry_id,
   (SELECT r.id FROM journal_entries r WHERE r.reverses_entry_id = e.id) AS reversed_by_entry_id`;
 
+/** The committed value of the position row: every fact at or below it is committed (0001_ledger.sql). */
+export const readablePositionOf = async (executor: Knex | Knex.Transaction): Promise<bigint> =>
+  BigInt(String((await rowsOf(executor, "SELECT position FROM ledger_head"))[0]!["position"]));
+
 export function createJournal(db: Database): Journal {
   const q = (): Knex | Knex.Transaction => db.executor();
   const codes = new Map<string, string>();
@@ -128,9 +132,7 @@ export function createJournal(db: Database): Journal {
   return {
     takePosition,
 
-    async readablePosition() {
-      return (await rowsOf(q(), "SELECT position FROM ledger_head"))[0]!["position"] as bigint;
-    },
+    readablePosition: () => readablePositionOf(q()),
 
     async post(draft, policy, ids) {
       const hash = entryContentHash(draft);

@@ -6,6 +6,7 @@
 import { rawOf, toBig } from "./report-store.js";
 import type { Database } from "../../../../platform/src/db.js";
 import { runInTransaction } from "../../../../platform/src/transactions.js";
+import { readablePositionOf } from "./journal-store.js";
 import type { CheckpointBuilder, CheckpointInfo } from "../../app/reporting-ports.js";
 
 
@@ -24,7 +25,7 @@ export function createCheckpointBuilder(db: Database): CheckpointBuilder {
         await rawOf(trx)("SET LOCAL statement_timeout = '600s'");
         // One builder at a time (every replica's job may fire).
         await rawOf(trx)("SELECT pg_advisory_xact_lock(hashtext('fleetmesh.ledger.report_checkpoints'))");
-        const head = toBig((await rawOf(trx)<{ rows: Array<{ position: bigint }> }>("SELECT position FROM ledger_head")).rows[0]?.position);
+        const head = await readablePositionOf(trx);
         const previous = await latestIn(trx);
         const from = previous?.position ?? 0n;
         if (head <= from) return null;

@@ -4,6 +4,7 @@
 // dates as text and sums as exact numerics (never a JS number or Date).
 import type { Database, Knex } from "../../../../platform/src/db.js";
 import { runInTransaction } from "../../../../platform/src/transactions.js";
+import { readablePositionOf } from "./journal-store.js";
 import type { AccountBalance } from "../../domain/reports/balances.js";
 import type {
   AccountType,
@@ -123,10 +124,7 @@ async function* cursorBatches<R>(trx: Knex.Transaction, sql: string, bindings: r
 
 function readerOf(trx: Knex.Transaction): ReportReader {
   return {
-    async readablePosition() {
-      const res = await rawOf(trx)<{ rows: Array<{ position: bigint }> }>("SELECT position FROM ledger_head");
-      return toBig(res.rows[0]?.position);
-    },
+    readablePosition: () => readablePositionOf(trx),
 
     async accountBalances(q): Promise<BalanceAnswer> {
       const cp = await rawOf(trx)<{ rows: Array<{ position: bigint }> }>(

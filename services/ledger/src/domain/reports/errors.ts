@@ -4,9 +4,6 @@ import { DomainError, notFound } from "../../../../platform/src/errors.js";
 export const snapshotNotFound = (id: string): DomainError =>
   notFound("REPORT_SNAPSHOT_NOT_FOUND", `report snapshot ${id} does not exist`, { snapshot_id: id });
 
-/** as_of_position beyond the position readable now: OUT_OF_RANGE (domain/errors.ts). */
-export { positionAhead } from "../errors.js";
-
 export const reportTooLarge = (rows: number, limit: number, hint: string): DomainError =>
   new DomainError("failed_precondition", "REPORT_TOO_LARGE", `the report has more than ${limit} rows (${rows} so far): ${hint}`, {
     metadata: { max_rows: String(limit) },
