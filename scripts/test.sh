@@ -122,6 +122,12 @@ chart_summary="$(grep -E '^check-chart: [0-9]+ passed' "$work/chart.log" || echo
 finish
 echo "$chart_summary"
 echo "ava: ${passed:-0} passed, ${failed:-0} failed"
+if [[ "${failed:-0}" -gt 0 ]]; then
+  # CI keeps only the end of the output: name what failed there, and why.
+  echo "failed tests:"
+  grep '✘' "$log" | head -n 20
+  awk '/^  ─+$/ && !shown { shown = 1 } shown' "$log" | head -n 80
+fi
 if [[ "$status" -eq 0 && "${passed:-0}" -eq 0 ]]; then
   echo "no test ran" >&2
   exit 1
