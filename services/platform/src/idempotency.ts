@@ -3,7 +3,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import type { Database } from "./db.js";
 import { DomainError, invalidArgument } from "./errors.js";
 import type { Interceptor } from "./grpc/server.js";
-import { methodPath } from "./grpc/service-definition.js";
+import { encodeOnce, methodPath } from "./grpc/service-definition.js";
 import { runInTransaction } from "./transactions.js";
 import type { JobDefinition } from "./scheduler.js";
 
@@ -38,7 +38,8 @@ export function idempotencyInterceptor(db: Database, ttlHours: number): Intercep
     // A serialization failure or deadlock voids the key row with the effect:
     // the whole call runs again (runInTransaction), as if it had just arrived.
     return runInTransaction(db, async (trx) => {
-      const inserted = await trx.raw<{ rows: unknown[] }>(
+      // Straight to the driver (db.query): every keyed call pays these two statements.
+      const inserted = await db.query(
         `INSERT INTO idempotency_keys (scope, key, request_hash, created_at, expires_at)
          VALUES (?, ?, ?, now(), now() + make_interval(hours => ?))
          ON CONFLICT (scope, key) DO UPDATE
@@ -64,9 +65,8 @@ export function idempotencyInterceptor(db: Database, ttlHours: number): Intercep
         return fromBinary(method.output, stored.response);
       }
       const response = await next(request, ctx);
-      await trx("idempotency_keys")
-        .where({ scope, key })
-        .update({ response: Buffer.from(toBinary(method.output, response)) });
+      await db.query("UPDATE idempotency_keys SET response = ? WHERE scope = ? AND key = ?",
+        [encodeOnce(method.output, response), scope, key]);
       return response;
     });
   };

@@ -213,7 +213,11 @@ function unaryEntry(
     // Most handlers never log: build their child logger only on demand.
     const log = (): Logger => (childLog ??= options.log.child(fields));
     const abort = new AbortController();
-    call.once("cancelled", () => abort.abort(new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "call cancelled")));
+    let answered = false;
+    // grpc-js reports the stream's end as a cancellation too: only one before the answer is.
+    call.once("cancelled", () => {
+      if (!answered) abort.abort(new DomainError("deadline_exceeded", "DEADLINE_EXCEEDED", "call cancelled"));
+    });
     const deadline = call.getDeadline();
     const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? deadline : undefined;
 
@@ -255,6 +259,7 @@ function unaryEntry(
     );
 
     function finish(code: GrpcStatus, err?: unknown): void {
+      answered = true;
       const seconds = (performance.now() - startedAt) / 1000;
       const codeName = GrpcStatus[code] ?? String(code);
       options.metrics.rpcRequests.inc({ method: path, code: codeName });

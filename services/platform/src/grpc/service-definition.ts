@@ -1,9 +1,26 @@
-import { fromBinary, toBinary, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageShape } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
 
 export const methodPath = (method: DescMethod): string => `/${method.parent.typeName}/${method.name}`;
 
 const passThrough = (buf: Buffer): Buffer => buf;
+
+const encoded = new WeakMap<object, Buffer>();
+
+/**
+ * A response's bytes, encoded once per message object: the idempotency layer
+ * stores the bytes that grpc-js then sends. Responses are built per call and
+ * not changed once returned, so the bytes stay the message's.
+ */
+export function encodeOnce<S extends DescMessage>(schema: S, message: MessageShape<S>): Buffer {
+  let bytes = encoded.get(message);
+  if (bytes === undefined) {
+    const u8 = toBinary(schema, message);
+    bytes = Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
+    encoded.set(message, bytes);
+  }
+  return bytes;
+}
 
 /**
  * A grpc-js service definition straight from a protobuf-es descriptor: no
@@ -22,7 +39,7 @@ export function serverDefinitionOf(service: DescService): ServiceDefinition {
       originalName: method.name,
       requestSerialize: passThrough,
       requestDeserialize: passThrough,
-      responseSerialize: (msg) => Buffer.from(toBinary(method.output, msg as never)),
+      responseSerialize: (msg) => encodeOnce(method.output, msg as never),
       responseDeserialize: (buf: Buffer) => fromBinary(method.output, buf),
     };
   }
@@ -40,7 +57,7 @@ export function clientDefinitionOf(service: DescService): ServiceDefinition {
       originalName: method.name,
       requestSerialize: (msg) => Buffer.from(toBinary(method.input, msg as never)),
       requestDeserialize: (buf: Buffer) => fromBinary(method.input, buf),
-      responseSerialize: (msg) => Buffer.from(toBinary(method.output, msg as never)),
+      responseSerialize: (msg) => encodeOnce(method.output, msg as never),
       responseDeserialize: (buf: Buffer) => fromBinary(method.output, buf),
     };
   }

@@ -287,11 +287,12 @@ export function createVehicleProjection(db: Database): VehicleProjection {
   const q = () => db.executor();
   return {
     async find(vehicleId) {
-      const { rows } = await q().raw<{ rows: Row[] }>(FIND_VEHICLE, [vehicleId]);
+      const { rows } = await db.query<Row>(FIND_VEHICLE, [vehicleId]);
       return rows[0] ? toVehicle(rows[0]) : null;
     },
     async findForPeriod(vehicleId, period) {
-      const { rows } = await q().raw<{ rows: Row[] }>(FIND_VEHICLE_FOR_PERIOD, [period.start, period.end, vehicleId]);
+      // Every reservation and quote reads this: straight to the driver.
+      const { rows } = await db.query<Row>(FIND_VEHICLE_FOR_PERIOD, [period.start, period.end, vehicleId]);
       const row = rows[0];
       return row ? { vehicle: toVehicle(row), claimed: row["claimed"] as boolean } : null;
     },
@@ -502,7 +503,7 @@ const RENTAL_INSERT_COLUMNS = [
  * outbox row (the kit's outboxInsert) is one more member: it commits with
  * the rental or not at all.
  */
-function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCharge[], outbox: OutboxInsert | null): Knex.Raw {
+function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCharge[], outbox: OutboxInsert | null): { sql: string; bindings: Knex.RawBinding[] } {
   const row = rentalRow(knex, rental);
   const values: Knex.RawBinding[] = [];
   const placeholders = RENTAL_INSERT_COLUMNS.map((column) => {
@@ -540,7 +541,7 @@ function bookingStatement(knex: Knex, rental: Rental, charges: readonly RentalCh
     bindings.push(...outbox.bindings);
   }
   sql += "\nSELECT 1";
-  return knex.raw(sql, bindings);
+  return { sql, bindings };
 }
 
 export function createTimeline(db: Database): Timeline {
@@ -548,7 +549,9 @@ export function createTimeline(db: Database): Timeline {
   return {
     async bookNewRental(rental, charges, event) {
       const executor = q();
-      await bookingStatement(executor, rental, charges, event === null ? null : outboxInsert(executor, toEventMessage(event)));
+      const { sql, bindings } = bookingStatement(executor, rental, charges, event === null ? null : outboxInsert(executor, toEventMessage(event)));
+      // The reservation's one write: straight to the driver, in the unit of work's transaction.
+      await db.query(sql, bindings);
     },
     async claimVehicleForRental(vehicleId, rentalId, period) {
       await claimVehicle(q(), vehicleId, period, rentalId, null);
