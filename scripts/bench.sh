@@ -42,6 +42,10 @@ if [[ -n "$components" ]]; then
   FLEET_INFRA_COMPONENTS="${FLEET_INFRA_COMPONENTS:-$components}" bash scripts/infra/infra.sh start >/dev/null
 fi
 eval "$(bash scripts/infra/infra.sh env)"
+if [[ "$which" == rental || "$which" == all ]]; then
+  # The rental benchmark's native gRPC load generator; without it those paths are skipped.
+  bash scripts/infra/tools.sh ghz || echo "[fleet] ghz could not be installed: the benchmark skips its paths" >&2
+fi
 run() { node --enable-source-maps "dist/bench/$1.js"; echo; }
 case "$which" in
   gateway) run gateway-vs-direct ;;

@@ -2,12 +2,14 @@
 # Developer/CI tools installed into $FLEET_LOCAL_DIR/bin (default <repo>/.local/bin).
 #
 #   scripts/infra/tools.sh [install]   install missing tools (idempotent), print their paths
+#   scripts/infra/tools.sh ghz         install ghz (the rental benchmark's gRPC load generator)
 #   scripts/infra/tools.sh path        print the tools directory
 #   scripts/infra/tools.sh env         print 'export PATH=...' (eval "$(scripts/infra/tools.sh env)")
 #   source scripts/infra/tools.sh      put the tools directory on PATH in the current shell
 #                                      (also defines fleet_tools_install)
 #
-# Tools: grpcurl (built from its Go module with `go install`, pinned version).
+# Tools: grpcurl (built from its Go module with `go install`, pinned version);
+# ghz on request.
 
 _fleet_tools_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$_fleet_tools_repo/.local}"
@@ -52,6 +54,25 @@ fleet_install_grpcurl() {
   echo "[tools] installed grpcurl $have: $bin"
 }
 
+# ghz, a gRPC load generator: only the rental benchmark uses it (bench/lib/ghz.ts).
+FLEET_GHZ_VERSION="${FLEET_GHZ_VERSION:-v0.120.0}"
+fleet_install_ghz() {
+  local go bin="$FLEET_TOOLS_BIN/ghz" module=github.com/bojand/ghz have
+  go="$(_fleet_go)" || return 1
+  if [[ -x "$bin" ]]; then
+    have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
+    if [[ "$have" == "$FLEET_GHZ_VERSION" ]]; then
+      echo "[tools] ghz $have already installed: $bin"
+      return 0
+    fi
+  fi
+  mkdir -p "$FLEET_TOOLS_BIN"
+  echo "[tools] installing ghz $FLEET_GHZ_VERSION with go install ($("$go" env GOVERSION))"
+  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath -ldflags "-s -w" "$module/cmd/ghz@$FLEET_GHZ_VERSION" </dev/null \
+    || _fleet_tools_die "go install $module/cmd/ghz@$FLEET_GHZ_VERSION failed" || return 1
+  echo "[tools] installed ghz $FLEET_GHZ_VERSION: $bin"
+}
+
 fleet_tools_install() {
   fleet_install_grpcurl || return 1
   local out
@@ -74,6 +95,7 @@ set -euo pipefail
 # shellcheck disable=SC2016  # $PATH in the env output must stay literal
 case "${1:-install}" in
   install) fleet_tools_install ;;
+  ghz) fleet_install_ghz ;;
   path) echo "$FLEET_TOOLS_BIN" ;;
   env) printf 'export FLEET_TOOLS_BIN=%q\nexport PATH=%q:"$PATH"\n' "$FLEET_TOOLS_BIN" "$FLEET_TOOLS_BIN" ;;
   -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
