@@ -67,6 +67,8 @@ export interface MeshOptions {
   readonly gatewayLog?: Logger;
   /** Fleet's `kafka` section (without it fleet runs with Kafka disabled); kept across restartFleet. */
   readonly fleetKafka?: Record<string, unknown>;
+  /** Settings over rental's `database` section (e.g. poolMax for a benchmark). */
+  readonly rentalDatabase?: Record<string, unknown>;
   /** Rental's `kafka` section (without it rental runs with Kafka disabled). */
   readonly rentalKafka?: Record<string, unknown>;
   /** Overrides of rental's own settings (the `rental` section). */
@@ -145,7 +147,7 @@ export async function startMesh(trust: "test-keys" | "identity", options: MeshOp
     service: { name: "rental" },
     grpc: { host: "127.0.0.1", port: 0 },
     ops: { host: "127.0.0.1", port: 0 },
-    database: rentalDb.config,
+    database: { ...rentalDb.config, ...options.rentalDatabase },
     auth,
     peers: {
       identity: { address: identityAddress, deadlineMs: 5_000 },
