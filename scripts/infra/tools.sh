@@ -31,46 +31,38 @@ _fleet_go_binary_version() {
   "$go" version -m "$bin" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }'
 }
 
-fleet_install_grpcurl() {
-  local go bin="$FLEET_TOOLS_BIN/grpcurl" module=github.com/fullstorydev/grpcurl have
+# `go install` of <module>/cmd/<name>@<version> into the tools directory,
+# unless that version is there already (read from the binary's build info).
+_fleet_go_install_tool() {
+  local name=$1 module=$2 version=$3 ldflags=$4 go bin have
   go="$(_fleet_go)" || return 1
+  bin="$FLEET_TOOLS_BIN/$name"
   if [[ -x "$bin" ]]; then
     have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
-    if [[ "$have" == "$FLEET_GRPCURL_VERSION" ]]; then
-      echo "[tools] grpcurl $have already installed: $bin"
+    if [[ "$have" == "$version" ]]; then
+      echo "[tools] $name $have already installed: $bin"
       return 0
     fi
-    echo "[tools] grpcurl at $bin is ${have:-of unknown version}, want $FLEET_GRPCURL_VERSION: reinstalling"
+    echo "[tools] $name at $bin is ${have:-of unknown version}, want $version: reinstalling"
   fi
   mkdir -p "$FLEET_TOOLS_BIN"
-  echo "[tools] installing grpcurl $FLEET_GRPCURL_VERSION with go install ($("$go" env GOVERSION))"
-  # -X main.version: `go install` builds do not stamp grpcurl's -version string.
-  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath \
-      -ldflags "-s -w -X main.version=$FLEET_GRPCURL_VERSION" \
-      "$module/cmd/grpcurl@$FLEET_GRPCURL_VERSION" </dev/null \
-    || _fleet_tools_die "go install $module/cmd/grpcurl@$FLEET_GRPCURL_VERSION failed" || return 1
+  echo "[tools] installing $name $version with go install ($("$go" env GOVERSION))"
+  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath -ldflags "$ldflags" "$module/cmd/$name@$version" </dev/null \
+    || _fleet_tools_die "go install $module/cmd/$name@$version failed" || return 1
   have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
-  [[ "$have" == "$FLEET_GRPCURL_VERSION" ]] || _fleet_tools_die "installed grpcurl reports module version '$have', expected $FLEET_GRPCURL_VERSION" || return 1
-  echo "[tools] installed grpcurl $have: $bin"
+  [[ "$have" == "$version" ]] || _fleet_tools_die "installed $name reports module version '$have', expected $version" || return 1
+  echo "[tools] installed $name $have: $bin"
+}
+
+# -X main.version: `go install` builds do not stamp grpcurl's -version string.
+fleet_install_grpcurl() {
+  _fleet_go_install_tool grpcurl github.com/fullstorydev/grpcurl "$FLEET_GRPCURL_VERSION" "-s -w -X main.version=$FLEET_GRPCURL_VERSION"
 }
 
 # ghz, a gRPC load generator: only the rental benchmark uses it (bench/lib/ghz.ts).
 FLEET_GHZ_VERSION="${FLEET_GHZ_VERSION:-v0.120.0}"
 fleet_install_ghz() {
-  local go bin="$FLEET_TOOLS_BIN/ghz" module=github.com/bojand/ghz have
-  go="$(_fleet_go)" || return 1
-  if [[ -x "$bin" ]]; then
-    have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
-    if [[ "$have" == "$FLEET_GHZ_VERSION" ]]; then
-      echo "[tools] ghz $have already installed: $bin"
-      return 0
-    fi
-  fi
-  mkdir -p "$FLEET_TOOLS_BIN"
-  echo "[tools] installing ghz $FLEET_GHZ_VERSION with go install ($("$go" env GOVERSION))"
-  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath -ldflags "-s -w" "$module/cmd/ghz@$FLEET_GHZ_VERSION" </dev/null \
-    || _fleet_tools_die "go install $module/cmd/ghz@$FLEET_GHZ_VERSION failed" || return 1
-  echo "[tools] installed ghz $FLEET_GHZ_VERSION: $bin"
+  _fleet_go_install_tool ghz github.com/bojand/ghz "$FLEET_GHZ_VERSION" "-s -w"
 }
 
 fleet_tools_install() {
