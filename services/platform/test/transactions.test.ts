@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from "ava";
-import { createDatabase, type Database } from "../src/db.js";
+import { createDatabase, numberedPlaceholders, type Database } from "../src/db.js";
 import { domainErrorOfDatabaseError } from "../src/db-errors.js";
 import { DomainError } from "../src/errors.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing/harness.js";
@@ -122,4 +122,29 @@ test.serial("integrity violations map to the domain errors a service names; othe
 test("without the helper, a conflict still reaches clients as ABORTED, never INTERNAL", (t) => {
   t.like(domainErrorOfDatabaseError(Object.assign(new Error("x"), { code: "40001" })), { kind: "aborted", reason: "TRANSACTION_CONFLICT" });
   t.like(domainErrorOfDatabaseError(Object.assign(new Error("x"), { code: "40P01" })), { kind: "aborted", reason: "TRANSACTION_CONFLICT" });
+});
+
+test.serial("db.query joins the open transaction (its write rolls back with it) and, outside one, borrows and returns a pooled connection", async (t) => {
+  const { db, testDb } = t.context;
+  await t.throwsAsync(db.transaction(async () => {
+    const { rowCount } = await db.query("INSERT INTO bookings (slot) VALUES (?), (?)", [901, 902]);
+    t.is(rowCount, 2);
+    // The same transaction sees its own uncommitted rows through knex and through db.query.
+    t.is((await db.executor()("bookings").whereIn("slot", [901, 902])).length, 2);
+    t.is((await db.query<{ n: bigint }>("SELECT count(*) AS n FROM bookings WHERE slot IN (?, ?)", [901, 902])).rows[0]!.n, 2n);
+    throw new Error("roll back");
+  }), { message: "roll back" });
+  t.is((await testDb.admin.query("SELECT 1 FROM bookings WHERE slot IN (901, 902)")).rowCount, 0, "rolled back with the transaction");
+
+  const { rows } = await db.query<{ slot: number; owner: string }>("SELECT ?::int AS slot, ? AS owner", [7, "a?b"]);
+  t.deepEqual(rows, [{ slot: 7, owner: "a?b" }], "a ? inside a bound value is a value, not a placeholder");
+  t.is(db.poolStats().total - db.poolStats().idle, 0, "the pooled connection went back");
+  const err = await t.throwsAsync(db.query("INSERT INTO accounts VALUES (?, ?, ?)", [3, 0, "a"]));
+  t.is(constraintViolationOf(err)?.constraint, "accounts_owner_key", "the driver's error keeps its SQLSTATE and constraint");
+  t.is(db.poolStats().total - db.poolStats().idle, 0, "returned after an error too");
+});
+
+test("numberedPlaceholders turns knex's ? into $n, once per statement text", (t) => {
+  t.is(numberedPlaceholders("SELECT ? , tstzrange(?, ?, '[)') WHERE id = ?"), "SELECT $1 , tstzrange($2, $3, '[)') WHERE id = $4");
+  t.is(numberedPlaceholders("SELECT 1"), "SELECT 1");
 });
