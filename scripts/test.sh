@@ -126,7 +126,9 @@ if [[ "${failed:-0}" -gt 0 ]]; then
   # CI keeps only the end of the output: name what failed there, and why.
   echo "failed tests:"
   grep '✘' "$log" | head -n 20
-  awk '/^  ─+$/ && !shown { shown = 1 } shown' "$log" | head -n 80
+  # ava's details of the failures follow the list of that run's tests.
+  first_failure="$(grep -n '✘' "$log" | head -n 1 | cut -d: -f1)"
+  awk -v from="${first_failure:-0}" 'NR > from && /^  ─+$/ && !shown { shown = 1 } shown' "$log" | head -n 80
 fi
 if [[ "$status" -eq 0 && "${passed:-0}" -eq 0 ]]; then
   echo "no test ran" >&2
