@@ -1,7 +1,8 @@
 // Benchmarks only: ghz (github.com/bojand/ghz, a Go gRPC load generator)
-// as a closed-loop caller, the gRPC counterpart of pgbench's native client:
-// the Node client costs about a millisecond of CPU per call on the cores the
-// services share, ghz a fraction of that (see docs/rentals.md "Benchmark").
+// as a closed-loop caller, the gRPC counterpart of pgbench's native client,
+// beside the kit's Node client. Both spend CPU on the cores the services
+// share: 0.4-1.0 ms per call, against pgbench's 0.15 ms (docs/rentals.md
+// "Benchmark").
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
