@@ -121,18 +121,15 @@ export function createDatabase(config: DatabaseConfig, applicationName: string, 
       return outer ? outer.transaction(run) : knex.transaction(run);
     },
     async query<R extends object>(sql: string, bindings: readonly unknown[] = []): Promise<QueryRows<R>> {
-      const text = numberedPlaceholders(sql);
-      const values = bindings as unknown[];
-      const trx = current.getStore();
-      if (trx) {
-        const connection = (await trx.client.acquireConnection()) as Connection;
-        const result = await connection.query<R>(text, values);
+      const send = async (connection: Connection): Promise<QueryRows<R>> => {
+        const result = await connection.query<R>(numberedPlaceholders(sql), bindings as unknown[]);
         return { rows: result.rows, rowCount: result.rowCount ?? 0 };
-      }
+      };
+      const trx = current.getStore();
+      if (trx) return send((await trx.client.acquireConnection()) as Connection);
       const connection = (await knex.client.acquireConnection()) as Connection;
       try {
-        const result = await connection.query<R>(text, values);
-        return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+        return await send(connection);
       } finally {
         await knex.client.releaseConnection(connection);
       }
