@@ -6,8 +6,8 @@
 #
 # The chart check (scripts/deploy/check-chart.sh) runs in the background, at a
 # a lower CPU priority (nice 10), beside everything else, from the start: on a machine
-# without the tool cache it first builds helm, kubeconform and promtool, which
-# takes minutes of CPU. Its progress lines show up as it goes, its full output
+# without the tool cache it first builds kubeconform and promtool (helm comes
+# prebuilt), which takes minutes of CPU. Its progress lines show up as it goes, its full output
 # at the end, and it counts in the exit status. grpcurl, which the tests need,
 # is built in the background too, while the dependencies install and
 # TypeScript compiles.
@@ -51,7 +51,7 @@ trap finish EXIT
 # starts once the dependencies are in.
 setsid bash scripts/infra/tools.sh >"$work/grpcurl.log" 2>&1 &
 grpcurl_pid=$!
-say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds helm, kubeconform and promtool); its output follows the tests"
+say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds kubeconform and promtool); its output follows the tests"
 # shellcheck disable=SC2016  # expanded by the child shell
 setsid nice -n 10 bash -c 'bash scripts/deploy/tools.sh install || exit
                            until [[ -f "$1" ]]; do sleep 1; done

