@@ -22,11 +22,14 @@
 //   gateway  the same through the gateway, Connect binary (application/proto).
 // and then, on a fresh window of the hot vehicles, 64 clients reserving random
 // overlapping periods, direct and through the gateway: every request is an
-// answer (a refusal VEHICLE_NOT_AVAILABLE included). After every phase the
-// timeline is checked in SQL; any overlap fails the run.
+// answer (a refusal VEHICLE_NOT_AVAILABLE included); then the same 64 clients
+// paced: calls start on a fixed schedule at half the rate that path sustained
+// closed-loop (BENCH_HOT_PACED_SHARE), latency from each call's scheduled
+// start. After every phase the timeline is checked in SQL; any overlap fails
+// the run.
 //
 //   npm run bench -- rental
-//   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16 BENCH_HOT_CLIENTS=64 npm run bench -- rental
+//   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16 BENCH_HOT_CLIENTS=64 BENCH_HOT_PACED_SHARE=0.5 npm run bench -- rental
 //   BENCH_PATHS=ghz BENCH_HOT_CLIENTS=0   only the ghz path, no hot phase (for a profile)
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
@@ -45,7 +48,7 @@ import { createServiceClient, GrpcCallError } from "../services/platform/src/grp
 import { findDetail } from "../services/platform/src/grpc/status.js";
 import { createTestDatabase, type TestKeys } from "../services/platform/src/testing/harness.js";
 import { browserLikeClient, freePort, waitReady } from "./lib/http.js";
-import { closedLoop } from "./lib/load.js";
+import { closedLoop, pacedLoop } from "./lib/load.js";
 import { childCpuSecondsOf, coresAndModel, cpuSecondsOf, cpuSecondsOfUsage, loadAverage, postgresCpuSeconds } from "./lib/machine.js";
 import { ghzAvailable, ghzPath, runGhz } from "./lib/ghz.js";
 import { isMeshHost, serveWorld, startMeshHost } from "./lib/mesh-host.js";
@@ -55,6 +58,8 @@ const seconds = Number(process.env["BENCH_SECONDS"] ?? 10);
 const rounds = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const concurrency = Number(process.env["BENCH_CONCURRENCY"] ?? 16);
 const hotClients = Number(process.env["BENCH_HOT_CLIENTS"] ?? 64);
+/** The paced hot phase's rate as a share of the closed-loop hot rate (0: no paced phase). */
+const pacedShare = Number(process.env["BENCH_HOT_PACED_SHARE"] ?? 0.5);
 /** BENCH_PATHS="ghz,gateway": only the paths whose names contain one of these (pgbench always runs). */
 const chosenPaths = (process.env["BENCH_PATHS"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
 const chosen = (name: string): boolean => chosenPaths.length === 0 || chosenPaths.some((p) => name.includes(p));
@@ -148,18 +153,22 @@ function cpuMeter(pids: { host: number; gateway: number }, loadInChild: boolean)
 }
 
 /** `clients` callers for `seconds`; a call returns its outcome ("ok" or a refusal's code:reason), or throws (an error). */
-async function runPhase(clients: number, call: (worker: number) => Promise<string>, pids: { host: number; gateway: number }): Promise<PhaseResult> {
+/** Closed-loop, or with `rate`, paced: `rate` calls a second in all, latency from each call's scheduled start. */
+async function runPhase(clients: number, call: (worker: number) => Promise<string>, pids: { host: number; gateway: number }, rate?: number): Promise<PhaseResult> {
   const outcomes = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
   const okLatencies: number[] = [];
   const refusedLatencies: number[] = [];
   const cpu = cpuMeter(pids, false);
-  const { latencies, elapsed } = await closedLoop(clients, seconds, async (n) => {
-    const start = performance.now();
+  const timed = async (n: number, since: number) => {
     const outcome = await call(n);
-    (outcome === "ok" ? okLatencies : outcome.startsWith("refused") ? refusedLatencies : []).push(performance.now() - start);
+    (outcome === "ok" ? okLatencies : outcome.startsWith("refused") ? refusedLatencies : []).push(performance.now() - since);
     count(outcome);
-  }, (err) => count(`error ${(err as Error).message.slice(0, 120)}`));
+  };
+  const onError = (err: unknown) => count(`error ${(err as Error).message.slice(0, 120)}`);
+  const { latencies, elapsed } = rate === undefined
+    ? await closedLoop(clients, seconds, timed, onError)
+    : await pacedLoop(clients, seconds, rate, timed, onError);
   const p99Of = (xs: number[]) => percentile(xs.sort((a, b) => a - b), 0.99);
   return {
     rate: latencies.length / elapsed, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), count: latencies.length, outcomes,
@@ -481,6 +490,10 @@ async function main(): Promise<void> {
     const ratios = new Map<PathName, number[]>(names.map((n) => [n, []]));
     const hot = new Map<string, PhaseResult[]>(["direct gRPC", ...(ghz ? ["direct gRPC, ghz"] : []), "gateway, Connect binary"]
       .filter((n) => hotClients > 0 && chosen(n)).map((n) => [n, []]));
+    // The same hot load paced below saturation: in a closed loop at saturation,
+    // latency is clients / throughput (Little's law) whatever the service does.
+    const paced = new Map<string, Array<PhaseResult & { offered: number }>>(
+      ["direct gRPC", "gateway, Connect binary"].filter((n) => pacedShare > 0 && hot.has(n)).map((n) => [n, []]));
     const started = performance.now();
     let pgbenchRuns = 0;
     for (let round = 0; round < rounds; round++) {
@@ -514,12 +527,22 @@ async function main(): Promise<void> {
         before = after;
       }
       ratios.get("pgbench (SQL only)")!.push(1);
+      const hotLine = (label: string, r: PhaseResult) =>
+        console.log(`  ${label}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (reserved ${r.p99By.ok.toFixed(1)}, refused ${r.p99By.refused.toFixed(1)}), ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
       for (const name of hot.keys()) {
         const r = name === "direct gRPC, ghz" ? await ghzHot()
           : await runPhase(hotClients, hotCall(name === "direct gRPC" ? viaDirect : viaGateway), pids);
         hot.get(name)!.push(r);
-        console.log(`  hot, ${name}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (reserved ${r.p99By.ok.toFixed(1)}, refused ${r.p99By.refused.toFixed(1)}), ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
+        hotLine(`hot, ${name}`, r);
         await assertNoOverlaps(serviceDb, `hot, ${name}`);
+      }
+      for (const name of paced.keys()) {
+        // Paced at a share of what this path sustained closed-loop on the hot vehicles this round.
+        const rate = Math.max(1, Math.round(hot.get(name)!.at(-1)!.rate * pacedShare));
+        const r = await runPhase(hotClients, hotCall(name === "direct gRPC" ? viaDirect : viaGateway), pids, rate);
+        paced.get(name)!.push({ ...r, offered: rate });
+        hotLine(`hot, paced at ${rate} req/s, ${name}`, r);
+        await assertNoOverlaps(serviceDb, `hot paced, ${name}`);
       }
     }
     const totalSeconds = (performance.now() - started) / 1000;
@@ -554,6 +577,16 @@ async function main(): Promise<void> {
     console.log(markdownTable(["path", "answers/s", "p50 ms", "p99 ms", "reserved", "refused (VEHICLE_NOT_AVAILABLE)", "errors",
       "p99 ms reserved", "p99 ms refused", "CPU ms/answer mesh host", "PostgreSQL", "load generator"], hotRows));
     const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    if (paced.size > 0) {
+      console.log(`\nHot vehicles paced: the same ${hotClients} clients and draws, calls started on a fixed schedule at ${pct(pacedShare)} of the rate that path sustained closed-loop on the hot vehicles that round; latency from each call's scheduled start; medians over rounds, counts summed\n`);
+      console.log(markdownTable(["path", "offered req/s", "answers/s", "p50 ms", "p99 ms", "reserved", "refused", "errors", "p99 ms reserved", "p99 ms refused"],
+        [...paced].map(([name, rs]) => {
+          const sum = (pred: (k: string) => boolean) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 0);
+          return [name, fmt(median(rs.map((r) => r.offered)), 0), fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))),
+            fmt(median(rs.map((r) => r.p99))), String(sum((k) => k === "ok")), String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs)),
+            fmt(median(rs.map((r) => r.p99By.ok))), fmt(median(rs.map((r) => r.p99By.refused)))];
+        })));
+    }
     const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
     console.log("");
     for (const name of ["direct gRPC", "direct gRPC, ghz"] as const) {
@@ -562,7 +595,11 @@ async function main(): Promise<void> {
     }
     const g = summary.get("gateway, Connect binary")?.ratio;
     if (g !== undefined) console.log(`Goal: gateway >= 35% of pgbench -> ${pct(g)} ${verdict(g >= 0.35)}`);
-    for (const [name, p99] of hotP99) console.log(`Goal: hot-vehicle p99 < 50 ms, ${hotClients} clients, ${name} -> ${fmt(p99)} ms ${verdict(p99 < 50)}`);
+    for (const [name, p99] of hotP99) console.log(`Goal: hot-vehicle p99 < 50 ms, ${hotClients} clients, closed loop at saturation, ${name} -> ${fmt(p99)} ms ${verdict(p99 < 50)}`);
+    for (const [name, rs] of paced) {
+      const p99 = median(rs.map((r) => r.p99));
+      console.log(`Goal: hot-vehicle p99 < 50 ms, ${hotClients} clients, paced at ${fmt(median(rs.map((r) => r.offered)), 0)} req/s (${pct(pacedShare)} of saturation), ${name} -> ${fmt(p99)} ms ${verdict(p99 < 50)}`);
+    }
     console.log(`Goal: zero overlaps after every phase -> MET (checked after each of ${overlapChecks} phases)`);
     console.log(`(measured phases took ${totalSeconds.toFixed(0)} s)`);
     browser.close();

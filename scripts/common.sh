@@ -7,7 +7,9 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$REPO_ROOT/.local}"
 mkdir -p "$FLEET_LOCAL_DIR"
 
-say() { printf '\033[1m[fleet]\033[0m %s\n' "$*"; }
+# Seconds since the script started: slow steps (a first run's installs and
+# builds) show where the time went.
+say() { printf '\033[1m[fleet %ss]\033[0m %s\n' "$SECONDS" "$*"; }
 
 # Node 24 comes from the npm package `node` (a devDependency); the machine's
 # own node only bootstraps npm.

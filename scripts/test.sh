@@ -49,10 +49,15 @@ trap finish EXIT
 # grpcurl and the chart check's tools first: they need only Go and pip, so
 # they download and compile while npm ci runs. The chart check itself (Node)
 # starts once the dependencies are in.
-setsid bash scripts/infra/tools.sh >"$work/grpcurl.log" 2>&1 &
+# shellcheck disable=SC2016  # expanded by the child shell
+setsid bash -c 'bash scripts/infra/tools.sh; status=$?; touch "$1"; exit "$status"' grpcurl "$work/grpcurl-done" \
+  >"$work/grpcurl.log" 2>&1 &
 grpcurl_pid=$!
 say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds kubeconform and promtool); its output follows the tests"
+# Its Go build starts once grpcurl's has ended: side by side, both would
+# compile Go's standard library (one after the other, the second reuses it).
 # shellcheck disable=SC2016  # expanded by the child shell
+FLEET_GO_BUILD_AFTER="$work/grpcurl-done" \
 setsid nice -n 10 bash -c 'bash scripts/deploy/tools.sh install || exit
                            until [[ -f "$1" ]]; do sleep 1; done
                            exec bash scripts/deploy/check-chart.sh' chart-check "$work/deps-ready" \

@@ -1,5 +1,7 @@
-// Benchmarks only: closed-loop load, N callers each calling again as soon as
-// its call returns, for a fixed time.
+// Benchmarks only: load for a fixed time, either closed-loop (N callers, each
+// calling again as soon as its call returns) or paced (calls start on a fixed
+// schedule, whoever of N callers is free takes the next one).
+import { setTimeout as sleep } from "node:timers/promises";
 
 export interface LoopResult {
   /** Milliseconds of every call that returned, ascending. */
@@ -15,7 +17,7 @@ export interface LoopResult {
 export async function closedLoop(
   clients: number,
   seconds: number,
-  call: (worker: number) => Promise<void>,
+  call: (worker: number, since: number) => Promise<void>,
   onError: (err: unknown) => void,
 ): Promise<LoopResult> {
   const latencies: number[] = [];
@@ -24,7 +26,7 @@ export async function closedLoop(
     while (performance.now() < deadline) {
       const start = performance.now();
       try {
-        await call(n);
+        await call(n, start);
         latencies.push(performance.now() - start);
       } catch (err) {
         onError(err);
@@ -32,6 +34,44 @@ export async function closedLoop(
     }
   };
   const started = performance.now();
+  await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { latencies, elapsed };
+}
+
+/**
+ * `rate` calls a second for `seconds`, at evenly spaced start times, taken by
+ * whichever of `clients` callers is free. A call's latency counts from its
+ * scheduled start, not from when a caller got to it: when the callers fall
+ * behind, the backlog shows in the latencies instead of silently lowering the
+ * rate (no coordinated omission). `since` is that scheduled start.
+ */
+export async function pacedLoop(
+  clients: number,
+  seconds: number,
+  rate: number,
+  call: (worker: number, since: number) => Promise<void>,
+  onError: (err: unknown) => void,
+): Promise<LoopResult> {
+  const latencies: number[] = [];
+  const total = Math.floor(seconds * rate);
+  const interval = 1000 / rate;
+  let next = 0;
+  const started = performance.now();
+  const worker = async (n: number): Promise<void> => {
+    for (let k = next++; k < total; k = next++) {
+      const due = started + k * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      try {
+        await call(n, due);
+        latencies.push(performance.now() - due);
+      } catch (err) {
+        onError(err);
+      }
+    }
+  };
   await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));
   const elapsed = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);

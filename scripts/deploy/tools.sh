@@ -150,6 +150,12 @@ install_go_tools() {
     fi
   done
   if (( ${#to_build[@]} > 0 )); then
+    if [[ -n "${FLEET_GO_BUILD_AFTER:-}" && ! -e "$FLEET_GO_BUILD_AFTER" ]]; then
+      # Set by scripts/test.sh while it builds grpcurl: this build then reuses
+      # the standard library that build compiled, instead of compiling it too.
+      log "waiting for grpcurl's Go build to end first"
+      until [[ -e "$FLEET_GO_BUILD_AFTER" ]]; do sleep 1; done
+    fi
     local tmp; tmp="$(mktemp -d)"
     build_go_tools "$tmp" "${to_build[@]}"
     mkdir -p "$CACHE/bin"
