@@ -7,9 +7,12 @@ REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export FLEET_LOCAL_DIR="${FLEET_LOCAL_DIR:-$REPO_ROOT/.local}"
 mkdir -p "$FLEET_LOCAL_DIR"
 
-# Seconds since the script started: slow steps (a first run's installs and
-# builds) show where the time went.
-say() { printf '\033[1m[fleet %ss]\033[0m %s\n' "$SECONDS" "$*"; }
+# Seconds since the outermost script started (its child scripts count from
+# the same start): a first run's slow installs and builds show where the
+# time went.
+: "${FLEET_RUN_STARTED:=$EPOCHSECONDS}"
+export FLEET_RUN_STARTED
+say() { printf '\033[1m[fleet %ss]\033[0m %s\n' "$((EPOCHSECONDS - FLEET_RUN_STARTED))" "$*"; }
 
 # Node 24 comes from the npm package `node` (a devDependency); the machine's
 # own node only bootstraps npm.

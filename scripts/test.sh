@@ -124,17 +124,19 @@ fi
 passed="$(grep -c '✔' "$log" || true)"
 failed="$(grep -c '✘' "$log" || true)"
 chart_summary="$(grep -E '^check-chart: [0-9]+ passed' "$work/chart.log" || echo "check-chart: did not finish (exit $chart_status)")"
+failures=""
+if [[ "${failed:-0}" -gt 0 ]]; then
+  # CI keeps only the end of the output: name what failed there, and why
+  # (read now: finish removes the log).
+  first_failure="$(grep -n '✘' "$log" | head -n 1 | cut -d: -f1)"
+  # ava's details of the failures follow the list of that run's tests.
+  failures="$(echo "failed tests:"; grep '✘' "$log" | head -n 20
+              awk -v from="${first_failure:-0}" 'NR > from && /^  ─+$/ && !shown { shown = 1 } shown' "$log" | head -n 80)"
+fi
 finish
 echo "$chart_summary"
 echo "ava: ${passed:-0} passed, ${failed:-0} failed"
-if [[ "${failed:-0}" -gt 0 ]]; then
-  # CI keeps only the end of the output: name what failed there, and why.
-  echo "failed tests:"
-  grep '✘' "$log" | head -n 20
-  # ava's details of the failures follow the list of that run's tests.
-  first_failure="$(grep -n '✘' "$log" | head -n 1 | cut -d: -f1)"
-  awk -v from="${first_failure:-0}" 'NR > from && /^  ─+$/ && !shown { shown = 1 } shown' "$log" | head -n 80
-fi
+[[ -z "$failures" ]] || echo "$failures"
 if [[ "$status" -eq 0 && "${passed:-0}" -eq 0 ]]; then
   echo "no test ran" >&2
   exit 1

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import anyTest, { type TestFn } from "ava";
 import { pino } from "pino";
 import { ReportingService } from "../../gen/fleetmesh/ledger/v1/reporting_service_pb.js";
@@ -154,9 +155,15 @@ test.serial("pages are fetched only as fast as the client reads (backpressure)",
   try {
     exportCalls.n = 0;
     t.true(endpoint(req as never, res as never));
-    const settle = () => new Promise((r) => setTimeout(r, 150));
-    for (let i = 1; i <= 3; i++) {
+    const settle = () => sleep(150);
+    // A page may take longer than a settle on a loaded machine: wait for it,
+    // then give the endpoint a settle more in which it must not fetch ahead.
+    const pageWritten = async (n: number) => {
+      for (const deadline = Date.now() + 10_000; written.length < n && Date.now() < deadline;) await sleep(10);
       await settle();
+    };
+    for (let i = 1; i <= 3; i++) {
+      await pageWritten(i);
       t.is(written.length, i, "one page written");
       t.is(exportCalls.n, i, "the next page is not fetched before the client drained the last one");
       res.emit("drain");
