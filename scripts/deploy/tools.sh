@@ -3,6 +3,8 @@
 # and the Kubernetes JSON schemas into $FLEET_LOCAL_DIR/share/k8s-schemas.
 #
 #   scripts/deploy/tools.sh [install]   install what is missing or of another version (idempotent)
+#   scripts/deploy/tools.sh promtool    build promtool on this machine (then every chart check runs it)
+#   scripts/deploy/tools.sh promtool-path  the promtool the chart check runs, or why none (stderr)
 #   scripts/deploy/tools.sh versions    print the installed versions
 #   scripts/deploy/tools.sh schemas     print the schema location template for kubeconform
 #   scripts/deploy/tools.sh crd-schemas print the schema location template of the CRDs
@@ -16,7 +18,11 @@
 #   kubeconform  Go module github.com/yannh/kubeconform (cmd/kubeconform) \  built from the Go module
 #   promtool     Go module github.com/prometheus/prometheus (cmd/promtool) / proxy in one `go build`
 #                (see build_go_tools); promtool checks and unit-tests the chart's
-#                alert rules; FLEET_SKIP_PROMTOOL=1 leaves it out
+#                alert rules. FLEET_PROMTOOL=1 builds it, 0 leaves it out, and
+#                auto (the default) builds it in CI (CI=true) and uses it
+#                wherever it is built already, but leaves it out of a
+#                developer's first run: see promtool_wanted
+#                (FLEET_SKIP_PROMTOOL=1 is FLEET_PROMTOOL=0)
 #   schemas      the Kubernetes JSON schemas shipped inside the PyPI package
 #                kubernetes-validate (wheel pinned by sha256), converted once to
 #                kubeconform's standalone layout (relative $refs, no $id), for
@@ -175,6 +181,34 @@ install_go_tools() {
   done
 }
 
+# Whether promtool is built and run (FLEET_PROMTOOL, see the header). It is
+# the costliest tool to build by far: 250-290 CPU-seconds, about what all of
+# `npm test`'s other first-run builds and the tests beside them leave of a
+# 2-core machine's 8 minutes. So a developer's first run on a machine leaves
+# it out, and says so; CI always builds and runs it, and so does any run on a
+# machine where it is built (`tools.sh promtool` or FLEET_PROMTOOL=1).
+promtool_wanted() {
+  local mode="${FLEET_PROMTOOL:-auto}"
+  [[ "${FLEET_SKIP_PROMTOOL:-}" == 1 ]] && mode=0
+  case "$mode" in
+    1) return 0 ;;
+    0) return 1 ;;
+    auto)
+      [[ "${CI:-}" == true ]] && return 0
+      local name=promtool module=github.com/prometheus/prometheus
+      [[ -x "$BIN/$name" && "$(go_binary_version "$BIN/$name" "$module")" == "$FLEET_PROMTOOL_VERSION" ]] && return 0
+      [[ -x "$CACHE/bin/$name-$FLEET_PROMTOOL_VERSION" ]] ;;
+    *) die "FLEET_PROMTOOL must be 1, 0 or auto, not '$mode'" ;;
+  esac
+}
+
+# Why promtool is left out (for the chart check's output), or nothing.
+promtool_skip_reason() {
+  promtool_wanted && return 0
+  if [[ "${FLEET_SKIP_PROMTOOL:-}" == 1 || "${FLEET_PROMTOOL:-auto}" == 0 ]]; then echo "FLEET_PROMTOOL=0"
+  else echo "not built on this machine yet, and not CI: the alert rules' promtool check and unit tests need a Go build of 250-290 CPU-seconds, left out of a first run; CI always runs them; 'bash scripts/deploy/tools.sh promtool' (or FLEET_PROMTOOL=1) builds it, and every run after uses it"; fi
+}
+
 # Whether helm comes prebuilt from npm (see the header) rather than from the Go build.
 helm_prebuilt() {
   [[ "${FLEET_HELM_FROM_SOURCE:-}" != 1 && "$(uname -s)/$(uname -m)" == Linux/x86_64 \
@@ -184,7 +218,7 @@ helm_prebuilt() {
 install_go_tools_pinned() {
   local tools=(kubeconform)
   helm_prebuilt || tools+=(helm)
-  if [[ "${FLEET_SKIP_PROMTOOL:-}" != 1 ]]; then tools+=(promtool); fi
+  if promtool_wanted; then tools+=(promtool); fi
   install_go_tools "${tools[@]}"
 }
 
@@ -385,8 +419,10 @@ versions() {
   echo "hadolint    $("$BIN/hadolint" --version 2>/dev/null | awk '{print $NF}' || echo missing)"
   echo "schemas     $(cat "$SCHEMAS/.source" 2>/dev/null || echo missing)"
   echo "crd schemas $(cat "$CRD_SCHEMAS/.source" 2>/dev/null || echo missing)"
-  if [[ "${FLEET_SKIP_PROMTOOL:-}" != 1 ]]; then
+  if promtool_wanted; then
     echo "promtool    $(go_binary_version "$BIN/promtool" github.com/prometheus/prometheus 2>/dev/null || true)"
+  else
+    echo "promtool    left out: $(promtool_skip_reason)"
   fi
 }
 
@@ -396,9 +432,12 @@ case "${1:-install}" in
     if [[ "${FLEET_SKIP_HADOLINT:-}" != 1 ]]; then steps+=(install_hadolint); fi
     install_all "${steps[@]}"
     ;;
+  promtool) FLEET_PROMTOOL=1 install_go_tools promtool ;;
+  # The promtool to run, or nothing (then why, on stderr).
+  promtool-path) if promtool_wanted; then echo "$BIN/promtool"; else promtool_skip_reason >&2; fi ;;
   versions) versions ;;
   schemas) echo "$SCHEMAS/{{.NormalizedKubernetesVersion}}-standalone{{.StrictSuffix}}/{{.ResourceKind}}{{.KindSuffix}}.json" ;;
   crd-schemas) echo "$CRD_SCHEMAS/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json" ;;
-  -h|--help|help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' ;;
-  *) echo "usage: $0 [install|versions|schemas|crd-schemas]" >&2; exit 2 ;;
+  -h|--help|help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" ;;
+  *) echo "usage: $0 [install|promtool|promtool-path|versions|schemas|crd-schemas]" >&2; exit 2 ;;
 esac
