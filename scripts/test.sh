@@ -4,13 +4,15 @@
 # integration against real PostgreSQL, end-to-end through the gateway,
 # grpcurl) on the compiled output.
 #
-# The chart check (scripts/deploy/check-chart.sh) runs in the background, at a
-# a lower CPU priority (nice 10), beside everything else, from the start: on a machine
-# without the tool cache it first builds kubeconform and promtool (helm comes
-# prebuilt), which takes minutes of CPU. Its progress lines show up as it goes, its full output
-# at the end, and it counts in the exit status. grpcurl, which the tests need,
-# is built in the background too, while the dependencies install and
-# TypeScript compiles.
+# The chart check (scripts/deploy/check-chart.sh) runs in the background, at
+# a lower CPU priority (nice 10), beside everything else, from the start: on
+# a machine without the tool cache it first builds kubeconform (helm comes
+# prebuilt; promtool is built in CI, see scripts/deploy/tools.sh). Its
+# progress lines show up as it goes, its full output at the end, and it
+# counts in the exit status. grpcurl is built in the background too, and the
+# infrastructure's packages and Kafka's jars are fetched, while the
+# dependencies install; the infrastructure starts while TypeScript compiles;
+# the tests that run grpcurl wait for it, the others start at once.
 #
 # Infrastructure (PostgreSQL, Redis, Kafka) that this run starts is stopped at
 # its end; components that were already running are left running.
@@ -48,9 +50,13 @@ finish() {
 }
 trap finish EXIT
 
-# grpcurl and the chart check's tools first: they need only Go and pip, so
-# they download and compile while npm ci runs. The chart check itself (Node)
-# starts once the dependencies are in.
+# grpcurl, the chart check's tools and the infrastructure's packages and jars
+# first: they need only Go, pip, apt and Maven, so they download and compile
+# while npm ci runs. The chart check itself (Node) starts once the
+# dependencies are in.
+if [[ "${FLEET_TEST_INFRA:-local}" != containers ]]; then
+  bash scripts/infra/infra.sh prepare >"$work/infra-prepare.log" 2>&1 &
+fi
 # shellcheck disable=SC2016  # expanded by the child shell
 setsid bash -c 'bash scripts/infra/tools.sh; status=$?; touch "$1"; exit "$status"' grpcurl "$work/grpcurl-done" \
   >"$work/grpcurl.log" 2>&1 &
@@ -95,15 +101,16 @@ bash scripts/check-contracts.sh
 build
 
 if [[ -n "$infra_pid" ]]; then
-  wait "$infra_pid" || { infra_pid=""; cat "$work/infra.log" >&2; echo "the infrastructure did not start" >&2; exit 1; }
+  wait "$infra_pid" || { infra_pid=""; cat "$work/infra-prepare.log" "$work/infra.log" >&2; echo "the infrastructure did not start" >&2; exit 1; }
   infra_pid=""
-  cat "$work/infra.log"
+  cat "$work/infra-prepare.log" "$work/infra.log"
   say "infrastructure up"
 fi
 
-say "waiting for grpcurl"
-if wait "$grpcurl_pid"; then grpcurl_pid=""; cat "$work/grpcurl.log"
-else grpcurl_pid=""; cat "$work/grpcurl.log" >&2; echo "grpcurl could not be installed" >&2; exit 1; fi
+# The tests that run grpcurl wait for its build themselves (grpcurlBinary in
+# the test harness); the others need not.
+export FLEET_GRPCURL_PENDING="$work/grpcurl-done"
+[[ -e "$FLEET_GRPCURL_PENDING" ]] || say "grpcurl is still building: the tests that run it wait for it"
 load_dev_secrets
 
 say "running tests"
@@ -118,6 +125,11 @@ if [[ $# -eq 0 ]]; then
   [[ "$isolated" -eq 0 ]] || status="$isolated"
 fi
 
+if wait "$grpcurl_pid"; then grpcurl_pid=""
+else
+  grpcurl_pid=""; cat "$work/grpcurl.log" >&2; echo "grpcurl could not be installed" >&2
+  [[ "$status" -ne 0 ]] || status=1
+fi
 if kill -0 "$chart_pid" 2>/dev/null; then say "waiting for the chart check"; fi
 wait "$chart_pid"
 chart_status=$?

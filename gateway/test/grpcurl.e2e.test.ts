@@ -1,10 +1,10 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
 import { repoRoot } from "../../services/platform/src/db.js";
 import { startMesh, type Mesh } from "./mesh.js";
+import { grpcurlBinary } from "../../services/platform/src/testing/harness.js";
 
 // An operator's view of the gateway: the real grpcurl against its public
 // port, with reflection and health answered by the gateway itself.
@@ -13,12 +13,16 @@ const run = promisify(execFile);
 const test = anyTest as TestFn<Mesh>;
 
 /** The real grpcurl binary, installed from the Go module proxy by scripts/infra/tools.sh. */
-const grpcurl = process.env["FLEET_GRPCURL"] ?? resolve(process.env["FLEET_LOCAL_DIR"] ?? resolve(repoRoot, ".local"), "bin/grpcurl");
+let grpcurl = "";
 
 test.before(async (t) => {
-  if (!existsSync(grpcurl)) throw new Error(`grpcurl not found at ${grpcurl}; run scripts/infra/tools.sh`);
   // The ledger runs but is left out of the gateway's routes: the unrouted service of these tests.
-  t.context = await startMesh("test-keys", { unroutedAtGateway: ["ledger"] });
+  const mesh = startMesh("test-keys", { unroutedAtGateway: ["ledger"] });
+  try {
+    grpcurl = await grpcurlBinary();
+  } finally {
+    t.context = await mesh;
+  }
 });
 test.after.always(async (t) => {
   // The context is {} when the before hook failed (grpcurl missing).

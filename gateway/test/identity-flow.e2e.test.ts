@@ -1,13 +1,11 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import anyTest, { type TestFn } from "ava";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
-import { repoRoot } from "../../services/platform/src/db.js";
 import { createServiceClient, GrpcCallError } from "../../services/platform/src/grpc/client.js";
 import { startMesh, type Mesh } from "./mesh.js";
+import { grpcurlBinary } from "../../services/platform/src/testing/harness.js";
 
 // The README's flow, end to end with tokens issued by identity itself and
 // verified everywhere against identity's published JWKS: bootstrap an admin,
@@ -67,12 +65,9 @@ test("bootstrap admin, log in, call fleet through the gateway and straight to th
   t.is(got.vehicle?.plateNumber, "FLOW-1");
   direct.close();
 
-  const grpcurl = resolve(process.env["FLEET_LOCAL_DIR"] ?? resolve(repoRoot, ".local"), "bin/grpcurl");
-  if (existsSync(grpcurl)) {
-    const { stdout } = await promisify(execFile)(grpcurl, ["-plaintext", "-H", `authorization: Bearer ${accessToken}`,
-      "-d", JSON.stringify({ vehicle_id: vehicleId }), mesh.fleetAddress, "fleetmesh.fleet.v1.FleetService/GetVehicle"]);
-    t.is((JSON.parse(stdout) as { vehicle: { id: string } }).vehicle.id, vehicleId);
-  }
+  const { stdout } = await promisify(execFile)(await grpcurlBinary(), ["-plaintext", "-H", `authorization: Bearer ${accessToken}`,
+    "-d", JSON.stringify({ vehicle_id: vehicleId }), mesh.fleetAddress, "fleetmesh.fleet.v1.FleetService/GetVehicle"]);
+  t.is((JSON.parse(stdout) as { vehicle: { id: string } }).vehicle.id, vehicleId);
 });
 
 test("refresh rotates; reusing a refresh token revokes its whole family", async (t) => {

@@ -741,6 +741,19 @@ cmd_start() {
   print_urls
 }
 
+# Installs what the components need without starting them (packages; Kafka's
+# jars from Maven Central): scripts/test.sh runs it while npm ci runs. Under
+# the same lock as start, which so waits for it.
+cmd_prepare() {
+  choose_components "$FLEET_INFRA_COMPONENTS" "$@"
+  local t0; t0=$(now_ms)
+  take_lock
+  chosen postgres && pg_ensure_installed
+  chosen redis && redis_ensure_installed
+  if chosen kafka; then kafka_ensure_java; kafka_ensure_libs; fi
+  log "prepared in $(elapsed "$t0") s ($(chosen_list))"
+}
+
 cmd_stop() {
   # With no component named: everything we may have started, whatever
   # FLEET_INFRA_COMPONENTS says now.
@@ -787,6 +800,7 @@ Usage: $0 <command> [component...]     (components: postgres redis kafka)
 
   start  [c...]  start the named components (default: FLEET_INFRA_COMPONENTS, now "$FLEET_INFRA_COMPONENTS");
                  idempotent; starting Kafka creates its topics
+  prepare [c...] install what the named components need (packages, Kafka's jars) without starting them
   stop   [c...]  stop the named components; with none named, all three
   status [c...]  one line per component (default: FLEET_INFRA_COMPONENTS); exits 1 if any of them is down
   reset  [c...]  stop the named components (default: all three) and delete their data
@@ -826,6 +840,7 @@ main() {
   local cmd="${1:-}"; shift || true
   case "$cmd" in
     start) cmd_start "$@" ;;
+    prepare) cmd_prepare "$@" ;;
     stop) cmd_stop "$@" ;;
     status) cmd_status "$@" ;;
     reset) cmd_reset "$@" ;;

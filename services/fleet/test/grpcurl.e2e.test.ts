@@ -1,20 +1,22 @@
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
-import { repoRoot } from "../../platform/src/db.js";
 import { sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
+import { grpcurlBinary } from "../../platform/src/testing/harness.js";
 
 const run = promisify(execFile);
 const test = anyTest as TestFn<FleetHarness>;
 
 /** The real grpcurl binary, installed from the Go module proxy by scripts/infra/tools.sh. */
-const grpcurl = process.env["FLEET_GRPCURL"] ?? resolve(process.env["FLEET_LOCAL_DIR"] ?? resolve(repoRoot, ".local"), "bin/grpcurl");
+let grpcurl = "";
 
 test.before(async (t) => {
-  if (!existsSync(grpcurl)) throw new Error(`grpcurl not found at ${grpcurl}; run scripts/infra/tools.sh`);
-  t.context = await startFleet();
+  const fleet = startFleet();
+  try {
+    grpcurl = await grpcurlBinary();
+  } finally {
+    t.context = await fleet;
+  }
 });
 test.after.always(async (t) => {
   await t.context?.stop();

@@ -1,9 +1,10 @@
 // Test support: real PostgreSQL databases per test file and test signing keys.
 // Used only by tests; production code never imports it.
 import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import jwt from "jsonwebtoken";
 import knexFactory from "knex";
 import pg from "pg";
@@ -178,4 +179,20 @@ export function createTestKeys(): TestKeys {
         ...options,
       }),
   };
+}
+
+/**
+ * The real grpcurl binary (scripts/infra/tools.sh installs it in
+ * .local/bin). While scripts/test.sh is still building it, the other test
+ * files run: FLEET_GRPCURL_PENDING names the file that build creates when it
+ * ends, and this waits for it (up to `timeoutMs`, within ava's 2 minutes).
+ */
+export async function grpcurlBinary(timeoutMs = 100_000): Promise<string> {
+  const path = process.env["FLEET_GRPCURL"] ?? resolve(process.env["FLEET_LOCAL_DIR"] ?? resolve(repoRoot, ".local"), "bin/grpcurl");
+  const pending = process.env["FLEET_GRPCURL_PENDING"];
+  if (pending) {
+    for (const deadline = Date.now() + timeoutMs; !existsSync(pending) && Date.now() < deadline;) await sleep(200);
+  }
+  if (!existsSync(path)) throw new Error(`grpcurl not found at ${path}; run scripts/infra/tools.sh`);
+  return path;
 }
