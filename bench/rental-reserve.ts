@@ -41,14 +41,13 @@ import { create, fromBinary, toBinary, toJson } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import pg from "pg";
 import { ErrorInfoSchema } from "../gen/google/rpc/error_details_pb.js";
-import { StatusSchema } from "../gen/google/rpc/status_pb.js";
 import { RentalService } from "../gen/fleetmesh/rental/v1/rental_service_pb.js";
 import type { DatabaseConfig } from "../services/platform/src/config.js";
 import { repoRoot } from "../services/platform/src/db.js";
 import { createServiceClient, GrpcCallError } from "../services/platform/src/grpc/client.js";
 import { findDetail } from "../services/platform/src/grpc/status.js";
 import { createTestDatabase, type TestKeys } from "../services/platform/src/testing/harness.js";
-import { browserLikeClient, freePort, leanGrpcClient, waitReady } from "./lib/http.js";
+import { browserLikeClient, freePort, waitReady } from "./lib/http.js";
 import { closedLoop, pacedLoop } from "./lib/load.js";
 import { childCpuSecondsOf, coresAndModel, cpuSecondsOf, cpuSecondsOfUsage, loadAverage, postgresCpuSeconds } from "./lib/machine.js";
 import { ghzAvailable, ghzPath, runGhz } from "./lib/ghz.js";
@@ -71,6 +70,8 @@ const CUSTOMERS = 8;
 const HOT_WINDOW_HOURS = 14 * 24;
 const HOUR = 3_600_000;
 const PGBENCH = process.env["PGBENCH"] ?? "/usr/lib/postgresql/15/bin/pgbench";
+/** pgbench's protocol: prepared, as the kit's db.query sends statements; BENCH_PGBENCH_MODE=extended plans every call. */
+const PGBENCH_MODE = process.env["BENCH_PGBENCH_MODE"] ?? "prepared";
 const AGENT = "00000000-0000-4000-8000-00000000a9e7";
 
 /** What the mesh host hands the load generator. */
@@ -226,8 +227,9 @@ async function sampleReservation(db: pg.Client): Promise<Sample> {
 /**
  * The statements rental sends for one ReserveRental with an idempotency key
  * (the idempotency interceptor's transaction, which the use case's unit of
- * work joins), with values bound as parameters (-M extended, as
- * node-postgres sends them). Each transaction books a fresh slot: client c's
+ * work joins), with values bound as parameters to statements prepared once
+ * per connection (-M prepared, as the kit's db.query sends them; BEGIN and
+ * COMMIT are knex's, unprepared on both sides). Each transaction books a fresh slot: client c's
  * n-th transaction is number g = n * clients + c, on vehicle g % vehicles.
  */
 function pgbenchScript(sample: Sample): string {
@@ -288,7 +290,7 @@ async function runPgbench(run: PgbenchRun, round: number, clients: number): Prom
     customer: run.fixed.customer, location: run.fixed.location, plan: run.fixed.plan, agent: AGENT,
   };
   const args = [
-    "-n", "-M", "extended", "-c", String(clients), "-j", String(Math.min(clients, availableParallelism())), "-T", String(seconds),
+    "-n", "-M", PGBENCH_MODE, "-c", String(clients), "-j", String(Math.min(clients, availableParallelism())), "-T", String(seconds),
     "-f", run.file, "-l", "--log-prefix", join(dir, "tx"),
     "-h", run.db.host, "-p", String(run.db.port), "-U", run.db.user,
     ...Object.entries(vars).flatMap(([k, v]) => ["-D", `${k}=${v}`]),
@@ -352,7 +354,6 @@ async function main(): Promise<void> {
   try {
     await waitReady(opsPort);
     const direct = createServiceClient(RentalService, { address: world.rentalAddress, deadlineMs: 15_000 });
-    const lean = leanGrpcClient(world.rentalAddress);
     const browser = browserLikeClient(`http://127.0.0.1:${httpPort}`, Math.max(concurrency, hotClients));
     const method = RentalService.method.reserveRental;
     const path = `/${RentalService.typeName}/${method.name}`;
@@ -380,15 +381,6 @@ async function main(): Promise<void> {
       } catch (err) {
         return reasonOfGrpc(err);
       }
-    };
-    const viaLean = async (req: ReturnType<typeof requestFor>): Promise<string> => {
-      const answer = await lean.unary(path, toBinary(method.input, req), { ...world.headers, "idempotency-key": newKey() });
-      if (answer.status === 0) {
-        if (!fromBinary(method.output, answer.body).rental?.id) throw new Error("no rental in the response");
-        return "ok";
-      }
-      const status = answer.details ? fromBinary(StatusSchema, answer.details) : undefined;
-      return `refused ${answer.status}:${findDetail(status, ErrorInfoSchema)?.reason ?? "NONE"}`;
     };
     const viaGateway = async (req: ReturnType<typeof requestFor>): Promise<string> => {
       const res = await browser.post(path, "application/proto", toBinary(method.input, req), { ...world.headers, "idempotency-key": newKey() });
@@ -424,8 +416,7 @@ async function main(): Promise<void> {
         world.hot[Math.floor(Math.random() * world.hot.length)]!, world.customers[Math.floor(Math.random() * world.customers.length)]!,
         base + Math.floor(Math.random() * HOT_WINDOW_HOURS) * HOUR, 2 + Math.floor(Math.random() * 11));
     };
-    const callerOf = (name: string): typeof viaDirect =>
-      (name === "direct gRPC" ? viaDirect : name === "direct gRPC, lean client" ? viaLean : viaGateway);
+    const callerOf = (name: string): typeof viaDirect => (name === "direct gRPC" ? viaDirect : viaGateway);
     const hotCall = (via: typeof viaDirect) => {
       const draw = hotDraw();
       return () => via(draw());
@@ -473,7 +464,6 @@ async function main(): Promise<void> {
 
     // Warm-up (JIT, pools, identity cache), then the template for pgbench from a real reservation.
     for (let i = 0; i < 200; i++) await viaDirect(freshSlot());
-    for (let i = 0; i < 200; i++) await viaLean(freshSlot());
     for (let i = 0; i < 200; i++) await viaGateway(freshSlot());
     const sample = await sampleReservation(serviceDb);
     const scriptFile = join(scriptDir, "reserve.sql");
@@ -497,17 +487,17 @@ async function main(): Promise<void> {
     scratchCheck.on("error", () => undefined);
     await scratchCheck.connect();
 
-    type PathName = "pgbench (SQL only)" | "direct gRPC" | "direct gRPC, lean client" | "direct gRPC, ghz" | "gateway, Connect binary";
-    const names: PathName[] = (["pgbench (SQL only)", "direct gRPC", "direct gRPC, lean client", ...(ghz ? ["direct gRPC, ghz" as const] : []), "gateway, Connect binary"] as PathName[])
+    type PathName = "pgbench (SQL only)" | "direct gRPC" | "direct gRPC, ghz" | "gateway, Connect binary";
+    const names: PathName[] = (["pgbench (SQL only)", "direct gRPC", ...(ghz ? ["direct gRPC, ghz" as const] : []), "gateway, Connect binary"] as PathName[])
       .filter((n) => n.startsWith("pgbench") || chosen(n));
     const results = new Map<PathName, PhaseResult[]>(names.map((n) => [n, []]));
     const ratios = new Map<PathName, number[]>(names.map((n) => [n, []]));
-    const hot = new Map<string, PhaseResult[]>(["direct gRPC", "direct gRPC, lean client", ...(ghz ? ["direct gRPC, ghz"] : []), "gateway, Connect binary"]
+    const hot = new Map<string, PhaseResult[]>(["direct gRPC", ...(ghz ? ["direct gRPC, ghz"] : []), "gateway, Connect binary"]
       .filter((n) => hotClients > 0 && chosen(n)).map((n) => [n, []]));
     // The same hot load paced below saturation: in a closed loop at saturation,
     // latency is clients / throughput (Little's law) whatever the service does.
     const paced = new Map<string, Array<PhaseResult & { offered: number }>>(
-      ["direct gRPC", "direct gRPC, lean client", "gateway, Connect binary"].filter((n) => pacedShare > 0 && hot.has(n)).map((n) => [n, []]));
+      ["direct gRPC", "gateway, Connect binary"].filter((n) => pacedShare > 0 && hot.has(n)).map((n) => [n, []]));
     const started = performance.now();
     let pgbenchRuns = 0;
     for (let round = 0; round < rounds; round++) {
@@ -518,7 +508,6 @@ async function main(): Promise<void> {
       // ratio of neighbours keeps the drift out of it.
       const phases: Array<[PathName, () => Promise<PhaseResult>]> = [
         ["direct gRPC", () => runPhase(concurrency, () => viaDirect(freshSlot()), pids)],
-        ["direct gRPC, lean client", () => runPhase(concurrency, () => viaLean(freshSlot()), pids)],
         ...(ghz ? [["direct gRPC, ghz", ghzFresh] as [PathName, () => Promise<PhaseResult>]] : []),
         ["gateway, Connect binary", () => runPhase(concurrency, () => viaGateway(freshSlot()), pids)],
       ];
@@ -604,7 +593,7 @@ async function main(): Promise<void> {
     }
     const verdict = (ok: boolean) => (ok ? "MET" : "NOT MET");
     console.log("");
-    for (const name of ["direct gRPC", "direct gRPC, lean client", "direct gRPC, ghz"] as const) {
+    for (const name of ["direct gRPC", "direct gRPC, ghz"] as const) {
       const d = summary.get(name)?.ratio;
       if (d !== undefined) console.log(`Goal: ${name} >= 50% of pgbench -> ${pct(d)} ${verdict(d >= 0.5)}`);
     }
@@ -618,7 +607,6 @@ async function main(): Promise<void> {
     console.log(`Goal: zero overlaps after every phase -> MET (checked after each of ${overlapChecks} phases)`);
     console.log(`(measured phases took ${totalSeconds.toFixed(0)} s)`);
     browser.close();
-    lean.close();
     direct.close();
   } finally {
     await serviceDb.end().catch(() => undefined);

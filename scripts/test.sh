@@ -61,7 +61,7 @@ fi
 setsid bash -c 'bash scripts/infra/tools.sh; status=$?; touch "$1"; exit "$status"' grpcurl "$work/grpcurl-done" \
   >"$work/grpcurl.log" 2>&1 &
 grpcurl_pid=$!
-say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds kubeconform and promtool); its output follows the tests"
+say "chart check started in the background (scripts/deploy/check-chart.sh; the first run on a machine builds kubeconform, and promtool in CI); its output follows the tests"
 # Its Go build starts once grpcurl's has ended: side by side, both would
 # compile Go's standard library (one after the other, the second reuses it).
 # shellcheck disable=SC2016  # expanded by the child shell

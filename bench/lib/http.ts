@@ -1,7 +1,6 @@
 // Benchmarks only: HTTP plumbing for the processes a benchmark starts.
 import { once } from "node:events";
 import { Agent, request } from "node:http";
-import { connect, type IncomingHttpHeaders } from "node:http2";
 import { createServer } from "node:net";
 
 /**
@@ -54,60 +53,3 @@ export async function waitReady(port: number, tries = 600): Promise<void> {
   throw new Error(`port ${port} never became ready`);
 }
 
-/** What a unary gRPC call answered: its grpc-status, and its message bytes when OK. */
-export interface GrpcAnswer {
-  readonly status: number;
-  readonly message: string;
-  /** The response message (without the 5-byte frame prefix), when status is 0. */
-  readonly body: Buffer;
-  /** grpc-status-details-bin: a google.rpc.Status, when the server sent one. */
-  readonly details: Buffer | undefined;
-}
-
-/**
- * A minimal gRPC unary caller over node:http2, for load generation: one
- * HTTP/2 connection (as a grpc-js channel has), the request message already
- * encoded, only the status trailers read. What pgbench's C client is to
- * PostgreSQL, next to a full client stack: the server sees the same gRPC
- * calls, the caller spends less of the shared CPU making them.
- */
-export function leanGrpcClient(address: string) {
-  const session = connect(`http://${address}`);
-  session.on("error", () => undefined);
-  return {
-    unary: (path: string, message: Uint8Array, headers: Record<string, string>) =>
-      new Promise<GrpcAnswer>((resolve, reject) => {
-        const stream = session.request({
-          ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers,
-        });
-        const chunks: Buffer[] = [];
-        let status: string | undefined;
-        let grpcMessage = "";
-        let details: Buffer | undefined;
-        const take = (h: IncomingHttpHeaders) => {
-          if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]);
-          if (h["grpc-message"] !== undefined) grpcMessage = decodeURIComponent(String(h["grpc-message"]));
-          const bin = h["grpc-status-details-bin"];
-          if (bin !== undefined) details = Buffer.from(String(bin), "base64");
-        };
-        stream.on("response", take);
-        stream.on("trailers", take);
-        stream.on("data", (c: Buffer) => chunks.push(c));
-        stream.on("error", reject);
-        stream.on("close", () => {
-          if (status === undefined) {
-            reject(new Error(`no grpc-status (HTTP/2 stream closed with code ${stream.rstCode})`));
-            return;
-          }
-          const framed = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          resolve({ status: Number(status), message: grpcMessage, body: framed.subarray(5), details });
-        });
-        const frame = Buffer.allocUnsafe(5 + message.byteLength);
-        frame.writeUInt8(0, 0);
-        frame.writeUInt32BE(message.byteLength, 1);
-        frame.set(message, 5);
-        stream.end(frame);
-      }),
-    close: () => session.close(),
-  };
-}

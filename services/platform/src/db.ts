@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import knexFactory, { type Knex } from "knex";
@@ -35,6 +36,11 @@ export interface Database {
    * executor()), otherwise on a pooled one. For the statements of hot paths:
    * knex's query pipeline costs about 60 µs of CPU per statement on top of
    * the driver's (docs/rentals.md "Benchmark").
+   *
+   * Each statement text is prepared once per connection (a named statement):
+   * PostgreSQL then plans it once, not on every call, which is most of a
+   * short statement's cost on the server. So `sql` must not vary with the
+   * values (they go in `bindings`); a few variants (a number of rows) are fine.
    */
   query<R extends object = Record<string, unknown>>(sql: string, bindings?: readonly unknown[]): Promise<QueryRows<R>>;
   poolStats(): { total: number; idle: number; waiting: number };
@@ -49,22 +55,36 @@ export interface QueryRows<R> {
 /** The connection a knex client hands out: node-postgres's Client. */
 type Connection = pg.ClientBase;
 
-const numberedCache = new Map<string, string>();
+/** A statement as node-postgres prepares it: PostgreSQL's text and the name it is prepared under. */
+export interface PreparedStatement {
+  readonly text: string;
+  /** Unset past the first 1,000 distinct statements: those are sent unnamed (planned every time). */
+  readonly name: string | undefined;
+}
+
+const preparedCache = new Map<string, PreparedStatement>();
 
 /**
  * knex.raw's `?` placeholders as PostgreSQL's `$1`, `$2`, ... (a `?` inside a
  * string literal or a `??` identifier binding is not supported: hot-path
- * statements use neither), memoized per statement text.
+ * statements use neither) and a name derived from the text, memoized per
+ * statement text. At most 1,000 texts are named, so a caller that wrongly
+ * varies its text cannot grow every connection's prepared statements forever.
  */
-export function numberedPlaceholders(sql: string): string {
-  let numbered = numberedCache.get(sql);
-  if (numbered === undefined) {
+export function preparedStatement(sql: string): PreparedStatement {
+  let statement = preparedCache.get(sql);
+  if (statement === undefined) {
     let n = 0;
-    numbered = sql.replace(/\?/g, () => `$${++n}`);
-    if (numberedCache.size < 1_000) numberedCache.set(sql, numbered);
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    const named = preparedCache.size < 1_000;
+    statement = { text, name: named ? `fm_${createHash("sha256").update(text).digest("hex").slice(0, 32)}` : undefined };
+    if (named) preparedCache.set(sql, statement);
   }
-  return numbered;
+  return statement;
 }
+
+/** preparedStatement's text alone. */
+export const numberedPlaceholders = (sql: string): string => preparedStatement(sql).text;
 
 /** Set while any Database's transaction runs in this async context: peer calls refuse to start inside one. */
 const transactionScope = new AsyncLocalStorage<string>();
@@ -122,7 +142,8 @@ export function createDatabase(config: DatabaseConfig, applicationName: string, 
     },
     async query<R extends object>(sql: string, bindings: readonly unknown[] = []): Promise<QueryRows<R>> {
       const send = async (connection: Connection): Promise<QueryRows<R>> => {
-        const result = await connection.query<R>(numberedPlaceholders(sql), bindings as unknown[]);
+        const { text, name } = preparedStatement(sql);
+        const result = await connection.query<R>(name === undefined ? { text, values: bindings as unknown[] } : { name, text, values: bindings as unknown[] });
         return { rows: result.rows, rowCount: result.rowCount ?? 0 };
       };
       const trx = current.getStore();

@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from "ava";
-import { createDatabase, numberedPlaceholders, type Database } from "../src/db.js";
+import { createDatabase, numberedPlaceholders, preparedStatement, type Database } from "../src/db.js";
 import { domainErrorOfDatabaseError } from "../src/db-errors.js";
 import { DomainError } from "../src/errors.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing/harness.js";
@@ -142,6 +142,25 @@ test.serial("db.query joins the open transaction (its write rolls back with it) 
   const err = await t.throwsAsync(db.query("INSERT INTO accounts VALUES (?, ?, ?)", [3, 0, "a"]));
   t.is(constraintViolationOf(err)?.constraint, "accounts_owner_key", "the driver's error keeps its SQLSTATE and constraint");
   t.is(db.poolStats().total - db.poolStats().idle, 0, "returned after an error too");
+});
+
+test.serial("db.query prepares each statement text once per connection, and a failed statement does not poison it", async (t) => {
+  const { db } = t.context;
+  const sql = "SELECT count(*) AS n FROM bookings WHERE slot > ?";
+  const { name } = preparedStatement(sql);
+  t.truthy(name);
+  await db.transaction(async () => {
+    for (const slot of [1, 2, 3]) await db.query(sql, [slot]);
+    const prepared = await db.query<{ name: string; calls: bigint }>(
+      "SELECT name, generic_plans + custom_plans AS calls FROM pg_prepared_statements WHERE name = ?", [name]);
+    t.deepEqual(prepared.rows, [{ name: name!, calls: 3n }], "one prepared statement, run three times on this connection");
+  });
+  // A statement PostgreSQL refuses is not recorded as prepared: the next call parses it again.
+  const broken = "SELECT no_such_column FROM bookings WHERE slot = ?";
+  await db.transaction(async () => {
+    await t.throwsAsync(db.query(broken, [1]), { message: /no_such_column/ });
+  }).catch(() => undefined);
+  await t.throwsAsync(db.query(broken, [1]), { message: /no_such_column/ });
 });
 
 test("numberedPlaceholders turns knex's ? into $n, once per statement text", (t) => {
