@@ -25,8 +25,8 @@
 // answer (a refusal VEHICLE_NOT_AVAILABLE included); then the same 64 clients
 // paced: calls start on a fixed schedule at half the rate at which that path
 // sustained reservations that round (BENCH_HOT_PACED_SHARE), latency from
-// each call's scheduled start. After every phase the timeline is checked in SQL; any overlap fails
-// the run.
+// each call's scheduled start. After every phase the timeline is checked in
+// SQL; any overlap fails the run.
 //
 //   npm run bench -- rental
 //   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_CONCURRENCY=16 BENCH_HOT_CLIENTS=64 BENCH_HOT_PACED_SHARE=0.5 npm run bench -- rental
@@ -159,8 +159,11 @@ function cpuMeter(pids: { host: number; gateway: number }, loadInChild: boolean)
   };
 }
 
-/** `clients` callers for `seconds`; a call returns its outcome ("ok" or a refusal's code:reason), or throws (an error). */
-/** Closed-loop, or with `rate`, paced: `rate` calls a second in all, latency from each call's scheduled start. */
+/**
+ * `clients` callers for `seconds`; a call returns its outcome ("ok" or a
+ * refusal's code:reason), or throws (an error). Closed-loop, or with `rate`,
+ * paced: `rate` calls a second in all, latency from each call's scheduled start.
+ */
 async function runPhase(clients: number, call: (worker: number) => Promise<string>, pids: { host: number; gateway: number }, rate?: number): Promise<PhaseResult> {
   const outcomes = new Map<string, number>();
   const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
@@ -236,8 +239,9 @@ async function sampleReservation(db: pg.Client): Promise<Sample> {
  * (the idempotency interceptor's transaction, which the use case's unit of
  * work joins), with values bound as parameters to statements prepared once
  * per connection (-M prepared, as the kit's db.query sends them; BEGIN and
- * COMMIT are knex's, unprepared on both sides). Each transaction books a fresh slot: client c's
- * n-th transaction is number g = n * clients + c, on vehicle g % vehicles.
+ * COMMIT are knex's, unprepared on both sides). Each transaction books a
+ * fresh slot: client c's n-th transaction is number g = n * clients + c, on
+ * vehicle g % vehicles.
  */
 function pgbenchScript(sample: Sample): string {
   const r = sample.rental;
@@ -507,6 +511,10 @@ async function main(): Promise<void> {
     // latency is clients / throughput (Little's law) whatever the service does.
     const paced = new Map<string, Array<PhaseResult & { offered: number }>>(
       ["direct gRPC", "gateway, Connect binary"].filter((n) => pacedShare > 0 && hot.has(n)).map((n) => [n, []]));
+    const delayText = (r: PhaseResult) => (r.delays
+      ? `, event-loop delay p99/max: mesh host ${fmt(r.delays.host.p99)}/${fmt(r.delays.host.max)} ms, load generator ${fmt(r.delays.load.p99)}/${fmt(r.delays.load.max)} ms` : "");
+    const hotLine = (label: string, r: PhaseResult) =>
+      console.log(`  ${label}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (reserved ${r.p99By.ok.toFixed(1)}, refused ${r.p99By.refused.toFixed(1)}), ${JSON.stringify(Object.fromEntries(r.outcomes))}${delayText(r)}`);
     const started = performance.now();
     let pgbenchRuns = 0;
     for (let round = 0; round < rounds; round++) {
@@ -540,10 +548,6 @@ async function main(): Promise<void> {
         before = after;
       }
       ratios.get("pgbench (SQL only)")!.push(1);
-      const delayText = (r: PhaseResult) => (r.delays
-        ? `, event-loop delay p99/max: mesh host ${fmt(r.delays.host.p99)}/${fmt(r.delays.host.max)} ms, load generator ${fmt(r.delays.load.p99)}/${fmt(r.delays.load.max)} ms` : "");
-      const hotLine = (label: string, r: PhaseResult) =>
-        console.log(`  ${label}: ${r.rate.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms (reserved ${r.p99By.ok.toFixed(1)}, refused ${r.p99By.refused.toFixed(1)}), ${JSON.stringify(Object.fromEntries(r.outcomes))}${delayText(r)}`);
       for (const name of hot.keys()) {
         const r = name === "direct gRPC, ghz" ? await ghzHot()
           : await runPhase(hotClients, hotCall(callerOf(name)), pids);
@@ -566,7 +570,10 @@ async function main(): Promise<void> {
     const totalSeconds = (performance.now() - started) / 1000;
     await scratchCheck.end();
 
-    const errorsOf = (rs: readonly PhaseResult[]) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => !k.startsWith("ok") && !k.startsWith("refused")).reduce((a, [, v]) => a + v, 0), 0);
+    /** Answers over rounds whose outcome `pred` accepts. */
+    const countOf = (rs: readonly PhaseResult[], pred: (outcome: string) => boolean) =>
+      rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 0);
+    const errorsOf = (rs: readonly PhaseResult[]) => countOf(rs, (k) => !k.startsWith("ok") && !k.startsWith("refused"));
     console.log(`\nReserveRental, fresh slots (every request succeeds), ${concurrency} concurrent callers, ${rounds} rounds x ${seconds}s per path, order rotating; medians over rounds; ${new Date().toISOString()}, ${availableParallelism()} cores, load average now ${loadAverage()}\n`);
     const summary = new Map<PathName, { rate: number; ratio: number }>();
     const pathRows = names.map((name) => {
@@ -584,11 +591,10 @@ async function main(): Promise<void> {
     console.log(`\nHot vehicles: ${hotClients} clients on ${HOT_VEHICLES} vehicles, random 2-12 h periods in a fresh ${HOT_WINDOW_HOURS / 24}-day window per phase; latency of every answer (refusals included); medians over rounds, counts summed\n`);
     const hotP99 = new Map<string, number>();
     const hotRows = [...hot].map(([name, rs]) => {
-      const sum = (pred: (k: string) => boolean) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 0);
       const p99 = median(rs.map((r) => r.p99));
       hotP99.set(name, p99);
-      return [name, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(p99), String(sum((k) => k === "ok")),
-        String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs)), fmt(median(rs.map((r) => r.p99By.ok))),
+      return [name, fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))), fmt(p99), String(countOf(rs, (k) => k === "ok")),
+        String(countOf(rs, (k) => k.startsWith("refused"))), String(errorsOf(rs)), fmt(median(rs.map((r) => r.p99By.ok))),
         fmt(median(rs.map((r) => r.p99By.refused))), fmt(median(rs.map((r) => r.cpu.host)), 2), fmt(median(rs.map((r) => r.cpu.postgres)), 2),
         fmt(median(rs.map((r) => r.cpu.load)), 2)];
     });
@@ -600,9 +606,8 @@ async function main(): Promise<void> {
       console.log(markdownTable(["path", "offered req/s", "answers/s", "p50 ms", "p99 ms", "reserved", "refused", "errors", "p99 ms reserved", "p99 ms refused",
         "event-loop delay max ms, mesh host", "load generator"],
         [...paced].map(([name, rs]) => {
-          const sum = (pred: (k: string) => boolean) => rs.reduce((n, r) => n + [...r.outcomes].filter(([k]) => pred(k)).reduce((a, [, v]) => a + v, 0), 0);
           return [name, fmt(median(rs.map((r) => r.offered)), 0), fmt(median(rs.map((r) => r.rate)), 0), fmt(median(rs.map((r) => r.p50))),
-            fmt(median(rs.map((r) => r.p99))), String(sum((k) => k === "ok")), String(sum((k) => k.startsWith("refused"))), String(errorsOf(rs)),
+            fmt(median(rs.map((r) => r.p99))), String(countOf(rs, (k) => k === "ok")), String(countOf(rs, (k) => k.startsWith("refused"))), String(errorsOf(rs)),
             fmt(median(rs.map((r) => r.p99By.ok))), fmt(median(rs.map((r) => r.p99By.refused))),
             fmt(median(rs.map((r) => r.delays?.host.max ?? NaN))), fmt(median(rs.map((r) => r.delays?.load.max ?? NaN)))];
         })));

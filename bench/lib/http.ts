@@ -52,4 +52,3 @@ export async function waitReady(port: number, tries = 600): Promise<void> {
   }
   throw new Error(`port ${port} never became ready`);
 }
-

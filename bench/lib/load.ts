@@ -3,6 +3,17 @@
 // schedule, whoever of N callers is free takes the next one).
 import { setTimeout as sleep } from "node:timers/promises";
 
+/** `call`, its latency from `since` recorded if it returns, its error handed to `onError` if it throws. */
+const timedCall = (call: (worker: number, since: number) => Promise<void>, latencies: number[], onError: (err: unknown) => void) =>
+  async (worker: number, since: number): Promise<void> => {
+    try {
+      await call(worker, since);
+      latencies.push(performance.now() - since);
+    } catch (err) {
+      onError(err);
+    }
+  };
+
 export interface LoopResult {
   /** Milliseconds of every call that returned, ascending. */
   readonly latencies: number[];
@@ -21,17 +32,10 @@ export async function closedLoop(
   onError: (err: unknown) => void,
 ): Promise<LoopResult> {
   const latencies: number[] = [];
+  const timed = timedCall(call, latencies, onError);
   const deadline = performance.now() + seconds * 1000;
   const worker = async (n: number): Promise<void> => {
-    while (performance.now() < deadline) {
-      const start = performance.now();
-      try {
-        await call(n, start);
-        latencies.push(performance.now() - start);
-      } catch (err) {
-        onError(err);
-      }
-    }
+    while (performance.now() < deadline) await timed(n, performance.now());
   };
   const started = performance.now();
   await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));
@@ -55,6 +59,7 @@ export async function pacedLoop(
   onError: (err: unknown) => void,
 ): Promise<LoopResult> {
   const latencies: number[] = [];
+  const timed = timedCall(call, latencies, onError);
   const total = Math.floor(seconds * rate);
   const interval = 1000 / rate;
   let next = 0;
@@ -64,12 +69,7 @@ export async function pacedLoop(
       const due = started + k * interval;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      try {
-        await call(n, due);
-        latencies.push(performance.now() - due);
-      } catch (err) {
-        onError(err);
-      }
+      await timed(n, due);
     }
   };
   await Promise.all(Array.from({ length: clients }, (_, n) => worker(n)));

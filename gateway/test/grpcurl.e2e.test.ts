@@ -3,8 +3,8 @@ import { resolve } from "node:path";
 import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
 import { repoRoot } from "../../services/platform/src/db.js";
-import { startMesh, type Mesh } from "./mesh.js";
 import { grpcurlBinary } from "../../services/platform/src/testing/harness.js";
+import { startMesh, type Mesh } from "./mesh.js";
 
 // An operator's view of the gateway: the real grpcurl against its public
 // port, with reflection and health answered by the gateway itself.

@@ -4,8 +4,8 @@ import { status as GrpcStatus } from "@grpc/grpc-js";
 import anyTest, { type TestFn } from "ava";
 import { FleetService } from "../../gen/fleetmesh/fleet/v1/fleet_service_pb.js";
 import { createServiceClient, GrpcCallError } from "../../services/platform/src/grpc/client.js";
-import { startMesh, type Mesh } from "./mesh.js";
 import { grpcurlBinary } from "../../services/platform/src/testing/harness.js";
+import { startMesh, type Mesh } from "./mesh.js";
 
 // The README's flow, end to end with tokens issued by identity itself and
 // verified everywhere against identity's published JWKS: bootstrap an admin,

@@ -144,16 +144,17 @@ build_go_tools() {
   rm -rf "$mod"
 }
 
+# is_pinned FILE NAME: FILE is an executable of tool NAME at its pinned version.
+is_pinned() { [[ -x "$1" && "$(go_binary_version "$1" "${GO_MODULE[$2]}")" == "${GO_VERSION[$2]}" ]]; }
+
 # install_go_tools NAME...: each from $BIN if it is the pinned version, else
 # from the cache, else built (all missing ones in one build) into the cache.
 install_go_tools() {
   local name to_build=()
   for name in "$@"; do
     local dest="$BIN/$name" cached="$CACHE/bin/$name-${GO_VERSION[$name]}"
-    if [[ -x "$dest" && "$(go_binary_version "$dest" "${GO_MODULE[$name]}")" == "${GO_VERSION[$name]}" ]]; then continue; fi
-    if [[ ! -x "$cached" || "$(go_binary_version "$cached" "${GO_MODULE[$name]}")" != "${GO_VERSION[$name]}" ]]; then
-      to_build+=("$name")
-    fi
+    is_pinned "$dest" "$name" && continue
+    is_pinned "$cached" "$name" || to_build+=("$name")
   done
   if (( ${#to_build[@]} > 0 )); then
     if [[ -n "${FLEET_GO_BUILD_AFTER:-}" && ! -e "$FLEET_GO_BUILD_AFTER" ]]; then
@@ -174,9 +175,9 @@ install_go_tools() {
   mkdir -p "$BIN"
   for name in "$@"; do
     local dest="$BIN/$name" cached="$CACHE/bin/$name-${GO_VERSION[$name]}" version="${GO_VERSION[$name]}"
-    if [[ -x "$dest" && "$(go_binary_version "$dest" "${GO_MODULE[$name]}")" == "$version" ]]; then continue; fi
+    is_pinned "$dest" "$name" && continue
     cp "$cached" "$dest.tmp" && mv "$dest.tmp" "$dest"
-    [[ "$(go_binary_version "$dest" "${GO_MODULE[$name]}")" == "$version" ]] || die "$dest does not report module version $version"
+    is_pinned "$dest" "$name" || die "$dest does not report module version $version"
     log "installed $name $version: $dest"
   done
 }
@@ -195,9 +196,7 @@ promtool_wanted() {
     0) return 1 ;;
     auto)
       [[ "${CI:-}" == true ]] && return 0
-      local name=promtool module=github.com/prometheus/prometheus
-      [[ -x "$BIN/$name" && "$(go_binary_version "$BIN/$name" "$module")" == "$FLEET_PROMTOOL_VERSION" ]] && return 0
-      [[ -x "$CACHE/bin/$name-$FLEET_PROMTOOL_VERSION" ]] ;;
+      is_pinned "$BIN/promtool" promtool || is_pinned "$CACHE/bin/promtool-$FLEET_PROMTOOL_VERSION" promtool ;;
     *) die "FLEET_PROMTOOL must be 1, 0 or auto, not '$mode'" ;;
   esac
 }

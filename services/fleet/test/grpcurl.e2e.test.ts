@@ -1,8 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import anyTest, { type TestFn } from "ava";
-import { sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
 import { grpcurlBinary } from "../../platform/src/testing/harness.js";
+import { sampleAttributes, startFleet, uniquePlate, type FleetHarness } from "./support.js";
 
 const run = promisify(execFile);
 const test = anyTest as TestFn<FleetHarness>;

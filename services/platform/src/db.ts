@@ -83,9 +83,6 @@ export function preparedStatement(sql: string): PreparedStatement {
   return statement;
 }
 
-/** preparedStatement's text alone. */
-export const numberedPlaceholders = (sql: string): string => preparedStatement(sql).text;
-
 /** Set while any Database's transaction runs in this async context: peer calls refuse to start inside one. */
 const transactionScope = new AsyncLocalStorage<string>();
 

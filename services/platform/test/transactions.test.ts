@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from "ava";
-import { createDatabase, numberedPlaceholders, preparedStatement, type Database } from "../src/db.js";
+import { createDatabase, preparedStatement, type Database } from "../src/db.js";
 import { domainErrorOfDatabaseError } from "../src/db-errors.js";
 import { DomainError } from "../src/errors.js";
 import { createTestDatabase, type TestDatabase } from "../src/testing/harness.js";
@@ -163,7 +163,7 @@ test.serial("db.query prepares each statement text once per connection, and a fa
   await t.throwsAsync(db.query(broken, [1]), { message: /no_such_column/ });
 });
 
-test("numberedPlaceholders turns knex's ? into $n, once per statement text", (t) => {
-  t.is(numberedPlaceholders("SELECT ? , tstzrange(?, ?, '[)') WHERE id = ?"), "SELECT $1 , tstzrange($2, $3, '[)') WHERE id = $4");
-  t.is(numberedPlaceholders("SELECT 1"), "SELECT 1");
+test("preparedStatement turns knex's ? into $n, once per statement text", (t) => {
+  t.is(preparedStatement("SELECT ? , tstzrange(?, ?, '[)') WHERE id = ?").text, "SELECT $1 , tstzrange($2, $3, '[)') WHERE id = $4");
+  t.is(preparedStatement("SELECT 1").text, "SELECT 1");
 });
