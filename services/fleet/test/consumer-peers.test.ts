@@ -68,6 +68,9 @@ test.before(async (t) => {
     retryMaxMs: 100,
     // One at a time, so that the pool count during a peer call is this event's alone.
     partitionsConcurrently: 1,
+    // No parking, so no re-drive worker polls the pool while the peer answers
+    // (its poll once landed inside a peer call and was counted as the event's).
+    parkWindowMs: 0,
     sessionTimeoutMs: 6_000,
     fromBeginning: true,
     inboxRetentionDays: 30,
