@@ -82,6 +82,12 @@ warn() { printf '%s[infra] warning:%s %s\n' "$_y" "$_n" "$*" >&2; }
 die()  { printf '%s[infra] error:%s %s\n' "$_r" "$_n" "$*" >&2; exit 1; }
 
 is_root() { [[ "$(id -u)" -eq 0 ]]; }
+# As root, PostgreSQL runs as its own user through runuser (and the user is
+# made with useradd): both live in sbin, which a minimal PATH leaves out.
+if is_root; then
+  for sbin in /usr/sbin /sbin; do [[ ":$PATH:" == *":$sbin:"* ]] || PATH="$PATH:$sbin"; done
+  export PATH
+fi
 
 now_ms() { date +%s%3N; }
 elapsed() { local s=$1; echo "$(( ($(now_ms) - s) / 100 ))" | sed -E 's/([0-9])$/.\1/; s/^\./0./'; }
