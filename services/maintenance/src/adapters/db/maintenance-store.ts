@@ -102,7 +102,11 @@ export function createJobRepository(db: Database): JobRepository {
   };
   return {
     async insert(job) {
-      const rows = await q()("maintenance_jobs").insert(jobRow(job)).onConflict("due_key").ignore().returning("id");
+      // Every unique index is an arbiter: a due job's id derives from its due
+      // key, so two instances racing on one due plan collide on the primary
+      // key as well, and with due_key alone as the arbiter the loser failed
+      // with a unique violation instead of doing nothing.
+      const rows = await q()("maintenance_jobs").insert(jobRow(job)).onConflict().ignore().returning("id");
       return rows.length === 1;
     },
     async find(id) {
