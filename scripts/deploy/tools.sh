@@ -105,6 +105,10 @@ GO_LDFLAGS="-s -w -X $FLEET_HELM_MODULE/internal/version.version=$FLEET_HELM_VER
 GO_LDFLAGS+=" -X github.com/prometheus/common/version.Version=$FLEET_PROMTOOL_VERSION"
 # Leaves out Prometheus's service discovery plugins (see the header).
 GO_TAGS=remove_all_sd
+# Not optimized by default, like grpcurl (scripts/infra/tools.sh): the chart
+# check runs each tool for seconds, and the same flags let this build reuse
+# the standard library grpcurl's build compiled.
+GO_GCFLAGS="${FLEET_TOOLS_GCFLAGS-all=-N -l}"
 PROGRESS_SECONDS="${FLEET_TOOLS_PROGRESS_SECONDS:-20}"
 
 # build_go_tools OUTDIR NAME...: one `go build` of the tools' main packages in a
@@ -125,7 +129,7 @@ build_go_tools() {
   for name in "$@"; do pkgs+=("${GO_PACKAGE[$name]}"); done
   log "building $* ($("$go" env GOVERSION), one go build; first run on a machine only, then cached): ${pkgs[*]}"
   local log_file="$mod/build.log"
-  (cd "$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOWORK=off "$go" build -v -trimpath -tags "$GO_TAGS" -ldflags "$GO_LDFLAGS" \
+  (cd "$mod" && CGO_ENABLED=0 GOFLAGS=-mod=mod GOWORK=off "$go" build -v -trimpath -tags "$GO_TAGS" -ldflags "$GO_LDFLAGS" ${GO_GCFLAGS:+-gcflags "$GO_GCFLAGS"} \
      -o "$out/" "${pkgs[@]}" </dev/null >"$log_file" 2>&1) &
   local pid=$! next=$((SECONDS + PROGRESS_SECONDS))
   while kill -0 "$pid" 2>/dev/null; do

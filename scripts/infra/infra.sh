@@ -28,6 +28,11 @@ FLEET_KAFKA_VERSION="${FLEET_KAFKA_VERSION:-4.4.0}"
 FLEET_KAFKA_PORT="${FLEET_KAFKA_PORT:-59092}"
 FLEET_KAFKA_CONTROLLER_PORT="${FLEET_KAFKA_CONTROLLER_PORT:-59093}"
 FLEET_KAFKA_HEAP_OPTS="${FLEET_KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+# The JIT's first tier only: a local broker and the storage tool start on
+# about 40 % less CPU (a broker's start 5.0 against 8.2 CPU-seconds, measured
+# 2026-12-03), and a test run starts four brokers. Local brokers serve tests
+# and a developer's mesh, never a throughput that needs the optimizing tier.
+FLEET_KAFKA_JVM_OPTS="${FLEET_KAFKA_JVM_OPTS--XX:TieredStopAtLevel=1}"
 FLEET_KAFKA_READY_TIMEOUT="${FLEET_KAFKA_READY_TIMEOUT:-90}"
 # plaintext | sasl_ssl. sasl_ssl mimics Amazon MSK with SASL/SCRAM: the client
 # listener on FLEET_KAFKA_PORT requires TLS and SCRAM-SHA-512; the broker talks
@@ -475,7 +480,9 @@ kafka_ensure_tls() {
   tmp="$KAFKA_DIR/tls.tmp.$$"
   rm -rf "$tmp"; mkdir -p "$tmp"; chmod 700 "$tmp"
   pass=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
-  local kt=(keytool -noprompt -storetype PKCS12 -storepass "$pass")
+  local kt=(keytool -noprompt -storetype PKCS12 -storepass "$pass") opt
+  # Seven keytool JVMs: the same JIT options as the broker's.
+  for opt in $FLEET_KAFKA_JVM_OPTS; do kt+=("-J$opt"); done
   if ! {
     "${kt[@]}" -genkeypair -alias ca -keyalg RSA -keysize 2048 -validity 3650 -keystore "$tmp/ca.p12" \
       -dname "CN=Fleet mesh local Kafka CA" -ext bc:c=ca:true -ext ku:c=keyCertSign,cRLSign &&
@@ -575,14 +582,20 @@ kafka_format() {
     return 0
   fi
   local cluster_id
-  cluster_id=$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
-  [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "kafka: 'StorageTool random-uuid' returned '$cluster_id'"
+  # What `StorageTool random-uuid` prints (16 random bytes, URL-safe base64
+  # without padding, not starting with '-'), without starting a JVM for it.
+  cluster_id=-
+  while [[ "$cluster_id" == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
+  [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "kafka: could not make a cluster id (got '$cluster_id')"
   local scram=()
   # SCRAM credentials live in the cluster metadata; formatting is the one
   # moment they can be added without a running broker.
   kafka_sasl_ssl && scram=(--add-scram "SCRAM-SHA-512=[name=$FLEET_KAFKA_SASL_USERNAME,password=$FLEET_KAFKA_SASL_PASSWORD]")
   log "kafka: formatting $KAFKA_DATA (cluster id $cluster_id)$(kafka_sasl_ssl && echo ", SCRAM-SHA-512 user '$FLEET_KAFKA_SASL_USERNAME'")"
-  if ! java -Dlog4j2.configurationFile="file:$KAFKA_SCRIPTS/log4j2-tools.xml" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
+  # shellcheck disable=SC2086
+  if ! java $FLEET_KAFKA_JVM_OPTS -Dlog4j2.configurationFile="file:$KAFKA_SCRIPTS/log4j2-tools.xml" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format \
         --config "$KAFKA_PROPS" --cluster-id "$cluster_id" --ignore-formatted "${scram[@]}" >"$KAFKA_LOGS/format.log" 2>&1; then
     cat "$KAFKA_LOGS/format.log" >&2
     die "kafka: storage format failed (log above)"
@@ -623,7 +636,7 @@ kafka_start() {
   fi
   # shellcheck disable=SC2086
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
-    java $FLEET_KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
+    java $FLEET_KAFKA_HEAP_OPTS $FLEET_KAFKA_JVM_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:+ExitOnOutOfMemoryError \
       -Djava.awt.headless=true \
       -Dkafka.logs.dir="$KAFKA_LOGS" \
       -Dlog4j2.configurationFile="file:$KAFKA_SCRIPTS/log4j2.xml" \

@@ -34,7 +34,7 @@ _fleet_go_binary_version() {
 # `go install` of <module>/cmd/<name>@<version> into the tools directory,
 # unless that version is there already (read from the binary's build info).
 _fleet_go_install_tool() {
-  local name=$1 module=$2 version=$3 ldflags=$4 go bin have
+  local name=$1 module=$2 version=$3 ldflags=$4 gcflags=${5:-} go bin have
   go="$(_fleet_go)" || return 1
   bin="$FLEET_TOOLS_BIN/$name"
   if [[ -x "$bin" ]]; then
@@ -47,7 +47,7 @@ _fleet_go_install_tool() {
   fi
   mkdir -p "$FLEET_TOOLS_BIN"
   echo "[tools] installing $name $version with go install ($("$go" env GOVERSION))"
-  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath -ldflags "$ldflags" "$module/cmd/$name@$version" </dev/null \
+  GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath -ldflags "$ldflags" ${gcflags:+-gcflags "$gcflags"} "$module/cmd/$name@$version" </dev/null \
     || _fleet_tools_die "go install $module/cmd/$name@$version failed" || return 1
   have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
   [[ "$have" == "$version" ]] || _fleet_tools_die "installed $name reports module version '$have', expected $version" || return 1
@@ -55,8 +55,14 @@ _fleet_go_install_tool() {
 }
 
 # -X main.version: `go install` builds do not stamp grpcurl's -version string.
+# FLEET_TOOLS_GCFLAGS (default all=-N -l: no optimization, no inlining): the
+# tests run grpcurl for a few requests at a time, and an optimized build
+# costs a fresh machine's first run about 33 CPU-seconds more (156 against
+# 123, measured 2026-12-03). Set it empty for an optimized grpcurl.
+FLEET_TOOLS_GCFLAGS="${FLEET_TOOLS_GCFLAGS-all=-N -l}"
 fleet_install_grpcurl() {
-  _fleet_go_install_tool grpcurl github.com/fullstorydev/grpcurl "$FLEET_GRPCURL_VERSION" "-s -w -X main.version=$FLEET_GRPCURL_VERSION"
+  _fleet_go_install_tool grpcurl github.com/fullstorydev/grpcurl "$FLEET_GRPCURL_VERSION" "-s -w -X main.version=$FLEET_GRPCURL_VERSION" \
+    "$FLEET_TOOLS_GCFLAGS"
 }
 
 # ghz, a gRPC load generator: only the rental benchmark uses it (bench/lib/ghz.ts).
