@@ -126,7 +126,7 @@ set +e
 "${run_ava[@]}" "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [[ $# -eq 0 ]]; then
-  say "running tests with a private broker of their own, alone"
+  say "running the tests with a private broker or database of their own, two at a time"
   ava --config ava.isolated.config.mjs 2>&1 | tee -a "$log"
   isolated=${PIPESTATUS[0]}
   [[ "$isolated" -eq 0 ]] || status="$isolated"
