@@ -1,14 +1,13 @@
 import { createPrivateKey } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import jwt from "jsonwebtoken";
 import { pino } from "pino";
 import { UnsafeJwksError } from "../../services/platform/src/auth.js";
-import { createTestKeys } from "../../services/platform/src/testing/harness.js";
+import { testTempDir, createTestKeys } from "../../services/platform/src/testing/harness.js";
 import { gatewayConfigSchema } from "../src/config.js";
 import { build } from "../src/main.js";
 
@@ -35,7 +34,7 @@ const configWith = (auth: Record<string, unknown>) =>
   });
 
 test("a gateway whose JWKS file carries private members does not start, and says why", async (t) => {
-  const file = join(mkdtempSync(join(tmpdir(), "fm-gw-jwks-")), "jwks.json");
+  const file = join(testTempDir("fm-gw-jwks-"), "jwks.json");
   writeFileSync(file, JSON.stringify(leaked()));
   const err = await t.throwsAsync(build(configWith({ jwksFile: file }), { log: pino({ level: "silent" }) }), { instanceOf: UnsafeJwksError });
   t.regex(err?.message ?? "", /carries private key material \(p, q, dp, dq, qi\)/);

@@ -2,14 +2,13 @@
 // databases, a gateway in front, all on port 0 and all trusting the same keys.
 // Rental calls identity and fleet as itself, with a mesh_service client.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { serviceConfigSchema, type AuthConfig } from "../../services/platform/src/config.js";
 import type { Logger } from "../../services/platform/src/logger.js";
 import type { RunningService } from "../../services/platform/src/service-runtime.js";
-import { createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../services/platform/src/testing/harness.js";
+import { testTempDir, createTestDatabase, createTestKeys, type TestDatabase, type TestKeys } from "../../services/platform/src/testing/harness.js";
 import { build as buildFleet } from "../../services/fleet/src/main.js";
 import { build as buildIdentity, identityConfigSchema, type RunningIdentity } from "../../services/identity/src/main.js";
 import { PERMISSIONS } from "../../services/identity/src/domain/role-catalog.js";
@@ -87,7 +86,7 @@ export interface MeshOptions {
 
 export async function startMesh(trust: "test-keys" | "identity", options: MeshOptions = {}): Promise<Mesh> {
   const keys = createTestKeys();
-  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-identity-"));
+  const dir = testTempDir("fleetmesh-identity-");
   const signingKeysFile = join(dir, "signing-key.pem");
   writeFileSync(signingKeysFile, keys.privateKey.export({ format: "pem", type: "pkcs8" }));
   const databases: TestDatabase[] = [];

@@ -2,12 +2,12 @@
 // key pair whose JWKS is written to a file and served by a tiny local HTTP
 // server that counts its requests, and real RS256-signed ID tokens.
 import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jwt from "jsonwebtoken";
+import { testTempDir } from "../../platform/src/testing/harness.js";
 
 export const ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token";
 export const JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt";
@@ -32,7 +32,7 @@ export async function startExternalIssuer(options: { audience?: string } = {}): 
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const kid = randomUUID().slice(0, 8);
   const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" }] });
-  const jwksFile = join(mkdtempSync(join(tmpdir(), "fleetmesh-oidc-")), "jwks.json");
+  const jwksFile = join(testTempDir("fleetmesh-oidc-"), "jwks.json");
   writeFileSync(jwksFile, jwks);
   let hits = 0;
   const server: Server = createServer((_req, res) => {

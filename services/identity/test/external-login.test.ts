@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import { ConfigError } from "../../platform/src/config.js";
@@ -13,6 +12,7 @@ import {
   rolesToAdd,
   type ExternalIssuerPolicy,
 } from "../src/domain/external-identity.js";
+import { testTempDir } from "../../platform/src/testing/harness.js";
 
 // Configuration of trusted external issuers (validated at load time) and the
 // pure claim mapping of delegated login.
@@ -79,7 +79,7 @@ test("issuers are unique by name and by iss, and none may be identity itself", (
 });
 
 test("operators configure issuers in the FLEETMESH_CONFIG_FILE YAML; a bad mapping stops the start", (t) => {
-  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-config-"));
+  const dir = testTempDir("fleetmesh-config-");
   const good = join(dir, "good.yaml");
   writeFileSync(good, [
     "externalIssuers:",

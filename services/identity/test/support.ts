@@ -1,14 +1,13 @@
 import { generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import jwt from "jsonwebtoken";
 import { IdentityService } from "../../../gen/fleetmesh/identity/v1/identity_service_pb.js";
 import { createServiceClient, type ServiceClient } from "../../platform/src/grpc/client.js";
 import { createLogger } from "../../platform/src/logger.js";
-import { createTestDatabase, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase } from "../../platform/src/testing/harness.js";
+import { testTempDir, createTestDatabase, TEST_AUDIENCE, TEST_ISSUER, type TestDatabase } from "../../platform/src/testing/harness.js";
 import type { RateLimiter } from "../src/app/ports.js";
 import { keyRingFromPem } from "../src/adapters/crypto/key-ring.js";
 import { build, identityConfigSchema, type IdentityConfig, type RunningIdentity } from "../src/main.js";
@@ -91,7 +90,7 @@ export async function startIdentity(
 ): Promise<IdentityHarness> {
   const db = overrides.db ?? (await testDatabase());
   // A ring of two keys: the current one signs, the previous one is still published.
-  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-identity-"));
+  const dir = testTempDir("fleetmesh-identity-");
   const pem = `${rsaPem()}${rsaPem()}`;
   const signingKeysFile = join(dir, "signing-keys.pem");
   writeFileSync(signingKeysFile, pem, { mode: 0o600 });

@@ -1,11 +1,11 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import { ConfigError, envNameOf, loadConfig, serviceConfigSchema } from "../src/config.js";
+import { testTempDir } from "../src/testing/harness.js";
 
 const yamlFile = (text: string): string => {
-  const file = join(mkdtempSync(join(tmpdir(), "cfg-")), "config.yaml");
+  const file = join(testTempDir("cfg-"), "config.yaml");
   writeFileSync(file, text);
   return file;
 };

@@ -1,8 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import jwt from "jsonwebtoken";
@@ -15,7 +14,7 @@ import {
   type JwksDocument,
 } from "../src/auth.js";
 import { DomainError } from "../src/errors.js";
-import { createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from "../src/testing/harness.js";
+import { testTempDir, createTestKeys, TEST_AUDIENCE, TEST_ISSUER } from "../src/testing/harness.js";
 
 // Regression for a forgeable-token hole: a JWKS written by deleting only `d`
 // from the private JWK still carried p, q, dp, dq and qi, and the verifier
@@ -82,7 +81,7 @@ test("a key set with any private member is refused at start-up, naming the key a
 });
 
 test("a JWKS file with leaked primes stops the process from starting", (t) => {
-  const file = join(mkdtempSync(join(tmpdir(), "fm-jwks-")), "jwks.json");
+  const file = join(testTempDir("fm-jwks-"), "jwks.json");
   writeFileSync(file, JSON.stringify(leakedPrimesJwks()));
   const err = t.throws(() => createTokenVerifier({ ...keys.auth, jwksFile: file }), { instanceOf: UnsafeJwksError });
   t.true(err?.message.startsWith(file));
@@ -120,7 +119,7 @@ test("publicJwksOf keeps public members and metadata only, and never strips a le
 });
 
 test("the development key script publishes public members only", async (t) => {
-  process.env["FLEET_LOCAL_DIR"] = mkdtempSync(join(tmpdir(), "fm-devkeys-"));
+  process.env["FLEET_LOCAL_DIR"] = testTempDir("fm-devkeys-");
   const { ensureDevKeys, devJwksFile } = await import("../../../scripts/dev-keys.js");
   ensureDevKeys();
   const written = JSON.parse(readFileSync(devJwksFile, "utf8")) as { keys: Array<Record<string, unknown>> };

@@ -1,18 +1,17 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import knexFactory from "knex";
 import pg from "pg";
 import { migrate, pendingMigrations } from "../src/db.js";
-import { createTestDatabase } from "../src/testing/harness.js";
+import { testTempDir, createTestDatabase } from "../src/testing/harness.js";
 
 // The kit's own tables come from migrations/platform, applied before a
 // service's migrations, so a new service writes none of them; and a service
 // can make tables append-only for its runtime role (the ledger's journal).
 
 const serviceDir = (files: Record<string, string>): string => {
-  const dir = mkdtempSync(join(tmpdir(), "fm-migrations-"));
+  const dir = testTempDir("fm-migrations-");
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
 };

@@ -1,7 +1,7 @@
 // Test support: real PostgreSQL databases per test file and test signing keys.
 // Used only by tests; production code never imports it.
 import { createHash, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -151,13 +151,31 @@ export interface TestKeys {
   token(claims?: Record<string, unknown>, options?: jwt.SignOptions): string;
 }
 
+const tempDirs = new Set<string>();
+
+/**
+ * A fresh directory under the OS's temporary directory, removed when this
+ * test process exits: test keys, key sets and config files must not pile up
+ * in /tmp run after run.
+ */
+export function testTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (tempDirs.size === 0) {
+    process.once("exit", () => {
+      for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  tempDirs.add(dir);
+  return dir;
+}
+
 export const TEST_ISSUER = "https://identity.test";
 export const TEST_AUDIENCE = "fleetmesh-test";
 
 export function createTestKeys(): TestKeys {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const kid = randomUUID();
-  const dir = mkdtempSync(join(tmpdir(), "fleetmesh-keys-"));
+  const dir = testTempDir("fleetmesh-keys-");
   const jwksFile = join(dir, "jwks.json");
   writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...publicKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" }] }));
   const auth: AuthConfig & { jwksFile: string } = {
