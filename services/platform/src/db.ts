@@ -83,6 +83,22 @@ export function preparedStatement(sql: string): PreparedStatement {
   return statement;
 }
 
+/**
+ * PostgreSQL's refusal to run a prepared statement whose result columns a
+ * migration changed (ALTER COLUMN ... TYPE, or a `*` over a table that gained
+ * a column). The statement stays prepared on that connection and fails the
+ * same way on every later call, so the kit replaces the connection.
+ */
+export const isStalePreparedStatement = (err: unknown): boolean => {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  return code === "0A000" && typeof message === "string" && message.includes("cached plan must not change result type");
+};
+
+/** knex's pool destroys a connection it finds marked so instead of handing it out again. */
+const retireConnection = (connection: Connection, why: string): void => {
+  (connection as Connection & { __knex__disposed?: string }).__knex__disposed = why;
+};
+
 /** Set while any Database's transaction runs in this async context: peer calls refuse to start inside one. */
 const transactionScope = new AsyncLocalStorage<string>();
 
@@ -140,16 +156,34 @@ export function createDatabase(config: DatabaseConfig, applicationName: string, 
     async query<R extends object>(sql: string, bindings: readonly unknown[] = []): Promise<QueryRows<R>> {
       const send = async (connection: Connection): Promise<QueryRows<R>> => {
         const { text, name } = preparedStatement(sql);
-        const result = await connection.query<R>(name === undefined ? { text, values: bindings as unknown[] } : { name, text, values: bindings as unknown[] });
-        return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+        try {
+          const result = await connection.query<R>(name === undefined ? { text, values: bindings as unknown[] } : { name, text, values: bindings as unknown[] });
+          return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+        } catch (err) {
+          if (isStalePreparedStatement(err)) retireConnection(connection, `prepared statement ${name} outlived a schema change`);
+          throw err;
+        }
+      };
+      const onPooledConnection = async (): Promise<QueryRows<R>> => {
+        const connection = (await knex.client.acquireConnection()) as Connection;
+        try {
+          return await send(connection);
+        } finally {
+          await knex.client.releaseConnection(connection);
+        }
       };
       const trx = current.getStore();
+      // In a transaction the error voids it: runInTransaction runs it again
+      // on another connection (transactions.ts). Outside one, again here:
+      // each pooled connection may hold the stale statement, and each
+      // failure retires one, so at most the pool's size of extra tries.
       if (trx) return send((await trx.client.acquireConnection()) as Connection);
-      const connection = (await knex.client.acquireConnection()) as Connection;
-      try {
-        return await send(connection);
-      } finally {
-        await knex.client.releaseConnection(connection);
+      for (let tries = 1; ; tries++) {
+        try {
+          return await onPooledConnection();
+        } catch (err) {
+          if (!isStalePreparedStatement(err) || tries > config.poolMax) throw err;
+        }
       }
     },
     poolStats() {

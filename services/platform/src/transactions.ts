@@ -1,4 +1,4 @@
-import type { Database, Knex } from "./db.js";
+import { isStalePreparedStatement, type Database, type Knex } from "./db.js";
 import { DomainError } from "./errors.js";
 
 export type IsolationLevel = "read committed" | "repeatable read" | "serializable";
@@ -119,7 +119,10 @@ export async function runInTransaction<T>(db: Database, work: (trx: Knex.Transac
       return await attempt();
     } catch (err) {
       const sqlstate = sqlstateOf(err);
-      if (sqlstate === undefined || !RETRYABLE_SQLSTATES.has(sqlstate)) throw mapConstraintViolation(err, constraints);
+      // A prepared statement that outlived a migration: its connection is
+      // retired (db.ts), so the next attempt prepares it afresh.
+      const retryable = sqlstate !== undefined && (RETRYABLE_SQLSTATES.has(sqlstate) || isStalePreparedStatement(err));
+      if (!retryable) throw mapConstraintViolation(err, constraints);
       if (n >= maxAttempts) throw transactionConflict(sqlstate, n, err);
       options.onRetry?.(n + 1, sqlstate);
       const cap = Math.min(options.maxDelayMs ?? 200, (options.baseDelayMs ?? 10) * 2 ** (n - 1));

@@ -163,6 +163,35 @@ test.serial("db.query prepares each statement text once per connection, and a fa
   await t.throwsAsync(db.query(broken, [1]), { message: /no_such_column/ });
 });
 
+test.serial("a prepared statement that outlived a column's type change: its connection is replaced, the call and the transaction go on", async (t) => {
+  const { db, testDb } = t.context;
+  await testDb.admin.query(`CREATE TABLE gauges (id int PRIMARY KEY, reading int NOT NULL);
+    GRANT SELECT, INSERT, UPDATE ON gauges TO ${testDb.config.user}; INSERT INTO gauges VALUES (1, 7)`);
+  const read = "SELECT reading FROM gauges WHERE id = ?";
+  const connections = async () => Number((await testDb.admin.query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'txn-test'", [testDb.config.database])).rows[0]!.n);
+  // Prepared on every pooled connection: 4 callers at once hold all 4.
+  await db.transaction(() => db.query("SELECT 1"));
+  await Promise.all([1, 2, 3, 4].map(() => db.transaction(async () => {
+    await db.query(read, [1]);
+    await new Promise((r) => setTimeout(r, 50));
+  })));
+  t.is(await connections(), 4);
+  // A migration changes the column's type: the plan's result type changes.
+  await testDb.admin.query("ALTER TABLE gauges ALTER COLUMN reading TYPE bigint");
+  let attempts = 0;
+  const reading = await runInTransaction(db, async () => {
+    attempts += 1;
+    return (await db.query<{ reading: unknown }>(read, [1])).rows[0]!.reading;
+  }, { sleep: async () => undefined });
+  t.is(String(reading), "7", "the transaction answers, run again while its connection had the old plan");
+  t.true(attempts >= 2 && attempts <= 5, `attempts: ${attempts} (the first connection had the old plan)`);
+  for (let i = 0; i < 6; i++) {
+    const { rows } = await db.query<{ reading: unknown }>(read, [1]);
+    t.is(String(rows[0]!.reading), "7", `call ${i + 1} outside a transaction answers`);
+  }
+});
+
 test("preparedStatement turns knex's ? into $n, once per statement text", (t) => {
   t.is(preparedStatement("SELECT ? , tstzrange(?, ?, '[)') WHERE id = ?").text, "SELECT $1 , tstzrange($2, $3, '[)') WHERE id = $4");
   t.is(preparedStatement("SELECT 1").text, "SELECT 1");
