@@ -14,7 +14,7 @@ import { createEventConsumer, handleEvent, type EventConsumer, type EventConsume
 import { PermanentEventError } from "../../platform/src/events/failures.js";
 import type { TestDatabase } from "../../platform/src/testing/harness.js";
 import {
-  groupLag, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext,
+  createExactTopics, groupLag, openKafkaTestContext, readTopic, TEST_BROKERS, waitFor, type KafkaTestContext,
 } from "../../platform/src/testing/kafka.js";
 import { rentalActivated, startEventSource, type EventSource } from "./events-support.js";
 import { createTestDatabaseRetrying } from "./support.js";
@@ -147,7 +147,7 @@ test("when the dead-letter publish fails the offset is not committed and the par
   const c = t.context;
   const prefix = `${c.prefix}nodlq.`;
   // The topic without its .dlq: dead-lettering cannot succeed.
-  await c.admin.createTopics({ waitForLeaders: true, topics: [{ topic: `${prefix}rental.rental.v1`, numPartitions: 1, replicationFactor: 1 }] });
+  await createExactTopics(c.admin, [`${prefix}rental.rental.v1`], 1);
   const registry = new Registry();
   const blocked = new Set<string>();
   const consumer = createEventConsumer(consumerOptions({ kafka: c.kafka, db: c.db, registry }, prefix, [recordingHandler(c.db, new Map(), blocked)]));
@@ -164,7 +164,7 @@ test("when the dead-letter publish fails the offset is not committed and the par
     t.is(await effectsOf(c.db, next), 0, "the partition does not move past the poison message");
     t.is(await groupLag(c.admin, `${prefix}kit`, `${prefix}rental.rental.v1`), 2n, "no offset committed");
 
-    await c.admin.createTopics({ waitForLeaders: true, topics: [{ topic: `${prefix}rental.rental.v1.dlq`, numPartitions: 1, replicationFactor: 1 }] });
+    await createExactTopics(c.admin, [`${prefix}rental.rental.v1.dlq`], 1);
     await waitFor("the next event", async () => (await effectsOf(c.db, next)) === 1, 30_000);
     await waitFor("the offsets", async () => (await groupLag(c.admin, `${prefix}kit`, `${prefix}rental.rental.v1`)) === 0n);
     const dead = await readTopic(c.kafka, `${prefix}rental.rental.v1.dlq`);

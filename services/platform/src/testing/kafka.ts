@@ -59,15 +59,20 @@ export async function openKafkaTestContext(topics: readonly string[] = [], broke
   };
 }
 
+/** Each topic and its `.dlq`, ready to use (see createExactTopics). */
 export async function createTopics(admin: Admin, topics: readonly string[], partitions = 3): Promise<void> {
-  const all = topics.flatMap((t) => [t, `${t}.dlq`]);
+  await createExactTopics(admin, topics.flatMap((t) => [t, `${t}.dlq`]), partitions);
+}
+
+/** Exactly these topics (a test of a missing `.dlq` needs one without it), once every partition has a leader. */
+export async function createExactTopics(admin: Admin, all: readonly string[], partitions = 3): Promise<void> {
   // kafkajs's own waitForLeaders gives up on UNKNOWN_TOPIC_OR_PARTITION,
   // which the broker answers while a new topic's metadata is still
   // propagating (common when several test files create topics at once);
   // wait for every partition to have a leader instead.
   await admin.createTopics({ waitForLeaders: false, topics: all.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })) });
   await waitFor("the new topics' partition leaders", async () => {
-    const { topics: found } = await admin.fetchTopicMetadata({ topics: all });
+    const { topics: found } = await admin.fetchTopicMetadata({ topics: [...all] });
     return found.length === all.length && found.every((t) => t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0));
   }, 30_000, 50);
 }
