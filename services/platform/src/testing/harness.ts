@@ -104,12 +104,6 @@ async function createTestDatabaseOnce(service: string, migrationsDir: string, su
   await root.connect();
   try {
     await root.query(`CREATE DATABASE "${database}" TEMPLATE "${template}" OWNER "${owner.role}"`);
-    // A test database is thrown away: its commits need not wait for the WAL
-    // flush. Crash-safe (a crash loses the last commits, never consistency),
-    // and it leaves the cluster's other databases (a developer's `npm run
-    // up` data) as they were. On a disk that flushes slowly it saves most of
-    // the suite's I/O waits and the kernel's block-layer CPU.
-    await root.query(`ALTER DATABASE "${database}" SET synchronous_commit = off`);
     await root.query(`REVOKE ALL ON DATABASE "${database}" FROM PUBLIC`);
     await root.query(`GRANT CONNECT, TEMPORARY ON DATABASE "${database}" TO "${app.role}"`);
   } finally {
