@@ -19,7 +19,7 @@ test.before(async (t) => {
   // The ledger runs but is left out of the gateway's routes: the unrouted service of these tests.
   const mesh = startMesh("test-keys", { unroutedAtGateway: ["ledger"] });
   try {
-    grpcurl = await grpcurlBinary();
+    grpcurl = await grpcurlBinary(t);
   } finally {
     t.context = await mesh;
   }

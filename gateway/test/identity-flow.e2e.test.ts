@@ -65,7 +65,7 @@ test("bootstrap admin, log in, call fleet through the gateway and straight to th
   t.is(got.vehicle?.plateNumber, "FLOW-1");
   direct.close();
 
-  const { stdout } = await promisify(execFile)(await grpcurlBinary(), ["-plaintext", "-H", `authorization: Bearer ${accessToken}`,
+  const { stdout } = await promisify(execFile)(await grpcurlBinary(t), ["-plaintext", "-H", `authorization: Bearer ${accessToken}`,
     "-d", JSON.stringify({ vehicle_id: vehicleId }), mesh.fleetAddress, "fleetmesh.fleet.v1.FleetService/GetVehicle"]);
   t.is((JSON.parse(stdout) as { vehicle: { id: string } }).vehicle.id, vehicleId);
 });

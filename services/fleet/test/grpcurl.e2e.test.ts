@@ -13,7 +13,7 @@ let grpcurl = "";
 test.before(async (t) => {
   const fleet = startFleet();
   try {
-    grpcurl = await grpcurlBinary();
+    grpcurl = await grpcurlBinary(t);
   } finally {
     t.context = await fleet;
   }

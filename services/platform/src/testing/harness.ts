@@ -203,13 +203,19 @@ export function createTestKeys(): TestKeys {
  * The real grpcurl binary (scripts/infra/tools.sh installs it in
  * .local/bin). While scripts/test.sh is still building it, the other test
  * files run: FLEET_GRPCURL_PENDING names the file that build creates when it
- * ends, and this waits for it (up to `timeoutMs`, within ava's 2 minutes).
+ * ends, built or failed, and this waits for it. A first build competes with
+ * the whole suite for the cores and took more than 3 minutes in one CI run,
+ * so the wait is bounded by the build, with 10 minutes as a backstop; `t`,
+ * the calling test or hook, gets a timeout that long meanwhile, which also
+ * holds off ava's run-wide inactivity timeout.
  */
-export async function grpcurlBinary(timeoutMs = 100_000): Promise<string> {
+export async function grpcurlBinary(t?: { timeout(ms: number, message?: string): void }, timeoutMs = 600_000): Promise<string> {
   const path = process.env["FLEET_GRPCURL"] ?? resolve(process.env["FLEET_LOCAL_DIR"] ?? resolve(repoRoot, ".local"), "bin/grpcurl");
   const pending = process.env["FLEET_GRPCURL_PENDING"];
-  if (pending) {
+  if (pending && !existsSync(pending)) {
+    t?.timeout(timeoutMs + 30_000, "waiting for grpcurl's build (scripts/infra/tools.sh)");
     for (const deadline = Date.now() + timeoutMs; !existsSync(pending) && Date.now() < deadline;) await sleep(200);
+    t?.timeout(120_000);
   }
   if (!existsSync(path)) throw new Error(`grpcurl not found at ${path}; run scripts/infra/tools.sh`);
   return path;
