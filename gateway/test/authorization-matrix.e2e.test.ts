@@ -41,19 +41,28 @@ function documentedRoles(): Map<string, Set<string>> {
   return roles;
 }
 
-type Outcome = "unauthenticated" | "permission_denied" | "authorized";
+/** "broken: <code>" is an answer no principal should get: a crash, a missing route or a dependency down. */
+type Outcome = "unauthenticated" | "permission_denied" | "authorized" | `broken: ${string}`;
+
+// Past authorization, an empty request earns an answer or a client error
+// (INVALID_ARGUMENT, NOT_FOUND, FAILED_PRECONDITION...). These codes mean the
+// call never got a fair hearing, so they do not count as "authorized".
+const BROKEN_GRPC = new Set([GrpcStatus.INTERNAL, GrpcStatus.UNKNOWN, GrpcStatus.UNIMPLEMENTED, GrpcStatus.UNAVAILABLE,
+  GrpcStatus.DEADLINE_EXCEEDED, GrpcStatus.DATA_LOSS]);
+const BROKEN_CONNECT = new Set([Code.Internal, Code.Unknown, Code.Unimplemented, Code.Unavailable, Code.DeadlineExceeded, Code.DataLoss]);
 
 const classifyGrpc = (err: unknown): Outcome => {
-  if (err instanceof GrpcCallError && err.code === GrpcStatus.UNAUTHENTICATED) return "unauthenticated";
-  if (err instanceof GrpcCallError && err.code === GrpcStatus.PERMISSION_DENIED) return "permission_denied";
-  return "authorized";
+  if (!(err instanceof GrpcCallError)) return `broken: ${String(err)}`;
+  if (err.code === GrpcStatus.UNAUTHENTICATED) return "unauthenticated";
+  if (err.code === GrpcStatus.PERMISSION_DENIED) return "permission_denied";
+  return BROKEN_GRPC.has(err.code) ? `broken: ${GrpcStatus[err.code]}` : "authorized";
 };
 
 const classifyConnect = (err: unknown): Outcome => {
-  const e = err === undefined ? undefined : ConnectError.from(err);
-  if (e?.code === Code.Unauthenticated) return "unauthenticated";
-  if (e?.code === Code.PermissionDenied) return "permission_denied";
-  return "authorized";
+  const e = ConnectError.from(err);
+  if (e.code === Code.Unauthenticated) return "unauthenticated";
+  if (e.code === Code.PermissionDenied) return "permission_denied";
+  return BROKEN_CONNECT.has(e.code) ? `broken: ${Code[e.code]}` : "authorized";
 };
 
 test.before(async (t) => {
