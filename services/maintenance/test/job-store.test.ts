@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import anyTest, { type TestFn } from "ava";
 import { createDatabase, type Database } from "../../platform/src/db.js";
 import { createTestDatabase, type TestDatabase } from "../../platform/src/testing/harness.js";
+import { waitFor } from "../../platform/src/testing/kafka.js";
 import { createJobRepository } from "../src/adapters/db/maintenance-store.js";
 import { newJob } from "../src/domain/job.js";
 import { dueJobId } from "../src/domain/plans.js";
@@ -74,12 +75,7 @@ test("an inserted due job is found by its due key; the same key again inserts no
 });
 
 /** Until a backend of this database waits on a lock (the second insert on the first's key). */
-async function waitUntilBlocked(testDb: TestDatabase): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    const { rows } = await testDb.admin.query<{ n: string }>(
-      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [testDb.config.database]);
-    if (rows[0]!.n !== "0") return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error("the second insert never waited on the first");
-}
+const waitUntilBlocked = (testDb: TestDatabase): Promise<true> =>
+  waitFor("the second insert to wait on the first", async () => Number((await testDb.admin.query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", [testDb.config.database])).rows[0]!.n) > 0 || undefined,
+  5_000, 10);
