@@ -119,6 +119,11 @@ fi
 export FLEET_GRPCURL_PENDING="$work/grpcurl-done"
 [[ -e "$FLEET_GRPCURL_PENDING" ]] || say "grpcurl is still building: the tests that run it wait for it"
 load_dev_secrets
+# V8's compiled code of each module, kept between processes: every test
+# worker, and every service process a test starts, loads most of the same
+# 2,000 module files. A full load of the services took 1.30 instead of 1.58
+# CPU-seconds with the cache warm (measured 2026-12-03).
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$FLEET_LOCAL_DIR/cache/node-compile}"
 
 say "running tests"
 log="$work/ava.log"

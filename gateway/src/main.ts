@@ -175,7 +175,7 @@ export async function build(
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  const telemetry = startTelemetry({ serviceName: "gateway", exporter: config.telemetry.exporter, otlpEndpoint: config.telemetry.otlpEndpoint });
+  const telemetry = await startTelemetry({ serviceName: "gateway", exporter: config.telemetry.exporter, otlpEndpoint: config.telemetry.otlpEndpoint });
   const gateway = await build(config);
   stopOnSignals({ stop: async () => { await gateway.stop(); await telemetry.shutdown(); } }, gateway.log, config.shutdown.graceMs);
 }

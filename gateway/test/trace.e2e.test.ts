@@ -9,7 +9,7 @@ import { startMesh } from "./support.js";
 
 test("one trace crosses the gateway and fleet, continuing the caller's trace context", async (t) => {
   const exporter = new tracing.InMemorySpanExporter();
-  const telemetry = startTelemetry({
+  const telemetry = await startTelemetry({
     serviceName: "trace-test",
     exporter: "none",
     spanProcessors: [new tracing.SimpleSpanProcessor(exporter)],

@@ -27,7 +27,7 @@ export function runServiceMain<C extends MainConfig>(moduleUrl: string, program:
   if (!process.argv[1] || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
   const main = async (): Promise<void> => {
     const config = program.loadConfig();
-    const telemetry = startTelemetry({
+    const telemetry = await startTelemetry({
       serviceName: config.service.name,
       exporter: config.telemetry.exporter,
       otlpEndpoint: config.telemetry.otlpEndpoint,
