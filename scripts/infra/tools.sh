@@ -91,6 +91,7 @@ fleet_install_grpcurl() {
     set -e
     cd "$mod"
     export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0
+    "$go" mod download "$_FLEET_GRPCURL_MODULE" </dev/null
     src="$("$go" list -m -f '{{.Dir}}' "$_FLEET_GRPCURL_MODULE" </dev/null)"
     [[ -d "$src/cmd/grpcurl" ]] || { echo "no cmd/grpcurl in $_FLEET_GRPCURL_MODULE@$version" >&2; exit 1; }
     for f in "$src"/cmd/grpcurl/*.go; do
