@@ -123,7 +123,7 @@ test("keys from a JWKS URL: rotation is picked up, unknown kids refresh at most 
     }
     t.true(fetches <= 2, `fetched ${fetches} times`);
     // Rotation: a new key appears in the JWKS; after the interval its tokens verify.
-    const next = createTestKeys();
+    const next = createTestKeys({ freshKeyPair: true });
     served = { keys: [...jwks.keys, ...(JSON.parse(readFileSync(next.auth.jwksFile, "utf8")) as JwksDocument).keys] };
     await new Promise((r) => setTimeout(r, 1_100));
     const rotated = await remote.verify(`Bearer ${next.token({}, { issuer: keys.auth.issuer, audience: keys.auth.audience })}`);

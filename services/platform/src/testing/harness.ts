@@ -166,8 +166,16 @@ export function testTempDir(prefix: string): string {
 export const TEST_ISSUER = "https://identity.test";
 export const TEST_AUDIENCE = "fleetmesh-test";
 
-export function createTestKeys(): TestKeys {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+// A 2048-bit RSA key pair costs 50-300 ms of CPU to generate, and a test
+// process starts many meshes: they share one pair, each under its own kid
+// and JWKS file. A kid names the key, so a token of one mesh is still
+// refused by another (unknown kid); a test that needs key material unlike
+// any other, e.g. a rotation, asks for a fresh pair.
+let sharedKeyPair: { readonly privateKey: KeyObject; readonly publicKey: KeyObject } | undefined;
+const rsaKeyPair = () => generateKeyPairSync("rsa", { modulusLength: 2048 });
+
+export function createTestKeys(options: { readonly freshKeyPair?: boolean } = {}): TestKeys {
+  const { privateKey, publicKey } = options.freshKeyPair ? rsaKeyPair() : (sharedKeyPair ??= rsaKeyPair());
   const kid = randomUUID();
   const dir = testTempDir("fleetmesh-keys-");
   const jwksFile = join(dir, "jwks.json");
