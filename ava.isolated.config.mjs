@@ -14,5 +14,6 @@ export default {
   timeout: "2m",
   concurrency: 2,
   workerThreads: false,
+  require: ["./dist/services/platform/src/testing/exit-watchdog.js"],
   nodeArguments: ["--enable-source-maps"],
 };

@@ -32,20 +32,27 @@ _fleet_go_binary_version() {
   "$go" version -m "$bin" 2>/dev/null | awk -v m="$module" '($1 == "mod" || $1 == "dep") && $2 == m { print $3 }'
 }
 
+# _fleet_tool_is_current GO NAME BIN MODULE VERSION: BIN is there and built
+# from MODULE at VERSION (else it says why it will be built again).
+_fleet_tool_is_current() {
+  local go=$1 name=$2 bin=$3 module=$4 version=$5 have
+  [[ -x "$bin" ]] || return 1
+  have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
+  if [[ "$have" == "$version" ]]; then
+    echo "[tools] $name $have already installed: $bin"
+    return 0
+  fi
+  echo "[tools] $name at $bin is ${have:-of unknown version}, want $version: reinstalling"
+  return 1
+}
+
 # `go install` of <module>/cmd/<name>@<version> into the tools directory,
 # unless that version is there already (read from the binary's build info).
 _fleet_go_install_tool() {
   local name=$1 module=$2 version=$3 ldflags=$4 gcflags=${5:-} go bin have
   go="$(_fleet_go)" || return 1
   bin="$FLEET_TOOLS_BIN/$name"
-  if [[ -x "$bin" ]]; then
-    have="$(_fleet_go_binary_version "$go" "$bin" "$module")"
-    if [[ "$have" == "$version" ]]; then
-      echo "[tools] $name $have already installed: $bin"
-      return 0
-    fi
-    echo "[tools] $name at $bin is ${have:-of unknown version}, want $version: reinstalling"
-  fi
+  _fleet_tool_is_current "$go" "$name" "$bin" "$module" "$version" && return 0
   mkdir -p "$FLEET_TOOLS_BIN"
   echo "[tools] installing $name $version with go install ($("$go" env GOVERSION))"
   GOBIN="$FLEET_TOOLS_BIN" CGO_ENABLED=0 "$go" install -trimpath -ldflags "$ldflags" ${gcflags:+-gcflags "$gcflags"} "$module/cmd/$name@$version" </dev/null \
@@ -75,14 +82,7 @@ _FLEET_GRPCURL_MODULE=github.com/fullstorydev/grpcurl
 fleet_install_grpcurl() {
   local go bin="$FLEET_TOOLS_BIN/grpcurl" version="$FLEET_GRPCURL_VERSION" have mod src dropped status=0
   go="$(_fleet_go)" || return 1
-  if [[ -x "$bin" ]]; then
-    have="$(_fleet_go_binary_version "$go" "$bin" "$_FLEET_GRPCURL_MODULE")"
-    if [[ "$have" == "$version" ]]; then
-      echo "[tools] grpcurl $have already installed: $bin"
-      return 0
-    fi
-    echo "[tools] grpcurl at $bin is ${have:-of unknown version}, want $version: reinstalling"
-  fi
+  _fleet_tool_is_current "$go" grpcurl "$bin" "$_FLEET_GRPCURL_MODULE" "$version" && return 0
   mkdir -p "$FLEET_TOOLS_BIN"
   echo "[tools] building grpcurl $version without the xDS resolver ($("$go" env GOVERSION))"
   mod="$(mktemp -d)"
@@ -94,11 +94,14 @@ fleet_install_grpcurl() {
     "$go" mod download "$_FLEET_GRPCURL_MODULE" </dev/null
     src="$("$go" list -m -f '{{.Dir}}' "$_FLEET_GRPCURL_MODULE" </dev/null)"
     [[ -d "$src/cmd/grpcurl" ]] || { echo "no cmd/grpcurl in $_FLEET_GRPCURL_MODULE@$version" >&2; exit 1; }
+    local lines=0
     for f in "$src"/cmd/grpcurl/*.go; do
-      [[ "$f" == *_test.go ]] || sed '/^[[:space:]]*_ "google.golang.org\/grpc\/xds"$/d' "$f" >"$(basename "$f")"
+      [[ "$f" == *_test.go ]] && continue
+      lines=$(( lines + $(wc -l <"$f") ))
+      sed '/^[[:space:]]*_ "google.golang.org\/grpc\/xds"$/d' "$f" >"$(basename "$f")"
     done
     # Exactly the one import line, or the source is not what this expects.
-    dropped=$(( $(cat "$src"/cmd/grpcurl/*.go | wc -l) - $(cat "$src"/cmd/grpcurl/*_test.go ./*.go | wc -l) ))
+    dropped=$(( lines - $(cat ./*.go | wc -l) ))
     [[ "$dropped" -eq 1 ]] || { echo "expected to drop 1 line (the xds import) from cmd/grpcurl, dropped $dropped" >&2; exit 1; }
     "$go" build -trimpath -ldflags "-s -w -X main.version=$version" ${FLEET_TOOLS_GCFLAGS:+-gcflags "$FLEET_TOOLS_GCFLAGS"} \
       -o "$bin.tmp" . </dev/null
