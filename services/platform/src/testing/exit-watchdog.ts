@@ -2,11 +2,11 @@
 // ava's configuration in package.json and ava.isolated.config.mjs).
 //
 // Once a file's tests and hooks are all done, its worker should exit on its
-// own. Twice (session 6 and a CI run in session 7) the Kafka consumer test's
-// worker did not: some client connection outlived its test's teardown. ava
-// then waited for its 2-minute inactivity timeout and failed the whole run,
-// without saying what was still open. This says what was, and ends the
-// worker; the file's tests have all reported by then.
+// own. Now and then, under load, the Kafka consumer test's worker has not:
+// some client connection outlived its test's teardown. ava then waited for
+// its 2-minute inactivity timeout and failed the whole run, without saying
+// what was still open. This says what was, and ends the worker; the file's
+// tests have all reported by then.
 import { registerCompletionHandler } from "ava";
 
 const GRACE_MS = 10_000;
